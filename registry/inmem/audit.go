@@ -1,0 +1,119 @@
+package inmem
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/degreegate/degreegate/registry"
+)
+
+// auditPage is how many entries ScanAudit copies under one read lock; fn
+// runs without it, so it may itself append to the trail.
+const auditPage = 1024
+
+// AppendAudit links entries to the head, setting Seq, PrevHash and Hash on
+// the caller's entries, and stores copies of them. One write lock covers
+// reading the head, linking and moving it, so concurrent appenders form
+// one chain.
+func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("inmem: append audit: %w", err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
+	head := s.head
+	for i := range entries {
+		head = registry.Link(head, &entries[i])
+		s.audit = append(s.audit, cloneEntry(entries[i]))
+	}
+	s.head = registry.ChainHead{Seq: head.Seq, Hash: slices.Clone(head.Hash)}
+	return nil
+}
+
+// ScanAudit calls fn for each entry with Seq >= from, in Seq order.
+func (s *Store) ScanAudit(ctx context.Context, from int64, fn func(registry.AuditEntry) error) error {
+	page := make([]registry.AuditEntry, 0, auditPage)
+	pos := -1
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("inmem: scan audit: %w", err)
+		}
+		s.auditMu.RLock()
+		if pos < 0 {
+			// Entries are stored in Seq order; search rather than index,
+			// since DeleteAudit may have left gaps.
+			pos = sort.Search(len(s.audit), func(k int) bool { return s.audit[k].Seq >= from })
+		}
+		// Later pages go on by position, not by Seq: the trail only grows
+		// at the end, and a tampered Seq must not send the scan back.
+		page = page[:0]
+		for ; pos < len(s.audit) && len(page) < auditPage; pos++ {
+			page = append(page, cloneEntry(s.audit[pos]))
+		}
+		done := pos >= len(s.audit)
+		s.auditMu.RUnlock()
+
+		for _, e := range page {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// AuditHead returns the head recorded by the last AppendAudit.
+func (s *Store) AuditHead(ctx context.Context) (registry.ChainHead, error) {
+	if err := ctx.Err(); err != nil {
+		return registry.ChainHead{}, fmt.Errorf("inmem: audit head: %w", err)
+	}
+	s.auditMu.RLock()
+	defer s.auditMu.RUnlock()
+	return registry.ChainHead{Seq: s.head.Seq, Hash: slices.Clone(s.head.Hash)}, nil
+}
+
+// TamperAudit lets mutate change the stored entry with this Seq in place,
+// without relinking anything. It exists only so that tests can prove that
+// registry.VerifyChain detects tampering; this is an in-memory dev store,
+// where anyone with the process can do as much anyway. It does nothing if
+// no entry has that Seq.
+func (s *Store) TamperAudit(seq int64, mutate func(*registry.AuditEntry)) {
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
+	if k := s.auditIndexLocked(seq); k >= 0 {
+		mutate(&s.audit[k])
+	}
+}
+
+// DeleteAudit removes the stored entry with this Seq, leaving the recorded
+// head as it is. Like TamperAudit it exists only to prove tamper
+// detection in tests. It does nothing if no entry has that Seq.
+func (s *Store) DeleteAudit(seq int64) {
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
+	if k := s.auditIndexLocked(seq); k >= 0 {
+		s.audit = slices.Delete(s.audit, k, k+1)
+	}
+}
+
+// auditIndexLocked finds the entry with this Seq: at seq-1 until entries
+// are deleted, by a linear search after (tampering may break the order).
+func (s *Store) auditIndexLocked(seq int64) int {
+	if k := seq - 1; k >= 0 && k < int64(len(s.audit)) && s.audit[k].Seq == seq {
+		return int(k)
+	}
+	return slices.IndexFunc(s.audit, func(e registry.AuditEntry) bool { return e.Seq == seq })
+}
+
+func cloneEntry(e registry.AuditEntry) registry.AuditEntry {
+	e.PrevHash = slices.Clone(e.PrevHash)
+	e.Hash = slices.Clone(e.Hash)
+	return e
+}
