@@ -1,0 +1,82 @@
+package degreegate_test
+
+// The dependency direction of DESIGN.md, checked on every test run: the
+// core never imports a driver, and only the command wires adapters.
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/degreegate/degreegate"
+
+var drivers = []string{
+	"github.com/jackc/pgx", "github.com/redis/go-redis", "github.com/gofiber/fiber", "github.com/golang-jwt/jwt",
+}
+
+// adapters may be imported by cmd/degreegate (and their own tests) only.
+var adapters = []string{module + "/registry/postgres", module + "/gateway/redisstate"}
+
+func TestDependencyDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
+		for _, imp := range strings.Fields(imports) {
+			checked++
+			if msg := violation(rel, imp); msg != "" {
+				t.Errorf("%s imports %s: %s", pkg, imp, msg)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no imports checked")
+	}
+}
+
+func violation(pkg, imp string) string {
+	ours := strings.HasPrefix(imp, module)
+	isDriver := false
+	for _, d := range drivers {
+		if strings.HasPrefix(imp, d) {
+			isDriver = true
+		}
+	}
+	top, _, _ := strings.Cut(pkg, "/")
+	switch {
+	case pkg == "registry" || pkg == "policies":
+		if ours || isDriver {
+			return "the core imports nothing of ours and no driver"
+		}
+	case pkg == "registry/postgres":
+		if ours && imp != module+"/registry" {
+			return "an adapter imports only the core it adapts"
+		}
+	case top == "registry" || top == "policies":
+		if isDriver {
+			return "only registry/postgres may use a driver"
+		}
+	case top == "anonymizer":
+		if isDriver || strings.HasPrefix(imp, module+"/gateway") {
+			return "the anonymizer imports registry and policies only"
+		}
+	case pkg == "gateway/redisstate":
+	case top == "gateway":
+		if strings.HasPrefix(imp, "github.com/jackc/pgx") || strings.HasPrefix(imp, "github.com/redis/go-redis") {
+			return "storage drivers stay behind the gateway's interfaces"
+		}
+	}
+	if top != "cmd" {
+		for _, a := range adapters {
+			if imp == a {
+				return "only cmd/degreegate wires adapters"
+			}
+		}
+	}
+	return ""
+}
