@@ -91,6 +91,8 @@ func (e *AuditEntry) computeHash() []byte {
 	return h.Sum(nil)
 }
 
+var errStopScan = errors.New("stop scan")
+
 // ErrTampered is wrapped by every *ChainError.
 var ErrTampered = errors.New("audit trail tampered")
 
@@ -106,7 +108,8 @@ func (e *ChainError) Error() string {
 
 func (e *ChainError) Unwrap() error { return ErrTampered }
 
-// VerifyChain walks the whole trail and checks every link and the head.
+// VerifyChain walks the trail up to the head it reads first (entries
+// appended meanwhile are left for the next run) and checks every link.
 // An altered entry breaks its own hash; a removed or reordered one breaks
 // the sequence or the next entry's PrevHash; a removed tail no longer
 // reaches the recorded head. It returns the number of entries checked.
@@ -119,6 +122,9 @@ func VerifyChain(ctx context.Context, log AuditLog) (int64, error) {
 	err = log.ScanAudit(ctx, 1, func(e AuditEntry) error {
 		want := prev.Seq + 1
 		switch {
+		case prev.Seq == head.Seq && e.Seq > head.Seq:
+			// Appended after the head was read: a live trail, not tampering.
+			return errStopScan
 		case e.Seq != want:
 			return &ChainError{Seq: want, Reason: fmt.Sprintf("missing or out of order (found %d)", e.Seq)}
 		case !bytes.Equal(e.PrevHash, prev.Hash):
@@ -129,7 +135,7 @@ func VerifyChain(ctx context.Context, log AuditLog) (int64, error) {
 		prev = ChainHead{Seq: e.Seq, Hash: e.Hash}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errStopScan) {
 		return prev.Seq, err
 	}
 	if prev.Seq != head.Seq || !bytes.Equal(prev.Hash, head.Hash) {

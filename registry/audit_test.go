@@ -218,3 +218,26 @@ func BenchmarkAuditWriter(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// staleHead reports the head as it was before the last entries, as a
+// verifier sees a trail that is appended to while it runs.
+type staleHead struct {
+	*sliceAudit
+	head ChainHead
+}
+
+func (s staleHead) AuditHead(context.Context) (ChainHead, error) { return s.head, nil }
+
+func TestVerifyChainOnALiveTrail(t *testing.T) {
+	a := filledAudit(t, 6)
+	head, _ := a.AuditHead(context.Background())
+	for i := 0; i < 3; i++ {
+		if err := a.AppendAudit(context.Background(), []AuditEntry{{Actor: "late", Action: "x", At: time.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := VerifyChain(context.Background(), staleHead{a, head})
+	if err != nil || n != 6 {
+		t.Fatalf("entries appended after the head was read: n=%d err=%v, want 6 verified", n, err)
+	}
+}

@@ -85,9 +85,10 @@ type Filter struct {
 // A Store never updates or deletes a version.
 type Store interface {
 	// Insert files a batch of new records as version 1, all or nothing: if
-	// it returns an error, nothing of the batch was written. Certificate
-	// numbers inside one batch are distinct (the importer sees to that).
-	// The outcome of batch[i] is outcomes[i].
+	// it returns an error, nothing of the batch was written. A batch that
+	// repeats a certificate number not yet filed fails whole; copies of a
+	// number already filed are each judged against it. The outcome of
+	// batch[i] is outcomes[i].
 	Insert(ctx context.Context, batch []Sealed, change Change) (outcomes []Outcome, err error)
 
 	// Current returns the newest version of a certificate, or ErrNotFound.

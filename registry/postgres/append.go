@@ -1,0 +1,66 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/degreegate/degreegate/registry"
+)
+
+// appendSQL writes version $2+1 only if $2 is the newest version now:
+// the aggregate with HAVING yields one row when max(version) = $2 and
+// none otherwise (including for an unknown certificate). Two appenders
+// that both saw $2 race on the primary key; the loser gets a unique
+// violation, which Append reports as ErrVersionConflict.
+const appendSQL = `INSERT INTO record_versions (
+	certificate_number, version, kind, unit_code, degree_level, conferral_year, status,
+	person_index, key_id, secret, digest, body, actor, reason, changed_at)
+SELECT $1, $2::integer + 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+FROM record_versions WHERE certificate_number = $1
+HAVING max(version) = $2::integer`
+
+// Append writes next as version after+1 of its certificate, optimistically:
+// one statement in the common case, a second only to tell ErrNotFound
+// from ErrVersionConflict when nothing was written.
+func (s *Store) Append(ctx context.Context, after int, next registry.Sealed, change registry.Change) (registry.Version, error) {
+	if err := checkSealed(&next); err != nil {
+		return registry.Version{}, fmt.Errorf("append: %w", err)
+	}
+	change.At = dbTime(change.At)
+	body := encodeBody(nil, &next.Record)
+	args := versionRow(nil, &next, int32(after), body, change)
+	tag, err := s.pool.Exec(ctx, appendSQL, args...)
+	if isUniqueViolation(err) {
+		return registry.Version{}, registry.ErrVersionConflict
+	}
+	if err != nil {
+		return registry.Version{}, fmt.Errorf("append version: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		var newest *int32
+		err := s.pool.QueryRow(ctx, `SELECT max(version) FROM record_versions WHERE certificate_number = $1`,
+			next.CertificateNumber).Scan(&newest)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows) || (err == nil && newest == nil):
+			return registry.Version{}, registry.ErrNotFound
+		case err != nil:
+			return registry.Version{}, fmt.Errorf("append version: %w", err)
+		}
+		return registry.Version{}, registry.ErrVersionConflict
+	}
+	// The caller keeps its record: the result shares none of its slices.
+	return registry.Version{Sealed: cloneSealed(next), Version: after + 1, Change: change}, nil
+}
+
+func cloneSealed(s registry.Sealed) registry.Sealed {
+	s.Secret = bytes.Clone(s.Secret)
+	s.PersonIndex = bytes.Clone(s.PersonIndex)
+	s.Digest = bytes.Clone(s.Digest)
+	s.ThesisKeywords = slices.Clone(s.ThesisKeywords)
+	return s
+}

@@ -1,0 +1,200 @@
+package postgres
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/registrytest"
+)
+
+// benchRowsEnv sets how many records the read benchmarks preload; the
+// default keeps `go test -bench .` quick. The latency target is set at
+// one million:
+//
+//	DEGREEGATE_BENCH_ROWS=1000000 go test -run '^$' -bench 'Current$' -benchtime 20000x ./registry/postgres/
+const benchRowsEnv = "DEGREEGATE_BENCH_ROWS"
+
+const importBatch = 5000
+
+func benchRows(b *testing.B) int {
+	n := 20_000
+	if v := os.Getenv(benchRowsEnv); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("%s=%q: want a positive number", benchRowsEnv, v)
+		}
+	}
+	return n
+}
+
+// preload fills a fresh store with n sample records in import-sized
+// batches, amends every twentieth (so newest-version lookups meet
+// histories), and returns the store and the certificate numbers. It logs
+// the import rate, which is the end-to-end figure of Insert at that size.
+func preload(b *testing.B, n int) (*Store, []string) {
+	b.Helper()
+	s, _ := newStore(b)
+	ctx := context.Background()
+	numbers := make([]string, 0, n)
+	var spent time.Duration
+	for from := 0; from < n; from += importBatch {
+		batch := sampleRange(from, min(importBatch, n-from))
+		for i := range batch {
+			numbers = append(numbers, batch[i].CertificateNumber)
+		}
+		start := time.Now()
+		if _, err := s.Insert(ctx, batch, change("bench import")); err != nil {
+			b.Fatal(err)
+		}
+		spent += time.Since(start)
+	}
+	for i := 0; i < n; i += 20 {
+		next := registrytest.SampleSealed(i)
+		next.Status = registry.StatusRevoked
+		next.Digest = slices.Concat(next.Digest[:31], []byte{next.Digest[31] ^ 1})
+		if _, err := s.Append(ctx, 1, next, change("bench amend")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := s.pool.Exec(ctx, "ANALYZE record_versions"); err != nil {
+		b.Fatal(err)
+	}
+	var heap, pk, person string
+	if err := s.pool.QueryRow(ctx, `SELECT pg_size_pretty(pg_table_size('record_versions')),
+		pg_size_pretty(pg_relation_size('record_versions_pkey')),
+		pg_size_pretty(pg_relation_size('record_versions_person_index'))`).Scan(&heap, &pk, &person); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("preloaded %d records: Insert at %.0f records/s; table %s, primary key %s, person index %s",
+		n, float64(n)/spent.Seconds(), heap, pk, person)
+	return s, numbers
+}
+
+func reportLatency(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	q := func(p float64) float64 {
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds())
+	}
+	b.ReportMetric(q(0.50), "p50-µs")
+	b.ReportMetric(q(0.99), "p99-µs")
+}
+
+// BenchmarkCurrent measures one lookup by certificate number at a time
+// and reports its latency percentiles (target: p99 < 2 ms at 1M rows).
+func BenchmarkCurrent(b *testing.B) {
+	testDatabaseURL(b)
+	s, numbers := preload(b, benchRows(b))
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(1, 2))
+	lat := make([]time.Duration, 0, 1<<16)
+	for b.Loop() {
+		n := numbers[rng.IntN(len(numbers))]
+		start := time.Now()
+		if _, err := s.Current(ctx, n); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	reportLatency(b, lat)
+}
+
+// BenchmarkCurrentMany measures a batch of 1,000 lookups (one query).
+func BenchmarkCurrentMany(b *testing.B) {
+	testDatabaseURL(b)
+	s, numbers := preload(b, benchRows(b))
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(3, 4))
+	ask := make([]string, 1000)
+	lat := make([]time.Duration, 0, 1<<12)
+	for b.Loop() {
+		for i := range ask {
+			ask[i] = numbers[rng.IntN(len(numbers))]
+		}
+		start := time.Now()
+		if _, err := s.CurrentMany(ctx, ask); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	reportLatency(b, lat)
+}
+
+// BenchmarkByPerson measures a holder's lookup through the blind index.
+func BenchmarkByPerson(b *testing.B) {
+	testDatabaseURL(b)
+	n := benchRows(b)
+	s, _ := preload(b, n)
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(5, 6))
+	lat := make([]time.Duration, 0, 1<<16)
+	for b.Loop() {
+		person := registrytest.SampleSealed(rng.IntN(n)).PersonIndex
+		start := time.Now()
+		vs, err := s.ByPerson(ctx, person)
+		lat = append(lat, time.Since(start))
+		if err != nil || len(vs) == 0 {
+			b.Fatalf("ByPerson = %d versions, %v", len(vs), err)
+		}
+	}
+	reportLatency(b, lat)
+}
+
+// BenchmarkInsert files fresh batches of importBatch records into a
+// growing table and reports records per second (target: 100,000).
+func BenchmarkInsert(b *testing.B) {
+	testDatabaseURL(b)
+	s, _ := newStore(b)
+	ctx := context.Background()
+	next, total := 0, 0
+	for b.Loop() {
+		b.StopTimer()
+		batch := sampleRange(next, importBatch)
+		next += importBatch
+		b.StartTimer()
+		if _, err := s.Insert(ctx, batch, change("bench import")); err != nil {
+			b.Fatal(err)
+		}
+		total += len(batch)
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkCopyBaseline is the floor Insert is measured against: the same
+// rows COPYed into a bare table of the same columns, with no index, no
+// trigger, no existence check and no transaction of ours around it.
+func BenchmarkCopyBaseline(b *testing.B) {
+	testDatabaseURL(b)
+	s, _ := newStore(b)
+	ctx := context.Background()
+	if _, err := s.pool.Exec(ctx, "CREATE TABLE bare (LIKE record_versions)"); err != nil {
+		b.Fatal(err)
+	}
+	next, total := 0, 0
+	for b.Loop() {
+		b.StopTimer()
+		batch := sampleRange(next, importBatch)
+		next += importBatch
+		rows := make([]int, len(batch))
+		for i := range rows {
+			rows[i] = i
+		}
+		src := &versionSource{batch: batch, rows: rows, change: change("bench import"), next: -1}
+		b.StartTimer()
+		if _, err := s.pool.CopyFrom(ctx, pgx.Identifier{"bare"}, copyColumns, src); err != nil {
+			b.Fatal(err)
+		}
+		total += len(batch)
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+}

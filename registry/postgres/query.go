@@ -1,0 +1,149 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/degreegate/degreegate/registry"
+)
+
+// newest is true of a row that no later version of its certificate
+// supersedes (an anti-join through the primary key).
+const newest = `NOT EXISTS (SELECT 1 FROM record_versions n
+	WHERE n.certificate_number = v.certificate_number AND n.version > v.version)`
+
+// Current returns the newest version of a certificate: one primary-key
+// probe, read backwards.
+func (s *Store) Current(ctx context.Context, certificateNumber string) (registry.Version, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+versionCols+` FROM record_versions v
+		WHERE v.certificate_number = $1 ORDER BY v.version DESC LIMIT 1`, certificateNumber)
+	if err != nil {
+		return registry.Version{}, fmt.Errorf("read current version: %w", err)
+	}
+	v, err := pgx.CollectExactlyOneRow(rows, scanVersion)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return registry.Version{}, registry.ErrNotFound
+	}
+	if err != nil {
+		return registry.Version{}, fmt.Errorf("read current version: %w", err)
+	}
+	return v, nil
+}
+
+// CurrentMany returns the newest versions of those certificates that
+// exist, in one query whatever the number asked.
+func (s *Store) CurrentMany(ctx context.Context, certificateNumbers []string) ([]registry.Version, error) {
+	if len(certificateNumbers) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (v.certificate_number) `+versionCols+`
+		FROM record_versions v WHERE v.certificate_number = ANY($1)
+		ORDER BY v.certificate_number, v.version DESC`, certificateNumbers)
+	if err != nil {
+		return nil, fmt.Errorf("read current versions: %w", err)
+	}
+	vs, err := pgx.CollectRows(rows, scanVersion)
+	if err != nil {
+		return nil, fmt.Errorf("read current versions: %w", err)
+	}
+	return vs, nil
+}
+
+// ByPerson finds candidate rows through the person_index index and keeps
+// those that are the newest version of their certificate, so a record
+// whose person changed in a later version is found under the new person
+// only.
+func (s *Store) ByPerson(ctx context.Context, personIndex []byte) ([]registry.Version, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+versionCols+` FROM record_versions v
+		WHERE v.person_index = $1 AND `+newest+`
+		ORDER BY v.certificate_number`, personIndex)
+	if err != nil {
+		return nil, fmt.Errorf("read versions by person: %w", err)
+	}
+	vs, err := pgx.CollectRows(rows, scanVersion)
+	if err != nil {
+		return nil, fmt.Errorf("read versions by person: %w", err)
+	}
+	return vs, nil
+}
+
+// History returns every version of a certificate, oldest first.
+func (s *Store) History(ctx context.Context, certificateNumber string) ([]registry.Version, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+versionCols+` FROM record_versions v
+		WHERE v.certificate_number = $1 ORDER BY v.version`, certificateNumber)
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	vs, err := pgx.CollectRows(rows, scanVersion)
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	if len(vs) == 0 {
+		return nil, registry.ErrNotFound
+	}
+	return vs, nil
+}
+
+// Scan streams the newest version of every record the filter selects,
+// ordered by certificate number, through a server-side cursor: memory
+// stays flat however many records match, and the filter runs in SQL on
+// the newest version's columns. fn runs between fetches, so it may use
+// the store (on another pooled connection).
+func (s *Store) Scan(ctx context.Context, f registry.Filter, fn func(registry.Version) error) error {
+	where, args := filterSQL(f)
+	query := `SELECT ` + versionCols + ` FROM record_versions v WHERE ` + newest + where +
+		` ORDER BY v.certificate_number`
+	return streamRows(ctx, s.pool, "version_stream", query, args, scanVersion, fn)
+}
+
+// filterSQL turns a Filter into extra AND conditions on alias v, with
+// positional arguments (values never enter the SQL text).
+func filterSQL(f registry.Filter) (string, []any) {
+	var (
+		b    strings.Builder
+		args []any
+	)
+	cond := func(sql string, arg any) {
+		args = append(args, arg)
+		fmt.Fprintf(&b, " AND "+sql, len(args))
+	}
+	if f.ConferralYearFrom != 0 {
+		cond("v.conferral_year >= $%d", f.ConferralYearFrom)
+	}
+	if f.ConferralYearTo != 0 {
+		cond("v.conferral_year <= $%d", f.ConferralYearTo)
+	}
+	if len(f.Levels) > 0 {
+		cond("v.degree_level = ANY($%d)", toStrings(f.Levels))
+	}
+	if len(f.UnitCodes) > 0 {
+		cond("v.unit_code = ANY($%d)", f.UnitCodes)
+	}
+	if len(f.Statuses) > 0 {
+		cond("v.status = ANY($%d)", toStrings(f.Statuses))
+	}
+	return b.String(), args
+}
+
+func toStrings[S ~string](xs []S) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = string(x)
+	}
+	return out
+}
+
+// Count returns the number of certificates. Every certificate has
+// exactly one version 1, so counting those counts certificates without a
+// DISTINCT over the whole table.
+func (s *Store) Count(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM record_versions WHERE version = 1`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count certificates: %w", err)
+	}
+	return n, nil
+}
