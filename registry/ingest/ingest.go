@@ -1,0 +1,246 @@
+// Package ingest files records from import files into a Store: it reads
+// rows, normalises and validates each (Art. 10), refuses duplicates and
+// conflicts, seals the direct identifiers and writes batches that are
+// each all or nothing. Every rejected row is reported with its line,
+// field, code and reason; nothing is silently fixed or dropped.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"time"
+
+	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordfile"
+)
+
+// Rejection codes of this package (the validator's and the file reader's
+// codes appear as they are).
+const (
+	CodeDuplicate = "duplicate" // the certificate number appeared earlier in the same file
+	CodeConflict  = "conflict"  // a different record with this number is already filed
+)
+
+// Source yields rows; *recordfile.Reader is one.
+type Source interface {
+	Next() (recordfile.Row, error)
+}
+
+// Rejection is one reason one row was not filed.
+type Rejection struct {
+	Line    int    `json:"line"`
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Summary counts what an import did. Rows = Inserted + Unchanged + Rejected.
+type Summary struct {
+	Rows      int `json:"rows"`
+	Inserted  int `json:"inserted"`
+	Unchanged int `json:"unchanged"`
+	Rejected  int `json:"rejected"`
+	Batches   int `json:"batches"`
+}
+
+// Options tune an import.
+type Options struct {
+	BatchSize int             // records per transaction (default 5000)
+	Change    registry.Change // actor and reason stamped on every version; At defaults to now
+	Today     registry.Date   // "now" for date rules (default: today)
+	Source    string          // file name, for the audit trail
+	// Audit, when set, gets one entry per committed batch.
+	Audit registry.AuditLog
+	// Reject is called for every rejection, in line order.
+	Reject func(Rejection)
+	// Progress is called after every committed batch.
+	Progress func(Summary)
+}
+
+// ErrBatch wraps a failure to write a batch: that batch and the rest of
+// the file were not filed; batches before it were.
+var ErrBatch = errors.New("batch not filed")
+
+// pending is the unit handed from the preparing goroutine to the writing
+// one: the rows rejected while it was built, then a batch of sealed
+// records. One channel carries both, so reports stay in line order.
+type pending struct {
+	rejected [][]Rejection // per rejected row, its reasons
+	sealed   []registry.Sealed
+	lines    []int
+}
+
+// Run imports everything src yields. It returns the summary so far and
+// an error if reading or a batch failed (the store then holds exactly the
+// batches committed before the failure).
+//
+// Reading, validating and sealing run in one goroutine while the previous
+// batch is written in another, so the database and the CPU work overlap.
+// Memory is bounded by two batches plus a duplicate detector of about
+// 20 bytes per row (a keyed 64-bit hash of each certificate number and
+// its line).
+func Run(ctx context.Context, src Source, store registry.Store, keys *registry.Keyring, opt Options) (Summary, error) {
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 5000
+	}
+	if opt.Today.IsZero() {
+		opt.Today = registry.DateOf(time.Now())
+	}
+	if opt.Change.At.IsZero() {
+		opt.Change.At = time.Now()
+	}
+	if opt.Reject == nil {
+		opt.Reject = func(Rejection) {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	work := make(chan pending, 1)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(work)
+		readErr <- prepare(ctx, src, keys, opt, work)
+	}()
+
+	var (
+		sum  Summary
+		werr error
+	)
+	for p := range work {
+		if werr != nil {
+			continue // drain so the preparer can stop
+		}
+		for _, reasons := range p.rejected {
+			sum.Rows++
+			sum.Rejected++
+			for _, r := range reasons {
+				opt.Reject(r)
+			}
+		}
+		if len(p.sealed) == 0 {
+			continue
+		}
+		if err := write(ctx, store, p, opt, &sum); err != nil {
+			werr = err
+			cancel()
+		}
+	}
+	if werr != nil {
+		return sum, werr
+	}
+	if err := <-readErr; err != nil {
+		return sum, err
+	}
+	return sum, nil
+}
+
+func prepare(ctx context.Context, src Source, keys *registry.Keyring, opt Options, out chan<- pending) error {
+	seen := make(map[uint64]int32)
+	seed := maphash.MakeSeed()
+	var p pending
+	send := func() bool {
+		if len(p.sealed) == 0 && len(p.rejected) == 0 {
+			return true
+		}
+		select {
+		case out <- p:
+			p = pending{}
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	reject := func(line int, vs []registry.Violation) bool {
+		reasons := make([]Rejection, len(vs))
+		for i, v := range vs {
+			reasons[i] = Rejection{Line: line, Field: v.Field, Code: v.Code, Message: v.Message}
+		}
+		p.rejected = append(p.rejected, reasons)
+		return len(p.rejected) < opt.BatchSize || send()
+	}
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		row, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			send()
+			return nil
+		}
+		if err != nil {
+			send()
+			return fmt.Errorf("read: %w", err)
+		}
+		if len(row.Problems) > 0 {
+			if !reject(row.Line, row.Problems) {
+				return ctx.Err()
+			}
+			continue
+		}
+		rec := row.Record
+		registry.Normalize(&rec)
+		if v := registry.Validate(&rec, opt.Today); len(v.Violations) > 0 {
+			if !reject(row.Line, v.Violations) {
+				return ctx.Err()
+			}
+			continue
+		}
+		h := maphash.String(seed, rec.CertificateNumber)
+		if first, dup := seen[h]; dup {
+			if !reject(row.Line, []registry.Violation{{Field: "certificate_number", Code: CodeDuplicate,
+				Message: fmt.Sprintf("certificate number already appears at line %d of this file", first)}}) {
+				return ctx.Err()
+			}
+			continue
+		}
+		seen[h] = int32(row.Line)
+		s, err := keys.Seal(rec)
+		if err != nil {
+			return fmt.Errorf("line %d: %w", row.Line, err)
+		}
+		p.sealed = append(p.sealed, s)
+		p.lines = append(p.lines, row.Line)
+		if len(p.sealed) >= opt.BatchSize && !send() {
+			return ctx.Err()
+		}
+	}
+}
+
+func write(ctx context.Context, store registry.Store, b pending, opt Options, sum *Summary) error {
+	first, last := b.lines[0], b.lines[len(b.lines)-1]
+	outcomes, err := store.Insert(ctx, b.sealed, opt.Change)
+	if err != nil {
+		return fmt.Errorf("lines %d–%d: %w: %w", first, last, ErrBatch, err)
+	}
+	var ins, unch int
+	for i, o := range outcomes {
+		sum.Rows++
+		switch o {
+		case registry.Inserted:
+			ins++
+		case registry.Unchanged:
+			unch++
+		case registry.Conflict:
+			sum.Rejected++
+			opt.Reject(Rejection{Line: b.lines[i], Field: "certificate_number", Code: CodeConflict,
+				Message: "a different record with this certificate number is already filed; changes go through versions, not import"})
+		}
+	}
+	sum.Inserted += ins
+	sum.Unchanged += unch
+	sum.Batches++
+	if opt.Audit != nil {
+		e := registry.AuditEntry{At: time.Now(), Actor: opt.Change.Actor, Action: "record.import", Purpose: opt.Change.Reason,
+			Detail: fmt.Sprintf(`{"source":%q,"first_line":%d,"last_line":%d,"inserted":%d,"unchanged":%d}`, opt.Source, first, last, ins, unch)}
+		if err := opt.Audit.AppendAudit(ctx, []registry.AuditEntry{e}); err != nil {
+			return fmt.Errorf("lines %d–%d filed but not audited: %w", first, last, err)
+		}
+	}
+	if opt.Progress != nil {
+		opt.Progress(*sum)
+	}
+	return nil
+}
