@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/inmem"
+	"github.com/degreegate/degreegate/registry/synth"
+)
+
+// devAgencyPurpose is the purpose the default policy accepts for the dev
+// agency token; samples.json names it so scripts need not guess.
+const devAgencyPurpose = "employment_background_check"
+
+func runDev(ctx context.Context, args []string, e env) error {
+	fs := newFlags("dev", e)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	n := fs.Int("records", 20000, "synthetic records to load")
+	seed := fs.Int64("seed", 1, "seed for the synthetic records: same seed and count, same records")
+	stateDir := fs.String("state-dir", "", "write samples.json (and, with the gateway, keys and tokens) here")
+	unlimited := fs.Bool("unlimited", false, "turn public rate limits off (load tests on a developer machine only)")
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	if *n < 0 {
+		return usageError{"dev: --records must be ≥ 0"}
+	}
+	_ = unlimited // the gateway's limiter takes it (gateway issue)
+
+	start := time.Now()
+	keys, err := registry.NewRandomKeyring()
+	if err != nil {
+		return err
+	}
+	store := inmem.New()
+	samples, err := loadSynthetic(ctx, store, keys, *n, *seed)
+	if err != nil {
+		return err
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(e.stdout, "degreegate dev: %d synthetic records (seed %d) in memory, ready in %s (heap %d MiB)\n",
+		*n, *seed, time.Since(start).Round(time.Millisecond), ms.HeapAlloc>>20)
+
+	if *stateDir != "" {
+		if err := writeSamples(*stateDir, samples); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %s\n", filepath.Join(*stateDir, "samples.json"))
+	}
+	return serveDev(ctx, *addr, store, e)
+}
+
+// loadSynthetic fills store with n generated records, validated and
+// sealed as an import would, and returns a few of them as samples: the
+// first five and the first revoked one.
+func loadSynthetic(ctx context.Context, store registry.Store, keys *registry.Keyring, n int, seed int64) ([]registry.Record, error) {
+	const batchSize = 5000
+	today := registry.DateOf(time.Now())
+	change := registry.Change{Actor: "dev:synthetic", Reason: fmt.Sprintf("synthetic records, seed %d", seed), At: time.Now()}
+	var (
+		samples []registry.Record
+		revoked bool
+		batch   = make([]registry.Sealed, 0, batchSize)
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if _, err := store.Insert(ctx, batch, change); err != nil {
+			return fmt.Errorf("dev: load: %w", err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err := synth.New(seed).Generate(ctx, n, 0, func(i int, r registry.Record) error {
+		registry.Normalize(&r)
+		if err := registry.Validate(&r, today).Err(); err != nil {
+			return fmt.Errorf("synthetic record %d: %w", i, err) // a generator bug
+		}
+		if len(samples) < 5 || (!revoked && r.Status == registry.StatusRevoked) {
+			revoked = revoked || r.Status == registry.StatusRevoked
+			samples = append(samples, r)
+		}
+		s, err := keys.Seal(r)
+		if err != nil {
+			return err
+		}
+		batch = append(batch, s)
+		if len(batch) == batchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return samples, flush()
+}
+
+func writeSamples(dir string, records []registry.Record) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	doc := struct {
+		Records       []registry.Record `json:"records"`
+		AgencyPurpose string            `json:"agency_purpose"`
+	}{records, devAgencyPurpose}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "samples.json"), append(b, '\n'), 0o600)
+}

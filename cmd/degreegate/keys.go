@@ -1,0 +1,32 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/degreegate/degreegate/registry"
+)
+
+func runKeys(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 || args[0] != "init" {
+		return usageError{"usage: degreegate keys init --dir DIR"}
+	}
+	fs := newFlags("keys init", e)
+	dir := fs.String("dir", e.getenv("DEGREEGATE_KEYS_DIR"), "folder to create the keys in (env DEGREEGATE_KEYS_DIR)")
+	if help, err := parse(fs, args[1:]); help || err != nil {
+		return err
+	}
+	if *dir == "" {
+		return usageError{"keys init: --dir is required"}
+	}
+	written, err := registry.InitKeys(*dir, time.Now())
+	if err != nil {
+		return fmt.Errorf("keys init: %w", err)
+	}
+	for _, p := range written {
+		fmt.Fprintln(e.stdout, "created", p)
+	}
+	fmt.Fprintln(e.stdout, "Keep this folder secret and backed up: records sealed with a lost data key cannot be read.")
+	return nil
+}

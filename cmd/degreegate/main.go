@@ -1,0 +1,93 @@
+// Command degreegate is the one binary of degreegate: the gateway in its
+// dev and serve modes and the operator's verbs. main only wires: every verb
+// is a function of (ctx, args, environment, streams), testable in-process.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, errReported) {
+			fmt.Fprintln(os.Stderr, "degreegate:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// errReported marks a failure whose message the verb already printed.
+var errReported = errors.New("failed")
+
+// usageError is a bad command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+// env is what a verb gets from the outside world.
+type env struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+type verb struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, e env) error
+}
+
+func verbs() []verb {
+	return []verb{
+		{"dev", "run the gateway with an embedded, synthetic registry (no services needed)", runDev},
+		{"keys", "keys init --dir DIR: create the receipt-signing, data-encryption and blind-index keys", runKeys},
+		{"migrate", "apply the embedded database migrations to DATABASE_URL", runMigrate},
+		{"gen", "write deterministic synthetic records as CSV or JSONL", runGen},
+		{"import", "file records from CSV or JSONL files into DATABASE_URL", runImport},
+		{"audit", "audit verify: check the audit trail's hash chain (exit 1 on tampering)", runAudit},
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		printUsage(stdout)
+		if len(args) == 0 {
+			return usageError{"no command given"}
+		}
+		return nil
+	}
+	for _, v := range verbs() {
+		if v.name == args[0] {
+			return v.run(ctx, args[1:], e)
+		}
+	}
+	printUsage(stderr)
+	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: degreegate COMMAND [flags]\n\ncommands:")
+	for _, v := range verbs() {
+		fmt.Fprintf(w, "  %-8s %s\n", v.name, v.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'degreegate COMMAND -h' for a command's flags.")
+}
