@@ -59,24 +59,15 @@ func (r *Registry) Get(ctx context.Context, certificateNumber string) (Entry, er
 func (r *Registry) ByPerson(ctx context.Context, t IDType, number string) ([]Entry, error) {
 	probe := Record{IDType: t, IDNumber: number}
 	Normalize(&probe)
-	vs, err := r.store.ByPerson(ctx, r.keys.PersonIndex(probe.IDType, probe.IDNumber))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Entry, 0, len(vs))
-	for _, v := range vs {
-		e, err := r.open(v)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return r.openAll(r.store.ByPerson(ctx, r.keys.PersonIndex(probe.IDType, probe.IDNumber)))
 }
 
 // History returns every version of a certificate, oldest first.
 func (r *Registry) History(ctx context.Context, certificateNumber string) ([]Entry, error) {
-	vs, err := r.store.History(ctx, certificateNumber)
+	return r.openAll(r.store.History(ctx, certificateNumber))
+}
+
+func (r *Registry) openAll(vs []Version, err error) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
