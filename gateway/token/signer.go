@@ -1,0 +1,97 @@
+package token
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// ReceiptType is the "typ" header of a receipt (RFC 8725 §3.11 explicit
+// typing): a receipt can never be mistaken for an access token, and the
+// Verifier refuses anything that carries it.
+const ReceiptType = "receipt+jwt"
+
+// Signer makes receipts: compact JWS (RFC 7515) signed with Ed25519
+// ("alg": "EdDSA", RFC 8037), whose "kid" is the RFC 7638 thumbprint of
+// the signing key. It publishes, through JWKS, the current key and any
+// older keys kept for verification only, so the signing key can rotate
+// without breaking receipts already handed out. Safe for concurrent use.
+type Signer struct {
+	priv   ed25519.PrivateKey
+	kid    string
+	header string // base64url of the fixed protected header
+	set    JWKSet
+}
+
+// NewSigner signs with priv (e.g. registry.LoadReceiptKey's key) and
+// publishes older, verification-only public keys beside it.
+func NewSigner(priv ed25519.PrivateKey, older ...ed25519.PublicKey) (*Signer, error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, errors.New("receipt signer: not an Ed25519 private key")
+	}
+	cur, err := PublicJWK(priv.Public())
+	if err != nil {
+		return nil, fmt.Errorf("receipt signer: %w", err)
+	}
+	s := &Signer{priv: priv, kid: cur.Kid, set: JWKSet{Keys: []JWK{cur}}}
+	for i, pub := range older {
+		k, err := PublicJWK(pub)
+		if err != nil {
+			return nil, fmt.Errorf("receipt signer: older key %d: %w", i, err)
+		}
+		if !slices.ContainsFunc(s.set.Keys, func(j JWK) bool { return j.Kid == k.Kid }) {
+			s.set.Keys = append(s.set.Keys, k)
+		}
+	}
+	h, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		Typ string `json:"typ"`
+	}{AlgEdDSA, s.kid, ReceiptType})
+	if err != nil {
+		return nil, fmt.Errorf("receipt signer: %w", err)
+	}
+	s.header = b64.EncodeToString(h)
+	return s, nil
+}
+
+// KeyID is the kid of the current signing key.
+func (s *Signer) KeyID() string { return s.kid }
+
+// JWKS is the public key set to serve at /.well-known/jwks.json: the
+// current key first, then the older ones. The caller gets its own copy.
+func (s *Signer) JWKS() JWKSet {
+	keys := make([]JWK, len(s.set.Keys))
+	for i, k := range s.set.Keys {
+		k.KeyOps = slices.Clone(k.KeyOps)
+		keys[i] = k
+	}
+	return JWKSet{Keys: keys}
+}
+
+// Sign marshals payload to JSON and returns the compact JWS over it.
+func (s *Signer) Sign(payload any) (string, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return "", fmt.Errorf("receipt: %w", err)
+	}
+	return s.SignJSON(b)
+}
+
+// SignJSON signs payload, which must be one JSON object, as it is.
+func (s *Signer) SignJSON(payload []byte) (string, error) {
+	if !json.Valid(payload) || len(payload) == 0 || payload[0] != '{' {
+		return "", errors.New("receipt: payload must be a JSON object")
+	}
+	n := len(s.header) + 1 + b64.EncodedLen(len(payload))
+	out := make([]byte, 0, n+1+b64.EncodedLen(ed25519.SignatureSize))
+	out = append(out, s.header...)
+	out = append(out, '.')
+	out = b64.AppendEncode(out, payload)
+	sig := ed25519.Sign(s.priv, out) // the JWS signing input is header.payload
+	out = append(out, '.')
+	out = b64.AppendEncode(out, sig)
+	return string(out), nil
+}
