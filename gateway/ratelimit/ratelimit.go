@@ -1,0 +1,90 @@
+// Package ratelimit decides whether a request may proceed: the Limiter
+// interface the gateway calls, the in-process token-bucket implementation
+// on golang.org/x/time/rate (dev mode, and the per-instance tier of the
+// shared Redis limiter), the keys requests are counted under, and the
+// trusted-proxy rules that say which client address a key is built from.
+//
+// A refusal must cost almost nothing, because a flood is made of
+// refusals: Allow neither allocates nor waits, and a denied request takes
+// the same short path as an allowed one.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Rule is one limit: a token bucket that refills at Rate tokens per second
+// and holds at most Burst. Name separates the counts of different rules
+// that happen to use the same key (per-address and per-certificate limits
+// are different rules).
+type Rule struct {
+	Name  string
+	Rate  float64 // tokens per second
+	Burst int
+}
+
+// Validate reports whether the rule can be enforced. Configuration loaders
+// call it at start-up; Allow refuses every request under an invalid rule
+// rather than let traffic through unlimited.
+func (r Rule) Validate() error {
+	switch {
+	case r.Name == "":
+		return errors.New("ratelimit: rule has no name")
+	case !(r.Rate > 0) || math.IsInf(r.Rate, 0):
+		return fmt.Errorf("ratelimit: rule %q: rate must be a positive, finite number of requests per second", r.Name)
+	case r.Burst < 1:
+		return fmt.Errorf("ratelimit: rule %q: burst must be at least 1", r.Name)
+	}
+	return nil
+}
+
+// Valid is Validate without the error, for the hot path.
+func (r Rule) Valid() bool {
+	return r.Rate > 0 && !math.IsInf(r.Rate, 0) && r.Burst >= 1
+}
+
+// Decision is what the gateway needs for the RateLimit-* headers and for a
+// 429 with Retry-After.
+type Decision struct {
+	Allowed bool
+	// Limit is the bucket's size (RateLimit-Limit).
+	Limit int
+	// Remaining is how many more requests would be allowed right now
+	// (RateLimit-Remaining).
+	Remaining int
+	// Reset is how long until the bucket is full again (RateLimit-Reset).
+	Reset time.Duration
+	// RetryAfter is, on a refusal, how long until one request would be
+	// allowed (Retry-After); zero when Allowed.
+	RetryAfter time.Duration
+}
+
+// Limiter takes one request's worth from key's bucket under rule. It never
+// blocks: ctx is there for implementations that may want to record or
+// trace, not to wait.
+type Limiter interface {
+	Allow(ctx context.Context, key Key, rule Rule) Decision
+}
+
+// Unlimited allows everything. It exists for `degreegate dev --unlimited`
+// (load tests on a developer machine) and nowhere else.
+type Unlimited struct{}
+
+// Allow always allows and reports a full bucket.
+func (Unlimited) Allow(_ context.Context, _ Key, rule Rule) Decision {
+	return Decision{Allowed: true, Limit: rule.Burst, Remaining: rule.Burst}
+}
+
+// refused is the answer under an invalid rule: a refusal, never a pass.
+func refused(rule Rule) Decision {
+	return Decision{Limit: rule.Burst, RetryAfter: time.Second}
+}
+
+var (
+	_ Limiter = Unlimited{}
+	_ Limiter = (*Local)(nil)
+)

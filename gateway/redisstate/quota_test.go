@@ -1,0 +1,113 @@
+package redisstate
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestQuotaAcrossReplicas(t *testing.T) {
+	rdb := testClient(t)
+	prefix := testPrefix(t, rdb)
+	a, b := NewQuota(rdb, prefix), NewQuota(testClient(t), prefix)
+	const limit = 10
+	steps := []struct {
+		q         *Quota
+		org       string
+		n         int64
+		allowed   bool
+		used      int64
+		remaining int64
+	}{
+		{a, "agency-1", 4, true, 4, 6},
+		{b, "agency-1", 4, true, 8, 2},
+		{a, "agency-1", 3, false, 8, 2}, // would pass the limit: refused, nothing spent
+		{b, "agency-1", 2, true, 10, 0},
+		{a, "agency-1", 1, false, 10, 0},
+		{b, "agency-2", 10, true, 10, 0}, // another organisation counts apart
+		{a, "agency-2", 1, false, 10, 0},
+	}
+	for i, s := range steps {
+		d, err := s.q.Take(context.Background(), s.org, s.n, limit)
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if d.Allowed != s.allowed || d.Used != s.used || d.Remaining != s.remaining || d.Limit != limit {
+			t.Fatalf("step %d: got %+v, want allowed=%v used=%d remaining=%d", i, d, s.allowed, s.used, s.remaining)
+		}
+	}
+	for _, bad := range []struct {
+		org string
+		n   int64
+	}{{"agency-1", 0}, {"agency-1", -3}, {"", 1}} {
+		if _, err := a.Take(context.Background(), bad.org, bad.n, limit); err == nil {
+			t.Errorf("Take(%q, %d) accepted", bad.org, bad.n)
+		}
+	}
+	if d, err := a.Take(context.Background(), "agency-3", 1, 0); err != nil || d.Allowed {
+		t.Errorf("zero limit: %+v %v", d, err)
+	}
+}
+
+func TestQuotaResetIsShanghaiMidnight(t *testing.T) {
+	tests := []struct {
+		utc   string
+		reset time.Duration
+	}{
+		{"2025-03-01T15:00:00Z", time.Hour},        // 23:00 in Shanghai
+		{"2025-03-01T16:00:00Z", 24 * time.Hour},   // midnight there: a whole day
+		{"2025-03-01T00:00:00Z", 16 * time.Hour},   // 08:00 there
+		{"2024-12-31T15:59:59Z", time.Second},      // year end
+		{"2025-07-10T15:30:00Z", 30 * time.Minute}, // no daylight saving in summer
+	}
+	rdb := testClient(t)
+	prefix := testPrefix(t, rdb)
+	for _, tt := range tests {
+		now, err := time.Parse(time.RFC3339, tt.utc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := NewQuota(rdb, prefix)
+		q.now = func() time.Time { return now }
+		d, err := q.Take(context.Background(), "org", 1, 100)
+		if err != nil || d.Reset != tt.reset {
+			t.Errorf("%s: reset %v (err %v), want %v", tt.utc, d.Reset, err, tt.reset)
+		}
+	}
+}
+
+func TestQuotaExpiresAtDayEnd(t *testing.T) {
+	rdb := testClient(t)
+	prefix := testPrefix(t, rdb)
+	// A clock that reaches Shanghai midnight 300 ms from now.
+	start := time.Now()
+	midnight := time.Date(2025, 3, 2, 0, 0, 0, 0, shanghai)
+	clock := func() time.Time { return midnight.Add(-300 * time.Millisecond).Add(time.Since(start)) }
+	a, b := NewQuota(rdb, prefix), NewQuota(testClient(t), prefix)
+	a.now, b.now = clock, clock
+	ctx := context.Background()
+	if d, err := a.Take(ctx, "org", 5, 5); err != nil || !d.Allowed {
+		t.Fatalf("before midnight: %+v %v", d, err)
+	}
+	if d, err := b.Take(ctx, "org", 1, 5); err != nil || d.Allowed {
+		t.Fatalf("quota not shared before midnight: %+v %v", d, err)
+	}
+	key := prefix + "quota:org:20250301"
+	if ttl := rdb.PTTL(ctx, key).Val(); ttl <= 0 || ttl > 300*time.Millisecond {
+		t.Fatalf("counter expires in %v, want by midnight (≤ 300 ms)", ttl)
+	}
+	time.Sleep(time.Until(start.Add(450 * time.Millisecond)))
+	if n := rdb.Exists(ctx, key).Val(); n != 0 {
+		t.Fatal("yesterday's counter outlived the day")
+	}
+	if d, err := b.Take(ctx, "org", 5, 5); err != nil || !d.Allowed || d.Used != 5 {
+		t.Fatalf("after midnight: %+v %v, want a fresh day", d, err)
+	}
+}
+
+func TestQuotaRedisDown(t *testing.T) {
+	q := NewQuota(clientVia(t, closedPort(t)), "unused:")
+	if d, err := q.Take(context.Background(), "org", 1, 100); err == nil {
+		t.Fatalf("no error with Redis down (%+v): agency quotas must refuse", d)
+	}
+}
