@@ -73,6 +73,9 @@ type Store struct {
 	auditMu sync.RWMutex
 	audit   []registry.AuditEntry
 	head    registry.ChainHead
+	refs    refIndex // audit entries by record_ref (auditquery.go)
+
+	codes shareCodes // share codes (sharecode.go)
 }
 
 // New returns an empty store.

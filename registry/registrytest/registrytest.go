@@ -31,6 +31,11 @@ import (
 type Backend struct {
 	Store registry.Store
 	Audit registry.AuditLog
+	// Codes and Search are the optional powers. When nil they are taken
+	// from Store or Audit if those implement them; a backend that has
+	// neither skips their subtests.
+	Codes  registry.ShareCodeStore
+	Search registry.AuditSearcher
 }
 
 // Run runs every contract test; open is called once per subtest and must
@@ -40,4 +45,6 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Helper()
 	t.Run("Store", func(t *testing.T) { runStore(t, open) })
 	t.Run("Audit", func(t *testing.T) { runAudit(t, open) })
+	t.Run("ShareCodes", func(t *testing.T) { runShareCodes(t, open) })
+	t.Run("AuditSearch", func(t *testing.T) { runAuditSearch(t, open) })
 }
