@@ -1,0 +1,82 @@
+package anonymizer
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Manifest describes an anonymised file: what was asked, what was
+// achieved, what it cost, and how to recognise the files. The degree
+// datasets extend it with their request, policy and expiry.
+type Manifest struct {
+	Engine  string    `json:"engine"`
+	Created time.Time `json:"created"`
+	Spec    Spec      `json:"spec"`
+	Input   FileInfo  `json:"input"`
+	Output  FileInfo  `json:"output"`
+	Result  *Result   `json:"result"`
+	// Seconds is the whole run: reading, search and writing.
+	Seconds float64 `json:"seconds"`
+}
+
+// Spec is the request as the manifest records it.
+type Spec struct {
+	Method         Method            `json:"method"`
+	QuasiIDs       []string          `json:"quasi_identifiers"`
+	Hierarchies    map[string]string `json:"hierarchies,omitempty"` // column → source
+	K              int               `json:"k"`
+	MaxSuppression float64           `json:"max_suppression"`
+	Sensitive      string            `json:"sensitive,omitempty"`
+	L              int               `json:"l,omitempty"`
+	Diversity      Diversity         `json:"diversity,omitempty"`
+	Person         string            `json:"person_column,omitempty"`
+}
+
+// FileInfo identifies a file.
+type FileInfo struct {
+	Path   string `json:"path"`
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// ManifestPath is where the manifest of an output file goes: beside it,
+// named after it, so several outputs can share a folder.
+func ManifestPath(out string) string { return out + ".manifest.json" }
+
+// WriteFile writes m as indented JSON, atomically (temporary file, then
+// rename), so a reader never sees half a manifest.
+func (m *Manifest) WriteFile(path string) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	return WriteFileAtomic(path, append(b, '\n'))
+}
+
+// WriteFileAtomic writes data to a temporary file beside path and renames
+// it into place.
+func WriteFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
