@@ -2,10 +2,19 @@ package gateway
 
 import "github.com/gofiber/fiber/v2"
 
-// routes maps the whole HTTP API in one place.
+// routes maps the whole HTTP API in one place; openapi.json describes the
+// same set, and a test keeps the two in step.
 func (s *Server) routes() {
+	s.app.Use(s.observe(), s.recoverer())
+
 	s.app.Get("/healthz", s.handleHealth())
 	s.app.Get("/readyz", s.handleReady())
+	s.app.Get("/metrics", s.metrics.handler())
+	s.app.Get("/openapi.json", s.handleOpenAPI())
+	s.app.Get("/.well-known/jwks.json", s.handleJWKS())
+
+	s.app.Post("/v1/verify", s.handlePublicVerify())
+
 	s.app.Use(func(c *fiber.Ctx) error { return errNotFound })
 }
 
@@ -19,8 +28,23 @@ func (s *Server) handleReady() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if err := s.deps.Ready(c.UserContext()); err != nil {
 			s.deps.Logger.Warn("not ready", "err", err)
-			return &Problem{Status: fiber.StatusServiceUnavailable, Type: "/problems/not-ready", Title: "Not ready"}
+			return problemNotReady
 		}
-		return c.JSON(fiber.Map{"status": "ready"})
+		if !s.deps.Audit.Healthy() {
+			return problemNotReady
+		}
+		status := "ready"
+		if s.deps.Degraded() {
+			// Still serving, under local limits only: ready, but say so.
+			status = "degraded"
+		}
+		return c.JSON(fiber.Map{"status": status})
+	}
+}
+
+func (s *Server) handleJWKS() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderCacheControl, "public, max-age=300")
+		return c.JSON(s.deps.Receipts.JWKS())
 	}
 }

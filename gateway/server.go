@@ -1,40 +1,92 @@
 // Package gateway is degreegate's HTTP front door on Fiber: public
 // verification, holder self-service, the agency interface and the
-// operational endpoints. It sees the registry only through its interfaces,
+// operational endpoints. It sees storage only through the registry's
+// interfaces and shared state only through small interfaces of its own,
 // never a driver.
 package gateway
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/degreegate/degreegate/gateway/ratelimit"
+	"github.com/degreegate/degreegate/gateway/token"
+	"github.com/degreegate/degreegate/policies"
+	"github.com/degreegate/degreegate/registry"
 )
+
+// Auditor takes audit entries without waiting for storage;
+// *registry.AuditWriter is one. Record fails when the trail cannot keep
+// up, and personal-data routes then answer 503 rather than serve unaudited.
+type Auditor interface {
+	Record(registry.AuditEntry) error
+	Depth() int64
+	Healthy() bool
+}
 
 // Deps are everything the server needs; main wires them.
 type Deps struct {
-	Logger *slog.Logger
-	// Ready reports whether the server's dependencies can serve (store
-	// reachable, audit trail writable).
+	Logger   *slog.Logger
+	Registry *registry.Registry
+	Policy   *policies.Policy
+	// Receipts signs what public verification showed.
+	Receipts *token.Signer
+	// Limiter applies the policy's rate limits; ratelimit.Unlimited only
+	// for `dev --unlimited`.
+	Limiter ratelimit.Limiter
+	// Proxies whose X-Forwarded-For is believed.
+	Proxies ratelimit.Proxies
+	Audit   Auditor
+	// AddressKey keys the hash that stands for a client address in the
+	// audit trail (the address itself is personal data).
+	AddressKey []byte
+	// Ready reports whether dependencies can serve (store reachable).
 	Ready func(ctx context.Context) error
+	// Degraded reports shared state (Redis) unreachable: limits are local.
+	Degraded func() bool
+	Now      func() time.Time
+	// QuietAccessLog turns the per-request log line off (load tests).
+	QuietAccessLog bool
 }
 
 // Server is the gateway's HTTP server.
 type Server struct {
-	app  *fiber.App
-	deps Deps
+	app     *fiber.App
+	deps    Deps
+	metrics *Metrics
+	public  publicPolicy
 }
 
-// New builds the server and registers every route (routes.go).
-func New(d Deps) *Server {
+// New builds the server and registers every route (routes.go). The
+// policy's fixed decisions are taken here once, not per request.
+func New(d Deps) (*Server, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	if d.Ready == nil {
 		d.Ready = func(context.Context) error { return nil }
+	}
+	if d.Degraded == nil {
+		d.Degraded = func() bool { return false }
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	switch {
+	case d.Registry == nil, d.Policy == nil, d.Receipts == nil, d.Limiter == nil, d.Audit == nil:
+		return nil, errors.New("gateway: registry, policy, receipt signer, limiter and audit are required")
+	case len(d.AddressKey) < 16:
+		return nil, errors.New("gateway: address key must be at least 16 bytes")
+	}
+	pub, err := newPublicPolicy(d.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	app := fiber.New(fiber.Config{
 		AppName:               "degreegate",
@@ -43,18 +95,23 @@ func New(d Deps) *Server {
 		WriteTimeout:          10 * time.Second,
 		IdleTimeout:           60 * time.Second,
 		BodyLimit:             1 << 20,
+		ReadBufferSize:        8 << 10,
 		ErrorHandler:          problemHandler(d.Logger),
 	})
-	s := &Server{app: app, deps: d}
+	s := &Server{app: app, deps: d, public: pub}
+	s.metrics = NewMetrics(MetricSources{
+		AuditQueueDepth: func() float64 { return float64(d.Audit.Depth()) },
+		Degraded:        d.Degraded,
+	})
 	s.routes()
-	return s
+	return s, nil
 }
 
 // App exposes the Fiber app for in-process tests (app.Test).
 func (s *Server) App() *fiber.App { return s.app }
 
-// Serve listens on ln until ctx ends, then drains in-flight requests for
-// up to grace before returning.
+// Serve listens on ln until ctx ends, then stops accepting and drains
+// in-flight requests for up to grace before returning.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
@@ -23,7 +20,8 @@ func runDev(ctx context.Context, args []string, e env) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	n := fs.Int("records", 20000, "synthetic records to load")
 	seed := fs.Int64("seed", 1, "seed for the synthetic records: same seed and count, same records")
-	stateDir := fs.String("state-dir", "", "write samples.json (and, with the gateway, keys and tokens) here")
+	stateDir := fs.String("state-dir", "", "write samples.json, the dev issuer's keys and demo tokens here")
+	policy := fs.String("policy", e.getenv("DEGREEGATE_POLICY"), "policy file (env DEGREEGATE_POLICY); the embedded default when empty")
 	unlimited := fs.Bool("unlimited", false, "turn public rate limits off (load tests on a developer machine only)")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
@@ -31,7 +29,6 @@ func runDev(ctx context.Context, args []string, e env) error {
 	if *n < 0 {
 		return usageError{"dev: --records must be ≥ 0"}
 	}
-	_ = unlimited // the gateway's limiter takes it (gateway issue)
 
 	start := time.Now()
 	keys, err := registry.NewRandomKeyring()
@@ -49,12 +46,10 @@ func runDev(ctx context.Context, args []string, e env) error {
 		*n, *seed, time.Since(start).Round(time.Millisecond), ms.HeapAlloc>>20)
 
 	if *stateDir != "" {
-		if err := writeSamples(*stateDir, samples); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "wrote %s\n", filepath.Join(*stateDir, "samples.json"))
+		fmt.Fprintf(e.stdout, "writing samples.json, dev-issuer.jwk, jwks.json and tokens.json to %s\n", *stateDir)
 	}
-	return serveDev(ctx, *addr, store, e)
+	gw := devGateway{addr: *addr, stateDir: *stateDir, unlimited: *unlimited, policy: *policy, samples: samples}
+	return gw.run(ctx, store, keys, e)
 }
 
 // loadSynthetic fills store with n generated records, validated and
@@ -102,19 +97,4 @@ func loadSynthetic(ctx context.Context, store registry.Store, keys *registry.Key
 		return nil, err
 	}
 	return samples, flush()
-}
-
-func writeSamples(dir string, records []registry.Record) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("state dir: %w", err)
-	}
-	doc := struct {
-		Records       []registry.Record `json:"records"`
-		AgencyPurpose string            `json:"agency_purpose"`
-	}{records, devAgencyPurpose}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, "samples.json"), append(b, '\n'), 0o600)
 }

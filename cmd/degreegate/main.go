@@ -63,6 +63,8 @@ func verbs() []verb {
 		{"gen", "write deterministic synthetic records as CSV or JSONL", runGen},
 		{"import", "file records from CSV or JSONL files into DATABASE_URL", runImport},
 		{"audit", "audit verify: check the audit trail's hash chain (exit 1 on tampering)", runAudit},
+		{"anonymize", "k-anonymise any CSV table along ARX-style hierarchies; writes OUT and OUT.manifest.json", runAnonymize},
+		{"dataset", "dataset check FILE --qi a,b --k N: recompute k (and l) of an anonymised file (exit 1 if they fail)", runDataset},
 	}
 }
 
@@ -87,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: degreegate COMMAND [flags]\n\ncommands:")
 	for _, v := range verbs() {
-		fmt.Fprintf(w, "  %-8s %s\n", v.name, v.summary)
+		fmt.Fprintf(w, "  %-10s %s\n", v.name, v.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'degreegate COMMAND -h' for a command's flags.")
 }

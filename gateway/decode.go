@@ -1,0 +1,73 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// decodeJSON reads the body into v strictly: JSON only, known fields only,
+// one value. Errors name the field and the rule, never the value.
+func decodeJSON(c *fiber.Ctx, v any) error {
+	if !bytes.HasPrefix(bytes.TrimSpace(c.Request().Header.ContentType()), []byte(fiber.MIMEApplicationJSON)) {
+		return problemMediaType
+	}
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr) && typeErr.Field != "":
+			return invalid(map[string]string{typeErr.Field: "wrong type: want " + typeErr.Type.String()})
+		case errors.Is(err, io.EOF):
+			return problemMalformedJSON.with("the body is empty")
+		default:
+			return problemMalformedJSON.with(jsonReason(err))
+		}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return problemMalformedJSON.with("data after the JSON value")
+	}
+	return nil
+}
+
+// jsonReason describes a decoding error without quoting the input.
+func jsonReason(err error) string {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Sprintf("syntax error at byte %d", syn.Offset)
+	}
+	const unknown = "json: unknown field "
+	if msg := err.Error(); len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
+		name := msg[len(unknown):]
+		if len(name) <= 40 {
+			return "unknown field " + name
+		}
+		return "unknown field"
+	}
+	return "not valid JSON for this route"
+}
+
+// checkText reports why s is not an acceptable text field, or "".
+func checkText(s string, maxRunes int) string {
+	switch {
+	case s == "":
+		return "required"
+	case !utf8.ValidString(s):
+		return "not UTF-8"
+	case utf8.RuneCountInString(s) > maxRunes:
+		return fmt.Sprintf("longer than %d characters", maxRunes)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return "holds a control character"
+		}
+	}
+	return ""
+}

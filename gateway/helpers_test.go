@@ -1,0 +1,192 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/degreegate/degreegate/gateway/ratelimit"
+	"github.com/degreegate/degreegate/gateway/token"
+	"github.com/degreegate/degreegate/policies"
+	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/inmem"
+	"github.com/degreegate/degreegate/registry/synth"
+)
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// recordingAuditor keeps entries in memory; refuse makes Record fail.
+type recordingAuditor struct {
+	mu      sync.Mutex
+	entries []registry.AuditEntry
+	refuse  bool
+}
+
+func (a *recordingAuditor) Record(e registry.AuditEntry) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refuse {
+		return registry.ErrAuditBacklog
+	}
+	a.entries = append(a.entries, e)
+	return nil
+}
+func (a *recordingAuditor) Depth() int64  { return 0 }
+func (a *recordingAuditor) Healthy() bool { return !a.refuse }
+
+func (a *recordingAuditor) all() []registry.AuditEntry {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]registry.AuditEntry(nil), a.entries...)
+}
+
+type fixture struct {
+	srv     *Server
+	records []registry.Record
+	audit   *recordingAuditor
+	logs    *syncBuffer
+	signer  *token.Signer
+	store   *inmem.Store
+}
+
+type fixtureOptions struct {
+	limiter ratelimit.Limiter
+	proxies string
+}
+
+// newFixture is a gateway over an embedded store of synthetic records.
+func newFixture(t testing.TB, n int, o fixtureOptions) *fixture {
+	t.Helper()
+	keys, err := registry.NewRandomKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := inmem.New()
+	g := synth.New(5)
+	var recs []registry.Record
+	var batch []registry.Sealed
+	for i := 0; i < n; i++ {
+		r := g.Record(i)
+		registry.Normalize(&r)
+		recs = append(recs, r)
+		s, err := keys.Seal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, s)
+	}
+	if _, err := store.Insert(context.Background(), batch, registry.Change{Actor: "test", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policies.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	signer, err := token.NewSigner(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := o.limiter
+	if lim == nil {
+		lim = ratelimit.Unlimited{}
+	}
+	proxies, err := ratelimit.ParseProxies(o.proxies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	audit := &recordingAuditor{}
+	srv, err := New(Deps{
+		Logger:     slog.New(slog.NewJSONHandler(logs, nil)),
+		Registry:   registry.New(store, keys, store, time.Now),
+		Policy:     pol,
+		Receipts:   signer,
+		Limiter:    lim,
+		Proxies:    proxies,
+		Audit:      audit,
+		AddressKey: bytes.Repeat([]byte{7}, 32),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{srv: srv, records: recs, audit: audit, logs: logs, signer: signer, store: store}
+}
+
+// do sends one request through the whole Fiber stack in process.
+func (f *fixture) do(t testing.TB, method, path, contentType, body string, header ...string) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := f.srv.App().Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func readBody(t testing.TB, r *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	return string(b)
+}
+
+// find returns the first record satisfying ok.
+func (f *fixture) find(t testing.TB, ok func(registry.Record) bool) registry.Record {
+	t.Helper()
+	for _, r := range f.records {
+		if ok(r) {
+			return r
+		}
+	}
+	t.Fatal("no record in the fixture satisfies the test's need")
+	return registry.Record{}
+}
+
+// assertNoPersonalData fails when any record's name, ID number, phone,
+// e-mail or birth date appears in s.
+func assertNoPersonalData(t testing.TB, what, s string, recs []registry.Record) {
+	t.Helper()
+	for _, r := range recs {
+		for field, v := range map[string]string{"name": r.Name, "id_number": r.IDNumber, "phone": r.Phone, "email": r.Email} {
+			if len([]rune(v)) >= 2 && strings.Contains(s, v) {
+				t.Errorf("%s contains a record's %s", what, field)
+				return
+			}
+		}
+	}
+}

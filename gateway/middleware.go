@@ -1,0 +1,52 @@
+package gateway
+
+import (
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// observe is the outermost middleware: it turns errors into problem
+// responses here (so the status is known), then counts and logs the
+// request. The access log holds the route pattern, method, status and
+// latency only: no path (it may hold a share code), no query, no client
+// address, no body.
+func (s *Server) observe() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		if err != nil {
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				s.deps.Logger.Error("error handler failed", "err", herr)
+				c.Status(fiber.StatusInternalServerError)
+			}
+		}
+		route := c.Route().Path
+		status := c.Response().StatusCode()
+		d := time.Since(start)
+		s.metrics.observe(route, c.Method(), status, d)
+		if !s.deps.QuietAccessLog {
+			s.deps.Logger.LogAttrs(c.UserContext(), slog.LevelInfo, "http",
+				slog.String("method", c.Method()), slog.String("route", route),
+				slog.Int("status", status), slog.Float64("ms", float64(d.Microseconds())/1000))
+		}
+		return nil
+	}
+}
+
+// recoverer turns a panic into an internal-error problem: no panic
+// reaches a user, and the log records where without request data.
+func (s *Server) recoverer() fiber.Handler {
+	return func(c *fiber.Ctx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				// The panic value may hold request data: log where, not what.
+				s.deps.Logger.Error("panic in handler", "route", c.Route().Path, "stack", string(debug.Stack()))
+				err = &Problem{Type: "/problems/internal", Title: "Internal error", Status: fiber.StatusInternalServerError}
+			}
+		}()
+		return c.Next()
+	}
+}

@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+)
+
+// TestOpenAPIMatchesRoutes keeps openapi.json and routes.go in step: every
+// registered route is documented with its method, and nothing else is.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	f := newFixture(t, 1, fixtureOptions{})
+	doc, err := libopenapi.NewDocument(openAPIDocument)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := doc.BuildV3Model()
+	if err != nil {
+		t.Fatalf("openapi.json does not build: %v", err)
+	}
+	documented := map[string]bool{}
+	for path, item := range model.Model.Paths.PathItems.FromOldest() {
+		for method := range item.GetOperations().FromOldest() {
+			documented[strings.ToUpper(method)+" "+fiberPath(path)] = true
+		}
+	}
+	registered := map[string]bool{}
+	for _, r := range f.srv.App().GetRoutes(true) {
+		if r.Method == "HEAD" || r.Path == "/" && r.Method == "USE" || r.Method == "USE" {
+			continue
+		}
+		registered[r.Method+" "+r.Path] = true
+	}
+	var missing, extra []string
+	for k := range registered {
+		if !documented[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range documented {
+		if !registered[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	if len(missing) > 0 || len(extra) > 0 {
+		t.Fatalf("routes not in openapi.json: %v; documented but not routed: %v", missing, extra)
+	}
+	if len(registered) < 5 {
+		t.Fatalf("only %d routes seen: the comparison proves nothing", len(registered))
+	}
+}
+
+// fiberPath turns /v1/verify/{code} into /v1/verify/:code.
+func fiberPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			parts[i] = ":" + s[1:len(s)-1]
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func TestOpenAPIIsValidAndDescribesAnswers(t *testing.T) {
+	doc, err := libopenapi.NewDocument(openAPIDocument)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatalf("validator: %v", errs)
+	}
+	if ok, verrs := v.ValidateDocument(); !ok {
+		for _, e := range verrs {
+			t.Errorf("openapi.json: %s: %s", e.Message, e.Reason)
+		}
+	}
+	// Real answers conform to the document.
+	f := newFixture(t, 5, fixtureOptions{})
+	r := f.records[0]
+	for _, body := range []string{verifyBody(r.CertificateNumber, r.Name), verifyBody(r.CertificateNumber, "某人"), `{"x":1}`} {
+		req := httptest.NewRequest("POST", "http://localhost/v1/verify", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp := f.do(t, "POST", "/v1/verify", "application/json", body)
+		if ok, verrs := v.ValidateHttpResponse(req, resp); !ok {
+			for _, e := range verrs {
+				t.Errorf("answer to %s does not match openapi.json: %s: %s", body, e.Message, e.Reason)
+			}
+		}
+	}
+	_ = http.MethodGet
+}

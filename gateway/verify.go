@@ -1,0 +1,214 @@
+package gateway
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/degreegate/degreegate/gateway/ratelimit"
+	"github.com/degreegate/degreegate/policies"
+	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordfile"
+)
+
+// publicPolicy is what the policy fixes for public verification, decided
+// once at start-up: the public needs no token, so nothing per request can
+// change the decision.
+type publicPolicy struct {
+	decision policies.Decision
+	perAddr  ratelimit.Rule
+	perBlock ratelimit.Rule
+	perCert  ratelimit.Rule
+	has      [3]bool
+}
+
+func newPublicPolicy(p *policies.Policy) (publicPolicy, error) {
+	d, err := p.Decide(policies.Request{Audience: policies.Public, Scope: policies.ScopeVerify})
+	if err != nil {
+		return publicPolicy{}, fmt.Errorf("the policy grants no public verification: %w", err)
+	}
+	l := p.Limits(policies.Public)
+	pp := publicPolicy{decision: d}
+	pp.perAddr, pp.has[0] = rule("public.address", l.PerClient)
+	pp.perBlock, pp.has[1] = rule("public.block", l.PerBlock)
+	pp.perCert, pp.has[2] = rule("public.certificate", l.PerCertificate)
+	return pp, nil
+}
+
+type verifyRequest struct {
+	CertificateNumber string `json:"certificate_number"`
+	Name              string `json:"name"`
+}
+
+// normalise trims and upper-cases the number (old certificates carry
+// letters) and normalises the name as the registry stored it.
+func (r *verifyRequest) normalise() map[string]string {
+	errs := map[string]string{}
+	r.CertificateNumber = strings.ToUpper(strings.TrimSpace(r.CertificateNumber))
+	if why := checkCertificateNumber(r.CertificateNumber); why != "" {
+		errs["certificate_number"] = why
+	}
+	if why := checkText(r.Name, 64); why != "" {
+		errs["name"] = why
+	}
+	r.Name = registry.NormalizeName(r.Name)
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// checkCertificateNumber accepts the shapes the registry accepts: 16
+// digits, or an older certificate's up to 17 letters and digits.
+func checkCertificateNumber(s string) string {
+	if s == "" {
+		return "required"
+	}
+	if len(s) < 6 || len(s) > 17 {
+		return "want 16 digits (older certificates: 6 to 17 letters and digits)"
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'A' || c > 'Z') {
+			return "want 16 digits (older certificates: 6 to 17 letters and digits)"
+		}
+	}
+	return ""
+}
+
+type verifyResponse struct {
+	Result  string              `json:"result"`
+	Status  string              `json:"status,omitempty"`
+	Degree  policies.Disclosure `json:"degree,omitempty"`
+	Receipt string              `json:"receipt,omitempty"`
+}
+
+// receipt is what a receipt signs: exactly what was shown, and when.
+type receipt struct {
+	Issuer            string              `json:"iss"`
+	ID                string              `json:"jti"`
+	IssuedAt          int64               `json:"iat"`
+	Result            string              `json:"result"`
+	Status            string              `json:"status"`
+	CertificateNumber string              `json:"certificate_number"`
+	Degree            policies.Disclosure `json:"degree"`
+	PolicyVersion     string              `json:"policy_version"`
+}
+
+// decoyName is compared against when a number is unknown, so that an
+// unknown number and a wrong name cost the same work.
+const decoyName = "\x00no such certificate\x00"
+
+// handlePublicVerify answers POST /v1/verify. An unknown number and a
+// wrong name get the same answer — body, status, headers — after the same
+// work, so the route tells nobody which certificate numbers exist.
+func (s *Server) handlePublicVerify() fiber.Handler {
+	pp := s.public
+	return func(c *fiber.Ctx) error {
+		var req verifyRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		if errs := req.normalise(); errs != nil {
+			return invalid(errs)
+		}
+		addr := s.clientAddr(c)
+		checks := make([]limitCheck, 0, 3)
+		if pp.has[0] {
+			checks = append(checks, limitCheck{pp.perAddr, ratelimit.AddrKey(addr)})
+		}
+		if pp.has[1] {
+			checks = append(checks, limitCheck{pp.perBlock, ratelimit.BlockKey(addr)})
+		}
+		if pp.has[2] {
+			checks = append(checks, limitCheck{pp.perCert, ratelimit.CertificateKey(req.CertificateNumber)})
+		}
+		if err := s.limit(c, checks); err != nil {
+			return err
+		}
+		c.Set("Degreegate-Policy-Version", pp.decision.PolicyVersion)
+
+		v, err := s.deps.Registry.Store().Current(c.UserContext(), req.CertificateNumber)
+		found := err == nil
+		if err != nil && !errors.Is(err, registry.ErrNotFound) {
+			return fmt.Errorf("public verify: lookup: %w", err)
+		}
+		stored := decoyName
+		if found {
+			stored = v.Record.Name
+		}
+		asked, have := sha256.Sum256([]byte(req.Name)), sha256.Sum256([]byte(stored))
+		match := subtle.ConstantTimeCompare(asked[:], have[:]) == 1 && found &&
+			(v.Record.Status == registry.StatusFiled || v.Record.Status == registry.StatusRevoked)
+
+		now := s.deps.Now()
+		entry := registry.AuditEntry{
+			At: now, Actor: s.addressActor(addr), Action: "verify.public",
+			RecordRef: req.CertificateNumber, Purpose: "public_verification",
+		}
+		if !match {
+			entry.Detail = `{"result":"no_match"}`
+			if err := s.deps.Audit.Record(entry); err != nil {
+				return problemAuditDown
+			}
+			return c.JSON(verifyResponse{Result: "no_match"})
+		}
+
+		rec := v.Record
+		shown, err := pp.decision.Apply(func(name string) (string, bool) { return recordfile.Value(&rec, name) }, policies.ApplyOptions{})
+		if err != nil {
+			return fmt.Errorf("public verify: apply policy: %w", err)
+		}
+		status := "valid"
+		if rec.Status == registry.StatusRevoked {
+			status = "revoked"
+		}
+		rc := receipt{
+			Issuer: "degreegate", ID: newID(), IssuedAt: now.Unix(), Result: "match", Status: status,
+			CertificateNumber: req.CertificateNumber, Degree: shown, PolicyVersion: pp.decision.PolicyVersion,
+		}
+		detail, _ := json.Marshal(struct {
+			Result        string   `json:"result"`
+			Fields        []string `json:"fields"`
+			Receipt       string   `json:"receipt"`
+			PolicyVersion string   `json:"policy_version"`
+		}{"match", shown.Fields(), rc.ID, rc.PolicyVersion})
+		entry.Detail = string(detail)
+		// Audited before anything is shown: no trail, no data.
+		if err := s.deps.Audit.Record(entry); err != nil {
+			return problemAuditDown
+		}
+		jws, err := s.deps.Receipts.Sign(rc)
+		if err != nil {
+			return fmt.Errorf("public verify: sign receipt: %w", err)
+		}
+		return c.JSON(verifyResponse{Result: "match", Status: status, Degree: shown, Receipt: jws})
+	}
+}
+
+// addressActor is how a public caller appears in the audit trail: a keyed
+// hash of its address, so the trail can link one caller's requests
+// without holding the address.
+func (s *Server) addressActor(a netip.Addr) string {
+	m := hmac.New(sha256.New, s.deps.AddressKey)
+	b, _ := a.MarshalBinary()
+	m.Write(b)
+	return "public:" + b32.EncodeToString(m.Sum(nil)[:10])
+}
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newID is a 128-bit random identifier.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return b32.EncodeToString(b[:])
+}

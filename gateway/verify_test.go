@@ -1,0 +1,298 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/degreegate/degreegate/gateway/ratelimit"
+	"github.com/degreegate/degreegate/registry"
+)
+
+func verifyBody(cert, name string) string {
+	b, _ := json.Marshal(map[string]string{"certificate_number": cert, "name": name})
+	return string(b)
+}
+
+func TestVerifyMatchShowsOnlyMaskedDataWithAReceipt(t *testing.T) {
+	f := newFixture(t, 200, fixtureOptions{})
+	r := f.find(t, func(r registry.Record) bool { return r.Status == registry.StatusFiled })
+	resp := f.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, " "+r.Name+" "))
+	body := readBody(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	var got verifyResponse
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Result != "match" || got.Status != "valid" || got.Receipt == "" {
+		t.Fatalf("answer %+v", got)
+	}
+	for _, forbidden := range []string{"id_number", "birth_date", "phone", "email", "student_number", "thesis_title", "thesis_keywords"} {
+		if _, ok := got.Degree[forbidden]; ok {
+			t.Errorf("public answer shows %s", forbidden)
+		}
+	}
+	if got.Degree["name"] == r.Name || !strings.Contains(got.Degree["name"], "*") {
+		t.Errorf("name not masked")
+	}
+	if got.Degree["unit_name"] != r.UnitName {
+		t.Errorf("unit name %q, want %q", got.Degree["unit_name"], r.UnitName)
+	}
+	assertNoPersonalData(t, "public answer", body, f.records)
+
+	// The receipt verifies with an independent JOSE implementation against
+	// the published key set, and signs exactly what was shown.
+	jwksResp := f.do(t, "GET", "/.well-known/jwks.json", "", "")
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal([]byte(readBody(t, jwksResp)), &set); err != nil || len(set.Keys) == 0 {
+		t.Fatalf("jwks: %v", err)
+	}
+	sig, err := jose.ParseSigned(got.Receipt, []jose.SignatureAlgorithm{jose.EdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := set.Key(sig.Signatures[0].Header.KeyID)
+	if len(keys) != 1 {
+		t.Fatalf("receipt kid not in the published set")
+	}
+	payload, err := sig.Verify(keys[0])
+	if err != nil {
+		t.Fatalf("receipt does not verify: %v", err)
+	}
+	var rc receipt
+	json.Unmarshal(payload, &rc)
+	if rc.Result != "match" || rc.Status != "valid" || rc.ID == "" || rc.PolicyVersion == "" || rc.CertificateNumber != r.CertificateNumber {
+		t.Errorf("receipt payload %+v", rc)
+	}
+	for k, v := range got.Degree {
+		if rc.Degree[k] != v {
+			t.Errorf("receipt says %s=%q, the answer showed %q", k, rc.Degree[k], v)
+		}
+	}
+	// Audited, with the address hashed.
+	es := f.audit.all()
+	if len(es) != 1 || es[0].Action != "verify.public" || es[0].RecordRef != r.CertificateNumber || !strings.HasPrefix(es[0].Actor, "public:") {
+		t.Fatalf("audit %+v", es)
+	}
+	if !strings.Contains(es[0].Detail, rc.ID) {
+		t.Error("audit entry does not name the receipt")
+	}
+}
+
+func TestVerifyRevokedSaysRevoked(t *testing.T) {
+	f := newFixture(t, 2000, fixtureOptions{})
+	r := f.find(t, func(r registry.Record) bool { return r.Status == registry.StatusRevoked })
+	var got verifyResponse
+	json.Unmarshal([]byte(readBody(t, f.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name)))), &got)
+	if got.Result != "match" || got.Status != "revoked" {
+		t.Fatalf("revoked record answered %+v", got)
+	}
+}
+
+// TestVerifyIsNoOracle: an unknown number and a wrong name for a real one
+// must be indistinguishable in status, headers and body.
+func TestVerifyIsNoOracle(t *testing.T) {
+	f := newFixture(t, 50, fixtureOptions{limiter: ratelimit.NewLocal(ratelimit.Options{})})
+	r := f.records[0]
+	unknown := r.CertificateNumber[:10] + "999999"
+	if unknown == r.CertificateNumber {
+		unknown = r.CertificateNumber[:10] + "888888"
+	}
+	a := f.do(t, "POST", "/v1/verify", "application/json", verifyBody(unknown, r.Name), "X-Forwarded-For", "1.2.3.4")
+	b := f.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name+"某"))
+	ab, bb := readBody(t, a), readBody(t, b)
+	if a.StatusCode != b.StatusCode || ab != bb || ab != `{"result":"no_match"}` {
+		t.Fatalf("unknown number: %d %s; wrong name: %d %s", a.StatusCode, ab, b.StatusCode, bb)
+	}
+	for k := range a.Header {
+		if k == "Date" || k == "Ratelimit-Remaining" {
+			continue // the clock, and this client's own count
+		}
+		if a.Header.Get(k) != b.Header.Get(k) {
+			t.Errorf("header %s differs: %q vs %q", k, a.Header.Get(k), b.Header.Get(k))
+		}
+	}
+	if len(a.Header) != len(b.Header) {
+		t.Errorf("header sets differ: %v vs %v", a.Header, b.Header)
+	}
+}
+
+func TestVerifyBadInput(t *testing.T) {
+	f := newFixture(t, 10, fixtureOptions{})
+	r := f.records[0]
+	cases := []struct {
+		name, ctype, body string
+		status            int
+		ptype             string
+		field             string
+	}{
+		{"malformed json", "application/json", `{"certificate_number":`, 400, "/problems/malformed-json", ""},
+		{"not an object", "application/json", `[1,2]`, 400, "/problems/malformed-json", ""},
+		{"wrong type", "application/json", `{"certificate_number":12,"name":"x"}`, 400, "/problems/invalid-request", "certificate_number"},
+		{"unknown field", "application/json", `{"certificate_number":"1000142020000000","name":"x","id_number":"1"}`, 400, "/problems/malformed-json", ""},
+		{"missing name", "application/json", `{"certificate_number":"1000142020000000"}`, 400, "/problems/invalid-request", "name"},
+		{"missing number", "application/json", `{"name":"张三"}`, 400, "/problems/invalid-request", "certificate_number"},
+		{"empty body", "application/json", ``, 400, "/problems/malformed-json", ""},
+		{"two values", "application/json", verifyBody(r.CertificateNumber, r.Name) + `{}`, 400, "/problems/malformed-json", ""},
+		{"wrong shape number", "application/json", verifyBody("10001-4202", "张三"), 400, "/problems/invalid-request", "certificate_number"},
+		{"number too long", "application/json", verifyBody(strings.Repeat("1", 40), "张三"), 400, "/problems/invalid-request", "certificate_number"},
+		{"over-long name", "application/json", verifyBody(r.CertificateNumber, strings.Repeat("张", 65)), 400, "/problems/invalid-request", "name"},
+		{"control character", "application/json", verifyBody(r.CertificateNumber, "张\u0000三"), 400, "/problems/invalid-request", "name"},
+		{"not utf-8", "application/json", "{\"certificate_number\":\"1000142020000000\",\"name\":\"\xff\xfe\"}", 400, "/problems/invalid-request", "name"},
+		{"form post", "application/x-www-form-urlencoded", "certificate_number=1&name=2", 415, "/problems/unsupported-media-type", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp := f.do(t, "POST", "/v1/verify", c.ctype, c.body)
+			body := readBody(t, resp)
+			if resp.StatusCode != c.status || resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("status %d, type %q: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+			}
+			var p Problem
+			if err := json.Unmarshal([]byte(body), &p); err != nil || p.Type != c.ptype || p.Status != c.status {
+				t.Fatalf("problem %+v (%v), want type %s", p, err, c.ptype)
+			}
+			if c.field != "" && p.Errors[c.field] == "" {
+				t.Errorf("problem does not name field %s: %+v", c.field, p.Errors)
+			}
+			if strings.Contains(body, r.Name) {
+				t.Error("problem echoes the name")
+			}
+		})
+	}
+	if n := len(f.audit.all()); n != 0 {
+		t.Errorf("%d audit entries for requests that never reached a record", n)
+	}
+	if m := f.do(t, "GET", "/v1/verify", "", ""); m.StatusCode != 404 && m.StatusCode != 405 {
+		t.Errorf("GET /v1/verify: %d", m.StatusCode)
+	}
+}
+
+func TestVerifyFloodGets429(t *testing.T) {
+	f := newFixture(t, 10, fixtureOptions{limiter: ratelimit.NewLocal(ratelimit.Options{})})
+	r := f.records[0]
+	var last *http.Response
+	limited := 0
+	for i := 0; i < 200; i++ {
+		// A spoofed X-Forwarded-For from an untrusted peer must not buy a fresh bucket.
+		resp := f.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, "某人"),
+			"X-Forwarded-For", fmt.Sprintf("10.0.%d.%d", i/250, i%250))
+		if resp.StatusCode == 429 {
+			limited++
+			last = resp
+		} else {
+			resp.Body.Close()
+		}
+	}
+	if limited == 0 {
+		t.Fatal("200 requests from one address were never limited")
+	}
+	body := readBody(t, last)
+	var p Problem
+	json.Unmarshal([]byte(body), &p)
+	if p.Type != "/problems/rate-limited" || last.Header.Get("Retry-After") == "" || last.Header.Get("RateLimit-Remaining") != "0" {
+		t.Fatalf("429 answer: %s headers %v", body, last.Header)
+	}
+}
+
+func TestVerifyTrustedProxyAddressIsBelieved(t *testing.T) {
+	f := newFixture(t, 10, fixtureOptions{limiter: ratelimit.NewLocal(ratelimit.Options{}), proxies: "0.0.0.0/32"})
+	r := f.records[0]
+	// Behind a trusted proxy, each forwarded client has its own bucket:
+	// many clients one request each are never limited by the address rule.
+	for i := 0; i < 60; i++ {
+		resp := f.do(t, "POST", "/v1/verify", "application/json", verifyBody(fmt.Sprintf("%016d", 1000000+i), "某人"),
+			"X-Forwarded-For", fmt.Sprintf("198.%d.%d.7", 18+i/200, i))
+		if resp.StatusCode == 429 {
+			t.Fatalf("request %d from a distinct forwarded client was limited", i)
+		}
+		resp.Body.Close()
+	}
+	_ = r
+}
+
+func TestVerifyRefusesWhenTheTrailCannotKeepUp(t *testing.T) {
+	f := newFixture(t, 10, fixtureOptions{})
+	f.audit.refuse = true
+	r := f.records[0]
+	for _, body := range []string{verifyBody(r.CertificateNumber, r.Name), verifyBody(r.CertificateNumber, "某人")} {
+		resp := f.do(t, "POST", "/v1/verify", "application/json", body)
+		b := readBody(t, resp)
+		if resp.StatusCode != 503 || !strings.Contains(b, "/problems/audit-unavailable") {
+			t.Fatalf("with the trail down: %d %s", resp.StatusCode, b)
+		}
+		if strings.Contains(b, "receipt") || strings.Contains(b, r.UnitName) {
+			t.Fatal("data served unaudited")
+		}
+	}
+	if resp := f.do(t, "GET", "/readyz", "", ""); resp.StatusCode != 503 {
+		t.Errorf("readyz with the trail down: %d", resp.StatusCode)
+	}
+}
+
+func TestLogsHoldNoPersonalData(t *testing.T) {
+	f := newFixture(t, 100, fixtureOptions{limiter: ratelimit.NewLocal(ratelimit.Options{})})
+	for _, r := range f.records[:30] {
+		readBody(t, f.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name)))
+		readBody(t, f.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name+"x")))
+		readBody(t, f.do(t, "POST", "/v1/verify", "application/json", `{"certificate_number":"`+r.IDNumber+`","name":"`+r.Name+`"}`))
+	}
+	logs := f.logs.String()
+	if !strings.Contains(logs, `"route":"/v1/verify"`) {
+		t.Fatal("no access log lines: the check proves nothing")
+	}
+	assertNoPersonalData(t, "logs", logs, f.records)
+	for _, e := range f.audit.all() {
+		b, _ := json.Marshal(e)
+		assertNoPersonalData(t, "audit trail", string(b), f.records)
+	}
+}
+
+func FuzzVerifyRequest(f *testing.F) {
+	fx := newFixture(f, 20, fixtureOptions{})
+	f.Add(verifyBody(fx.records[0].CertificateNumber, fx.records[0].Name))
+	f.Add(`{"certificate_number":"1","name":"\u0000"}`)
+	f.Add(`{"certificate_number":null}`)
+	f.Add(`{{{{`)
+	f.Fuzz(func(t *testing.T, body string) {
+		resp := fx.do(t, "POST", "/v1/verify", "application/json", body)
+		b := readBody(t, resp)
+		switch resp.StatusCode {
+		case 200, 400, 413:
+		default:
+			t.Fatalf("status %d for %q: %s", resp.StatusCode, body, b)
+		}
+	})
+}
+
+// A huge body is refused by the server itself; app.Test cannot show it,
+// so this goes over a real socket.
+func TestVerifyHugeBodyGets413(t *testing.T) {
+	f := newFixture(t, 1, fixtureOptions{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Serve(ctx, ln, time.Second) }()
+	defer func() { cancel(); <-done }()
+	body := `{"name":"` + strings.Repeat("a", 2<<20) + `"}`
+	resp, err := http.Post("http://"+ln.Addr().String()+"/v1/verify", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := readBody(t, resp)
+	if resp.StatusCode != 413 || !strings.Contains(b, "/problems/body-too-large") {
+		t.Fatalf("huge body: %d %s", resp.StatusCode, b)
+	}
+}
