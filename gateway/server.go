@@ -43,6 +43,14 @@ type Deps struct {
 	// Proxies whose X-Forwarded-For is believed.
 	Proxies ratelimit.Proxies
 	Audit   Auditor
+	// Tokens verifies bearer tokens; nil leaves token routes answering 503.
+	Tokens TokenVerifier
+	// Replay refuses a replayed jti where the policy demands one.
+	Replay token.ReplayCache
+	// Codes keeps holders' share codes.
+	Codes registry.ShareCodeStore
+	// AuditSearch reads the trail for holders' access logs and officials.
+	AuditSearch registry.AuditSearcher
 	// AddressKey keys the hash that stands for a client address in the
 	// audit trail (the address itself is personal data).
 	AddressKey []byte

@@ -107,91 +107,102 @@ type receipt struct {
 // unknown number and a wrong name cost the same work.
 const decoyName = "\x00no such certificate\x00"
 
-// handlePublicVerify answers POST /v1/verify. An unknown number and a
-// wrong name get the same answer — body, status, headers — after the same
-// work, so the route tells nobody which certificate numbers exist.
+// handlePublicVerify answers POST /v1/verify.
 func (s *Server) handlePublicVerify() fiber.Handler {
-	pp := s.public
 	return func(c *fiber.Ctx) error {
 		var req verifyRequest
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		if errs := req.normalise(); errs != nil {
-			return invalid(errs)
-		}
-		addr := s.clientAddr(c)
-		checks := make([]limitCheck, 0, 3)
-		if pp.has[0] {
-			checks = append(checks, limitCheck{pp.perAddr, ratelimit.AddrKey(addr)})
-		}
-		if pp.has[1] {
-			checks = append(checks, limitCheck{pp.perBlock, ratelimit.BlockKey(addr)})
-		}
-		if pp.has[2] {
-			checks = append(checks, limitCheck{pp.perCert, ratelimit.CertificateKey(req.CertificateNumber)})
-		}
-		if err := s.limit(c, checks); err != nil {
+		ans, err := s.verifyPublic(c, req)
+		if err != nil {
 			return err
 		}
-		c.Set("Degreegate-Policy-Version", pp.decision.PolicyVersion)
-
-		v, err := s.deps.Registry.Store().Current(c.UserContext(), req.CertificateNumber)
-		found := err == nil
-		if err != nil && !errors.Is(err, registry.ErrNotFound) {
-			return fmt.Errorf("public verify: lookup: %w", err)
-		}
-		stored := decoyName
-		if found {
-			stored = v.Record.Name
-		}
-		asked, have := sha256.Sum256([]byte(req.Name)), sha256.Sum256([]byte(stored))
-		match := subtle.ConstantTimeCompare(asked[:], have[:]) == 1 && found &&
-			(v.Record.Status == registry.StatusFiled || v.Record.Status == registry.StatusRevoked)
-
-		now := s.deps.Now()
-		entry := registry.AuditEntry{
-			At: now, Actor: s.addressActor(addr), Action: "verify.public",
-			RecordRef: req.CertificateNumber, Purpose: "public_verification",
-		}
-		if !match {
-			entry.Detail = `{"result":"no_match"}`
-			if err := s.deps.Audit.Record(entry); err != nil {
-				return problemAuditDown
-			}
-			return c.JSON(verifyResponse{Result: "no_match"})
-		}
-
-		rec := v.Record
-		shown, err := pp.decision.Apply(func(name string) (string, bool) { return recordfile.Value(&rec, name) }, policies.ApplyOptions{})
-		if err != nil {
-			return fmt.Errorf("public verify: apply policy: %w", err)
-		}
-		status := "valid"
-		if rec.Status == registry.StatusRevoked {
-			status = "revoked"
-		}
-		rc := receipt{
-			Issuer: "degreegate", ID: newID(), IssuedAt: now.Unix(), Result: "match", Status: status,
-			CertificateNumber: req.CertificateNumber, Degree: shown, PolicyVersion: pp.decision.PolicyVersion,
-		}
-		detail, _ := json.Marshal(struct {
-			Result        string   `json:"result"`
-			Fields        []string `json:"fields"`
-			Receipt       string   `json:"receipt"`
-			PolicyVersion string   `json:"policy_version"`
-		}{"match", shown.Fields(), rc.ID, rc.PolicyVersion})
-		entry.Detail = string(detail)
-		// Audited before anything is shown: no trail, no data.
-		if err := s.deps.Audit.Record(entry); err != nil {
-			return problemAuditDown
-		}
-		jws, err := s.deps.Receipts.Sign(rc)
-		if err != nil {
-			return fmt.Errorf("public verify: sign receipt: %w", err)
-		}
-		return c.JSON(verifyResponse{Result: "match", Status: status, Degree: shown, Receipt: jws})
+		return c.JSON(ans)
 	}
+}
+
+// verifyPublic is public verification, shared by the API and the web
+// page. An unknown number and a wrong name get the same answer — body,
+// status, headers — after the same work, so it tells nobody which
+// certificate numbers exist. It sets the rate-limit and policy headers on
+// c; errors are Problems.
+func (s *Server) verifyPublic(c *fiber.Ctx, req verifyRequest) (verifyResponse, error) {
+	pp := s.public
+	if errs := req.normalise(); errs != nil {
+		return verifyResponse{}, invalid(errs)
+	}
+	addr := s.clientAddr(c)
+	checks := make([]limitCheck, 0, 3)
+	if pp.has[0] {
+		checks = append(checks, limitCheck{pp.perAddr, ratelimit.AddrKey(addr)})
+	}
+	if pp.has[1] {
+		checks = append(checks, limitCheck{pp.perBlock, ratelimit.BlockKey(addr)})
+	}
+	if pp.has[2] {
+		checks = append(checks, limitCheck{pp.perCert, ratelimit.CertificateKey(req.CertificateNumber)})
+	}
+	if err := s.limit(c, checks); err != nil {
+		return verifyResponse{}, err
+	}
+	c.Set("Degreegate-Policy-Version", pp.decision.PolicyVersion)
+
+	v, err := s.deps.Registry.Store().Current(c.UserContext(), req.CertificateNumber)
+	found := err == nil
+	if err != nil && !errors.Is(err, registry.ErrNotFound) {
+		return verifyResponse{}, fmt.Errorf("public verify: lookup: %w", err)
+	}
+	stored := decoyName
+	if found {
+		stored = v.Record.Name
+	}
+	asked, have := sha256.Sum256([]byte(req.Name)), sha256.Sum256([]byte(stored))
+	match := subtle.ConstantTimeCompare(asked[:], have[:]) == 1 && found &&
+		(v.Record.Status == registry.StatusFiled || v.Record.Status == registry.StatusRevoked)
+
+	now := s.deps.Now()
+	entry := registry.AuditEntry{
+		At: now, Actor: s.addressActor(addr), Action: "verify.public",
+		RecordRef: req.CertificateNumber, Purpose: "public_verification",
+	}
+	if !match {
+		entry.Detail = `{"result":"no_match"}`
+		if err := s.deps.Audit.Record(entry); err != nil {
+			return verifyResponse{}, problemAuditDown
+		}
+		return verifyResponse{Result: "no_match"}, nil
+	}
+
+	rec := v.Record
+	shown, err := pp.decision.Apply(func(name string) (string, bool) { return recordfile.Value(&rec, name) }, policies.ApplyOptions{})
+	if err != nil {
+		return verifyResponse{}, fmt.Errorf("public verify: apply policy: %w", err)
+	}
+	status := "valid"
+	if rec.Status == registry.StatusRevoked {
+		status = "revoked"
+	}
+	rc := receipt{
+		Issuer: "degreegate", ID: newID(), IssuedAt: now.Unix(), Result: "match", Status: status,
+		CertificateNumber: req.CertificateNumber, Degree: shown, PolicyVersion: pp.decision.PolicyVersion,
+	}
+	detail, _ := json.Marshal(struct {
+		Result        string   `json:"result"`
+		Fields        []string `json:"fields"`
+		Receipt       string   `json:"receipt"`
+		PolicyVersion string   `json:"policy_version"`
+	}{"match", shown.Fields(), rc.ID, rc.PolicyVersion})
+	entry.Detail = string(detail)
+	// Audited before anything is shown: no trail, no data.
+	if err := s.deps.Audit.Record(entry); err != nil {
+		return verifyResponse{}, problemAuditDown
+	}
+	jws, err := s.deps.Receipts.Sign(rc)
+	if err != nil {
+		return verifyResponse{}, fmt.Errorf("public verify: sign receipt: %w", err)
+	}
+	return verifyResponse{Result: "match", Status: status, Degree: shown, Receipt: jws}, nil
 }
 
 // addressActor is how a public caller appears in the audit trail: a keyed

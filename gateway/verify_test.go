@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -286,8 +287,15 @@ func TestVerifyHugeBodyGets413(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- f.srv.Serve(ctx, ln, time.Second) }()
 	defer func() { cancel(); <-done }()
-	body := `{"name":"` + strings.Repeat("a", 2<<20) + `"}`
-	resp, err := http.Post("http://"+ln.Addr().String()+"/v1/verify", "application/json", strings.NewReader(body))
+	// Announce a 2 MiB body and send none: the server must refuse on the
+	// header alone, before reading it.
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", 2<<20)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

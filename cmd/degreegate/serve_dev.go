@@ -53,15 +53,29 @@ func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.
 		go local.Run(ctx)
 		limiter = local
 	}
+	// The dev identity provider issues every audience's tokens; the
+	// gateway trusts it and nothing else.
+	issuer, err := token.NewDevIssuer()
+	if err != nil {
+		return err
+	}
+	verifier, err := token.NewVerifier(ctx, issuer.Config(), token.Options{Logger: log})
+	if err != nil {
+		return err
+	}
 	audit := registry.NewAuditWriter(store, registry.AuditWriterOptions{Logger: log})
 	srv, err := gateway.New(gateway.Deps{
-		Logger:     log,
-		Registry:   registry.New(store, keys, store, time.Now),
-		Policy:     policy,
-		Receipts:   signer,
-		Limiter:    limiter,
-		Audit:      audit,
-		AddressKey: addressKey,
+		Logger:      log,
+		Registry:    registry.New(store, keys, store, time.Now),
+		Policy:      policy,
+		Receipts:    signer,
+		Limiter:     limiter,
+		Audit:       audit,
+		AddressKey:  addressKey,
+		Tokens:      verifier,
+		Replay:      token.NewMemoryReplayCache(100_000, time.Now),
+		Codes:       store,
+		AuditSearch: store,
 		Ready: func(ctx context.Context) error {
 			_, err := store.Count(ctx)
 			return err
@@ -77,7 +91,7 @@ func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.
 	}
 	base := "http://" + ln.Addr().String()
 	if d.stateDir != "" {
-		if err := writeDevState(d.stateDir, d.samples, policy); err != nil {
+		if err := writeDevState(d.stateDir, issuer, d.samples, policy); err != nil {
 			ln.Close()
 			return err
 		}
@@ -104,13 +118,9 @@ func loadPolicy(path string) (*policies.Policy, error) {
 // writeDevState writes, for scripts and newcomers, the files DESIGN.md
 // names: samples, the dev issuer's key, the keys the gateway trusts, and
 // demo tokens.
-func writeDevState(dir string, samples []registry.Record, policy *policies.Policy) error {
+func writeDevState(dir string, issuer *token.DevIssuer, samples []registry.Record, policy *policies.Policy) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("state dir: %w", err)
-	}
-	issuer, err := token.NewDevIssuer()
-	if err != nil {
-		return err
 	}
 	if err := issuer.WriteFiles(dir); err != nil {
 		return err

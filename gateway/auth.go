@@ -1,0 +1,102 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/degreegate/degreegate/gateway/token"
+	"github.com/degreegate/degreegate/policies"
+)
+
+// TokenVerifier checks a bearer token; *token.Verifier is one.
+type TokenVerifier interface {
+	Verify(ctx context.Context, raw string) (token.Principal, error)
+}
+
+const principalKey = "degreegate.principal"
+
+var (
+	problemUnauthenticated = &Problem{Type: "/problems/unauthenticated", Title: "A bearer token is required", Status: fiber.StatusUnauthorized}
+	problemInvalidToken    = &Problem{Type: "/problems/invalid-token", Title: "The token was refused", Status: fiber.StatusUnauthorized}
+	problemWrongAudience   = &Problem{Type: "/problems/wrong-audience", Title: "This token is not for this interface", Status: fiber.StatusForbidden}
+	problemNoTokens        = &Problem{Type: "/problems/tokens-unavailable", Title: "Token verification is not configured", Status: fiber.StatusServiceUnavailable}
+)
+
+// authenticate admits requests whose bearer token verifies and was issued
+// for audience; it stores the Principal for the handler. The token's own
+// words (claims, values) never reach a response or a log.
+func (s *Server) authenticate(audience token.Audience) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if s.deps.Tokens == nil {
+			return problemNoTokens
+		}
+		raw, ok := bearer(c.Get(fiber.HeaderAuthorization))
+		if !ok {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="degreegate"`)
+			return problemUnauthenticated
+		}
+		p, err := s.deps.Tokens.Verify(c.UserContext(), raw)
+		if err != nil {
+			if !errors.Is(err, token.ErrInvalidToken) {
+				return fmt.Errorf("verify token: %w", err)
+			}
+			code := "invalid_token"
+			var te *token.Error
+			if errors.As(err, &te) {
+				code = te.Code()
+			}
+			c.Set(fiber.HeaderWWWAuthenticate, fmt.Sprintf(`Bearer realm="degreegate", error="invalid_token", error_description=%q`, code))
+			return problemInvalidToken.with(code)
+		}
+		if p.Audience != audience {
+			return problemWrongAudience
+		}
+		c.Locals(principalKey, p)
+		return c.Next()
+	}
+}
+
+// bearer takes the token out of an Authorization header.
+func bearer(h string) (string, bool) {
+	const prefix = "bearer "
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	t := strings.TrimSpace(h[len(prefix):])
+	return t, t != ""
+}
+
+// principal is the verified caller of a token-scoped route.
+func principal(c *fiber.Ctx) token.Principal {
+	p, _ := c.Locals(principalKey).(token.Principal)
+	return p
+}
+
+// decide asks the policy what this caller may do for scope and purpose,
+// and stamps the policy version on the answer whatever it decides. A
+// refusal is a 403 whose type names the reason.
+func (s *Server) decide(c *fiber.Ctx, scope policies.Scope, purpose, level string) (policies.Decision, error) {
+	p := principal(c)
+	d, err := s.deps.Policy.Decide(policies.Request{
+		Audience: policies.Audience(p.Audience),
+		Scope:    scope,
+		Granted:  p.Scopes.All(),
+		Org:      p.Org,
+		Purpose:  purpose,
+		Level:    level,
+	})
+	c.Set("Degreegate-Policy-Version", s.deps.Policy.Version())
+	var denied *policies.DeniedError
+	switch {
+	case errors.As(err, &denied):
+		return d, &Problem{Type: "/problems/" + denied.Code(), Title: "The policy does not allow this",
+			Status: fiber.StatusForbidden, Detail: denied.Detail, PolicyVersion: denied.PolicyVersion}
+	case err != nil:
+		return d, fmt.Errorf("policy decision: %w", err)
+	}
+	return d, nil
+}
