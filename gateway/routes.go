@@ -15,6 +15,13 @@ func (s *Server) routes() {
 
 	s.app.Post("/v1/verify", s.handlePublicVerify())
 
+	// Each area registers its routes from its own file.
+	s.webRoutes()     // web.go: the public page
+	s.holderRoutes()  // holder.go: holder self-service and shared reports
+	s.agencyRoutes()  // agency.go: the data-sharing interface
+	s.officeRoutes()  // office.go: audit reads for officials
+	s.datasetRoutes() // datasets.go: research datasets
+
 	s.app.Use(func(c *fiber.Ctx) error { return errNotFound })
 }
 

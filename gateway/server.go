@@ -69,6 +69,7 @@ type Server struct {
 	deps    Deps
 	metrics *Metrics
 	public  publicPolicy
+	openAPI []byte
 }
 
 // New builds the server and registers every route (routes.go). The
@@ -106,7 +107,11 @@ func New(d Deps) (*Server, error) {
 		ReadBufferSize:        8 << 10,
 		ErrorHandler:          problemHandler(d.Logger),
 	})
-	s := &Server{app: app, deps: d, public: pub}
+	doc, err := buildOpenAPI()
+	if err != nil {
+		return nil, fmt.Errorf("gateway: openapi: %w", err)
+	}
+	s := &Server{app: app, deps: d, public: pub, openAPI: doc}
 	s.metrics = NewMetrics(MetricSources{
 		AuditQueueDepth: func() float64 { return float64(d.Audit.Depth()) },
 		Degraded:        d.Degraded,

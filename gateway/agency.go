@@ -1,0 +1,4 @@
+package gateway
+
+// agencyRoutes registers this area's routes (being built).
+func (s *Server) agencyRoutes() {}

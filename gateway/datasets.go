@@ -1,0 +1,4 @@
+package gateway
+
+// datasetRoutes registers this area's routes (being built).
+func (s *Server) datasetRoutes() {}

@@ -1,0 +1,4 @@
+package gateway
+
+// officeRoutes registers this area's routes (being built).
+func (s *Server) officeRoutes() {}
