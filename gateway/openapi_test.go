@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -96,4 +97,28 @@ func TestOpenAPIIsValidAndDescribesAnswers(t *testing.T) {
 		}
 	}
 	_ = http.MethodGet
+}
+
+func TestOpenAPIPartsRefuseRedefinitions(t *testing.T) {
+	cases := []struct {
+		name      string
+		doc, part string
+		ok        bool
+	}{
+		{"new path", `{"paths":{"/a":{}}}`, `{"paths":{"/b":{}}}`, true},
+		{"same path twice", `{"paths":{"/a":{}}}`, `{"paths":{"/a":{}}}`, false},
+		{"new schema", `{"components":{"schemas":{"A":{}}}}`, `{"components":{"schemas":{"B":{}}}}`, true},
+		{"same schema twice", `{"components":{"schemas":{"A":{}}}}`, `{"components":{"schemas":{"A":{}}}}`, false},
+		{"scalar at top", `{}`, `{"openapi":"3.0.0"}`, false},
+	}
+	for _, c := range cases {
+		var doc, part map[string]any
+		if err := json.Unmarshal([]byte(c.doc), &doc); err != nil {
+			t.Fatal(err)
+		}
+		json.Unmarshal([]byte(c.part), &part)
+		if err := mergeInto(doc, part, "test.json"); (err == nil) != c.ok {
+			t.Errorf("%s: err = %v, want ok=%v", c.name, err, c.ok)
+		}
+	}
 }
