@@ -11,7 +11,7 @@ import (
 func TestContract(t *testing.T) {
 	registrytest.Run(t, func(t *testing.T) registrytest.Backend {
 		s := New()
-		return registrytest.Backend{Store: s, Audit: s}
+		return registrytest.Backend{Store: s, Audit: s, Datasets: NewDatasets()}
 	})
 }
 

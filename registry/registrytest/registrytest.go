@@ -36,6 +36,8 @@ type Backend struct {
 	// neither skips their subtests.
 	Codes  registry.ShareCodeStore
 	Search registry.AuditSearcher
+	// Datasets, when nil, is taken from Store if it implements it.
+	Datasets registry.DatasetStore
 }
 
 // Run runs every contract test; open is called once per subtest and must
@@ -47,4 +49,5 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("Audit", func(t *testing.T) { runAudit(t, open) })
 	t.Run("ShareCodes", func(t *testing.T) { runShareCodes(t, open) })
 	t.Run("AuditSearch", func(t *testing.T) { runAuditSearch(t, open) })
+	t.Run("Datasets", func(t *testing.T) { runDatasets(t, open) })
 }
