@@ -1,4 +1,1006 @@
 package gateway
 
-// holderRoutes registers this area's routes (being built).
-func (s *Server) holderRoutes() {}
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/degreegate/degreegate/gateway/ratelimit"
+	"github.com/degreegate/degreegate/gateway/token"
+	"github.com/degreegate/degreegate/policies"
+	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordfile"
+)
+
+// Holder self-service (Art. 22): a holder reads their own records, shares
+// a fuller report of one certificate through a time-limited code, withdraws
+// codes, and reads who looked at their records. Anyone holding a code sees
+// the report at the level the holder chose (GET /v1/verify/{code}).
+//
+// Share codes are 20 characters from a 32-letter alphabet, 100 bits from
+// crypto/rand, shown in four groups of five (e.g. 7KQ4M-XW2ZP-…). The
+// alphabet leaves out 0, 1, I and O, so nothing a reader copies can be
+// ambiguous, and input is case-insensitive with '-' and ' ' ignored.
+// Why 100 bits and not the minimum 80: codes are guessed online only, and
+// the per-address and per-block limits are the defence. A botnet spread
+// over a million /24 blocks at the policy's block rate makes ~10^7 guesses
+// a second; against a million live codes 80 bits would fall in about a
+// year of such effort, 100 bits in a million years. The extra four
+// characters are cheap in a link or a QR code.
+//
+// Only the SHA-256 of a code is stored. A plain hash is enough here: the
+// preimage space is 2^100, so a copy of the table yields no working code.
+
+const (
+	codeAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ" // 32 letters: 5 bits each
+	codeLength   = 20                                 // 100 bits
+	codeGroup    = 5
+	// maxCodeInput bounds what is read as a code before anything else.
+	maxCodeInput = 64
+	// codeIDLength is the hex length of a code's id: the first 8 bytes of
+	// its hash, a handle for listings and the audit trail that does not
+	// reveal the code (finding a code from it is a 2^100 search).
+	codeIDLength = 16
+
+	// Audit vocabulary of this area; the access log reads these, and
+	// verify.public / verify.agency written by the other areas.
+	actionHolderRead     = "holder.read"
+	actionHolderLog      = "holder.access_log"
+	actionCodeIssue      = "holder.code.issue"
+	actionCodeWithdraw   = "holder.code.withdraw"
+	actionCodeView       = "code.view"
+	actionPublicVerify   = "verify.public"
+	actionAgencyVerify   = "verify.agency"
+	purposeSharedReport  = "holder_shared_report"
+	purposeHolderSelf    = "holder_self_service"
+	accessLogDefaultPage = 50
+	accessLogMaxPage     = 200
+)
+
+// The stable problems of this area.
+var (
+	problemCodeNotFound = &Problem{Type: "/problems/code-not-found", Title: "No such code", Status: fiber.StatusNotFound,
+		Detail: "check the code as the holder gave it; letters are case-insensitive"}
+	problemCodeExpired = &Problem{Type: "/problems/code-expired", Title: "This code has expired", Status: fiber.StatusGone,
+		Detail: "ask the holder for a new code"}
+	problemCodeWithdrawn = &Problem{Type: "/problems/code-withdrawn", Title: "The holder withdrew this code", Status: fiber.StatusGone}
+	problemCodesDown     = &Problem{Type: "/problems/codes-unavailable", Title: "Share codes are not available", Status: fiber.StatusServiceUnavailable}
+	problemSearchDown    = &Problem{Type: "/problems/access-log-unavailable", Title: "The access log is not available", Status: fiber.StatusServiceUnavailable}
+	problemNotYourCert   = &Problem{Type: "/problems/certificate-not-found", Title: "None of your degrees has this certificate number", Status: fiber.StatusNotFound}
+	problemTooManyCodes  = &Problem{Type: "/problems/too-many-codes", Title: "You have as many unexpired codes as the policy allows", Status: fiber.StatusConflict}
+)
+
+// sharedReport is what a share code shows: the report the holder chose to
+// share, masked by the holder_code policy at the code's level, with a
+// signed receipt. The JSON route and the web page both render it.
+type sharedReport struct {
+	Result            string              `json:"result"` // always "shared"
+	Status            string              `json:"status"` // valid | revoked
+	CertificateNumber string              `json:"certificate_number"`
+	Level             string              `json:"level"`
+	LevelDescription  policies.Text       `json:"level_description"`
+	Degree            policies.Disclosure `json:"degree"`
+	ExpiresAt         time.Time           `json:"expires_at"`
+	PolicyVersion     string              `json:"policy_version"`
+	Receipt           string              `json:"receipt"`
+}
+
+// sharedReceipt is the receipt of a shared report: the public receipt's
+// claims (result "shared") plus the code's level and expiry.
+type sharedReceipt struct {
+	receipt
+	Level     string `json:"level"`
+	ExpiresAt int64  `json:"code_exp"`
+}
+
+// viewSharedReport shows the report behind a share code; the JSON route
+// and the web page (GET /code/{code}) both call it. It applies the
+// holder_code limits (per address, per block, per code), counts the view,
+// audits it before anything is shown, and signs a receipt. It sets the
+// rate-limit, policy-version and no-store headers on c. Errors are
+// Problems: 400 for a code of the wrong shape, 404 code-not-found, 410
+// code-expired or code-withdrawn, 429, 503.
+//
+// Expired and withdrawn codes get their own answers rather than a 404:
+// nobody can find such a code by guessing (2^100), so telling them apart
+// from unknown codes teaches a guesser nothing, while it tells the person
+// the holder gave the code to what to do (ask for a new one).
+func (s *Server) viewSharedReport(c *fiber.Ctx, code string) (sharedReport, error) {
+	// The code is a bearer secret in the URL: keep it out of caches and
+	// out of Referer headers of any link on the page.
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	addr := s.clientAddr(c)
+	l := s.deps.Policy.Limits(policies.HolderCode)
+	checks := make([]limitCheck, 0, 3)
+	if r, ok := rule("holder_code.address", l.PerClient); ok {
+		checks = append(checks, limitCheck{r, ratelimit.AddrKey(addr)})
+	}
+	if r, ok := rule("holder_code.block", l.PerBlock); ok {
+		checks = append(checks, limitCheck{r, ratelimit.BlockKey(addr)})
+	}
+	canon, wellFormed := canonicalCode(code)
+	var hash []byte
+	var id string
+	if wellFormed {
+		hash, id = codeHash(canon)
+		// Per code, so one leaked code cannot be scraped at the address rate.
+		if r, ok := rule("holder_code.code", l.PerCode); ok {
+			checks = append(checks, limitCheck{r, ratelimit.NameKey("code:" + id)})
+		}
+	}
+	if err := s.limit(c, checks); err != nil {
+		return sharedReport{}, err
+	}
+	if !wellFormed {
+		return sharedReport{}, invalid(map[string]string{"code": fmt.Sprintf("want %d letters and digits (no 0, 1, I or O), '-' allowed", codeLength)})
+	}
+	if s.deps.Codes == nil {
+		return sharedReport{}, problemCodesDown
+	}
+	ctx := c.UserContext()
+	now := s.deps.Now()
+	client := s.addressActor(addr)
+	sc, err := s.deps.Codes.ViewShareCode(ctx, hash, now)
+	if err != nil {
+		entry := registry.AuditEntry{At: now, Actor: "code:" + id, Action: actionCodeView, Purpose: purposeSharedReport}
+		var answer *Problem
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
+			// A guessed code: the trail keeps who guessed, for officials
+			// watching for enumeration.
+			entry.Actor = client
+			answer = problemCodeNotFound
+		case errors.Is(err, registry.ErrCodeExpired):
+			entry.RecordRef = sc.CertificateNumber
+			answer = problemCodeExpired
+		case errors.Is(err, registry.ErrCodeWithdrawn):
+			entry.RecordRef = sc.CertificateNumber
+			answer = problemCodeWithdrawn
+		default:
+			return sharedReport{}, fmt.Errorf("shared report: view code: %w", err)
+		}
+		entry.Detail = holderAuditDetail(map[string]any{"result": strings.TrimPrefix(answer.Type, "/problems/"), "client": client})
+		if err := s.deps.Audit.Record(entry); err != nil {
+			return sharedReport{}, problemAuditDown
+		}
+		return sharedReport{}, answer
+	}
+
+	e, err := s.deps.Registry.Get(ctx, sc.CertificateNumber)
+	if errors.Is(err, registry.ErrNotFound) {
+		return sharedReport{}, problemCodeNotFound
+	} else if err != nil {
+		return sharedReport{}, fmt.Errorf("shared report: lookup: %w", err)
+	}
+	rec := e.Record
+	status, shareable := holderStatus(rec.Status)
+	if !shareable {
+		// A record in a state the public may not see (a future filing
+		// state): the code shows nothing rather than a half-true report.
+		return sharedReport{}, problemCodeNotFound
+	}
+	d, err := s.deps.Policy.Decide(policies.Request{Audience: policies.HolderCode, Scope: policies.ScopeVerify, Level: sc.Level})
+	c.Set("Degreegate-Policy-Version", s.deps.Policy.Version())
+	var denied *policies.DeniedError
+	switch {
+	case errors.As(err, &denied):
+		// The policy no longer offers the code's level.
+		return sharedReport{}, &Problem{Type: "/problems/" + denied.Code(), Title: "The policy no longer allows this report",
+			Status: fiber.StatusForbidden, Detail: denied.Detail, PolicyVersion: denied.PolicyVersion}
+	case err != nil:
+		return sharedReport{}, fmt.Errorf("shared report: policy decision: %w", err)
+	}
+	shown, err := d.Apply(func(name string) (string, bool) { return recordfile.Value(&rec, name) }, policies.ApplyOptions{})
+	if err != nil {
+		return sharedReport{}, fmt.Errorf("shared report: apply policy: %w", err)
+	}
+	rc := sharedReceipt{
+		receipt: receipt{Issuer: "degreegate", ID: newID(), IssuedAt: now.Unix(), Result: "shared", Status: status,
+			CertificateNumber: rec.CertificateNumber, Degree: shown, PolicyVersion: d.PolicyVersion},
+		Level: sc.Level, ExpiresAt: sc.ExpiresAt.Unix(),
+	}
+	// Audited before anything is shown: no trail, no data.
+	if err := s.deps.Audit.Record(registry.AuditEntry{
+		At: now, Actor: "code:" + id, Action: actionCodeView, RecordRef: rec.CertificateNumber, Purpose: purposeSharedReport,
+		Detail: holderAuditDetail(map[string]any{"result": "shown", "level": sc.Level, "fields": shown.Fields(),
+			"legal_basis": d.LegalBasis, "policy_version": d.PolicyVersion, "receipt": rc.ID, "view": sc.Views, "client": client}),
+	}); err != nil {
+		return sharedReport{}, problemAuditDown
+	}
+	jws, err := s.deps.Receipts.Sign(rc)
+	if err != nil {
+		return sharedReport{}, fmt.Errorf("shared report: sign receipt: %w", err)
+	}
+	return sharedReport{
+		Result: "shared", Status: status, CertificateNumber: rec.CertificateNumber, Level: sc.Level,
+		LevelDescription: s.levelDescription(sc.Level), Degree: shown, ExpiresAt: sc.ExpiresAt,
+		PolicyVersion: d.PolicyVersion, Receipt: jws,
+	}, nil
+}
+
+// holderRoutes registers holder self-service and the shared-report view.
+// Holder routes pass the holder token check, then the holder limits (per
+// address, per token subject).
+func (s *Server) holderRoutes() {
+	auth, lim := s.authenticate(token.AudienceHolder), s.holderLimits()
+	s.app.Get("/v1/holder/degrees", auth, lim, s.handleHolderDegrees())
+	s.app.Post("/v1/holder/codes", auth, lim, s.handleIssueCode())
+	s.app.Delete("/v1/holder/codes/:code", auth, lim, s.handleWithdrawCode())
+	s.app.Get("/v1/holder/access-log", auth, lim, s.handleAccessLog())
+	s.app.Get("/v1/verify/:code", s.handleSharedReport())
+}
+
+func (s *Server) handleSharedReport() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		rep, err := s.viewSharedReport(c, c.Params("code"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(rep)
+	}
+}
+
+// holderLimits applies the holder audience's limits; the rules are fixed
+// by the policy and taken once here.
+func (s *Server) holderLimits() fiber.Handler {
+	l := s.deps.Policy.Limits(policies.Holder)
+	perAddr, hasAddr := rule("holder.address", l.PerClient)
+	perSub, hasSub := rule("holder.subject", l.PerSubject)
+	return func(c *fiber.Ctx) error {
+		checks := make([]limitCheck, 0, 2)
+		if hasAddr {
+			checks = append(checks, limitCheck{perAddr, ratelimit.AddrKey(s.clientAddr(c))})
+		}
+		if hasSub {
+			checks = append(checks, limitCheck{perSub, ratelimit.NameKey(s.holderActor(principal(c)))})
+		}
+		if err := s.limit(c, checks); err != nil {
+			return err
+		}
+		return c.Next()
+	}
+}
+
+// holder is the verified holder of a request: who they are in the trail,
+// and the blind index that finds their records and codes.
+type holderCaller struct {
+	actor  string // "holder:" + keyed hash of issuer and subject
+	org    string
+	idType registry.IDType
+	idNum  string
+	owner  []byte // Keyring.PersonIndex of the normalised identity
+}
+
+// holderOf reads the holder from the token. The identity claims are
+// personal data: they go to the registry and the keyring, nowhere else.
+func (s *Server) holderOf(c *fiber.Ctx) (holderCaller, error) {
+	p := principal(c)
+	if p.IDType == "" || p.IDNumber == "" {
+		return holderCaller{}, problemInvalidToken.with("missing_claim")
+	}
+	// The same normalisation Registry.ByPerson applies, so the owner
+	// index of a code is the index the holder's records are found by.
+	probe := registry.Record{IDType: registry.IDType(p.IDType), IDNumber: p.IDNumber}
+	registry.Normalize(&probe)
+	return holderCaller{
+		actor: s.holderActor(p), org: p.Org, idType: probe.IDType, idNum: probe.IDNumber,
+		owner: s.deps.Registry.Keys().PersonIndex(probe.IDType, probe.IDNumber),
+	}, nil
+}
+
+// holderActor is how a holder appears in the trail and in limiter keys: a
+// keyed hash of the token's issuer and subject, since a real-name
+// provider's subject may itself identify the person.
+func (s *Server) holderActor(p token.Principal) string {
+	m := hmac.New(sha256.New, s.deps.AddressKey)
+	m.Write([]byte("holder\x00"))
+	m.Write([]byte(p.Issuer))
+	m.Write([]byte{0})
+	m.Write([]byte(p.Subject))
+	return "holder:" + b32.EncodeToString(m.Sum(nil)[:10])
+}
+
+// ---- GET /v1/holder/degrees ----
+
+type holderDegree struct {
+	CertificateNumber string              `json:"certificate_number"`
+	Status            string              `json:"status"`
+	Version           int                 `json:"version"`
+	Degree            policies.Disclosure `json:"degree"`
+	// Codes lists the holder's codes for this certificate, without the
+	// codes themselves (only their ids), newest first.
+	Codes []codeSummary `json:"codes"`
+}
+
+type codeSummary struct {
+	ID          string     `json:"id"`
+	Level       string     `json:"level"`
+	State       string     `json:"state"` // active | expired | withdrawn
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	WithdrawnAt *time.Time `json:"withdrawn_at,omitempty"`
+	Views       int64      `json:"views"`
+}
+
+type holderDegrees struct {
+	Degrees       []holderDegree `json:"degrees"`
+	PolicyVersion string         `json:"policy_version"`
+}
+
+func (s *Server) handleHolderDegrees() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		d, err := s.decide(c, policies.ScopeHolderRead, "", "")
+		if err != nil {
+			return err
+		}
+		h, err := s.holderOf(c)
+		if err != nil {
+			return err
+		}
+		ctx := c.UserContext()
+		entries, err := s.deps.Registry.ByPerson(ctx, h.idType, h.idNum)
+		if err != nil && !errors.Is(err, registry.ErrNotFound) {
+			return fmt.Errorf("holder degrees: lookup: %w", err)
+		}
+		var codes []registry.ShareCode
+		if s.deps.Codes != nil {
+			if codes, err = s.deps.Codes.ShareCodesOf(ctx, h.owner); err != nil {
+				return fmt.Errorf("holder degrees: codes: %w", err)
+			}
+		}
+		now := s.deps.Now()
+		out := holderDegrees{Degrees: make([]holderDegree, 0, len(entries)), PolicyVersion: d.PolicyVersion}
+		audit := make([]registry.AuditEntry, 0, max(1, len(entries)))
+		for _, e := range entries {
+			rec := e.Record
+			shown, err := d.Apply(func(name string) (string, bool) { return recordfile.Value(&rec, name) }, policies.ApplyOptions{})
+			if err != nil {
+				return fmt.Errorf("holder degrees: apply policy: %w", err)
+			}
+			status, _ := holderStatus(rec.Status)
+			hd := holderDegree{CertificateNumber: rec.CertificateNumber, Status: status, Version: e.Version, Degree: shown, Codes: []codeSummary{}}
+			for _, sc := range codes {
+				if sc.CertificateNumber == rec.CertificateNumber {
+					hd.Codes = append(hd.Codes, summariseCode(sc, now))
+				}
+			}
+			out.Degrees = append(out.Degrees, hd)
+			audit = append(audit, s.holderEntry(h, now, actionHolderRead, rec.CertificateNumber, d,
+				map[string]any{"fields": shown.Fields()}))
+		}
+		if len(entries) == 0 {
+			// The look-up itself is an access worth recording.
+			audit = append(audit, s.holderEntry(h, now, actionHolderRead, "", d, map[string]any{"records": 0}))
+		}
+		for _, a := range audit {
+			if err := s.deps.Audit.Record(a); err != nil {
+				return problemAuditDown
+			}
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.JSON(out)
+	}
+}
+
+// holderEntry is an audit entry of a holder's own action: who (keyed hash
+// and organisation), what, the legal basis and policy version.
+func (s *Server) holderEntry(h holderCaller, at time.Time, action, ref string, d policies.Decision, detail map[string]any) registry.AuditEntry {
+	detail["org"] = h.org
+	detail["legal_basis"] = d.LegalBasis
+	detail["policy_version"] = d.PolicyVersion
+	return registry.AuditEntry{At: at, Actor: h.actor, Action: action, RecordRef: ref, Purpose: purposeHolderSelf, Detail: holderAuditDetail(detail)}
+}
+
+// ---- POST /v1/holder/codes ----
+
+type issueCodeRequest struct {
+	CertificateNumber string `json:"certificate_number"`
+	Level             string `json:"level,omitempty"`
+	// ValidFor is a Go duration ("72h", "90m"), whole days ("7d"), or a
+	// number of seconds; absent means the policy's default.
+	ValidFor json.RawMessage `json:"valid_for,omitempty"`
+}
+
+type issuedCode struct {
+	// Code is shown this once; only its hash is kept.
+	Code              string        `json:"code"`
+	ID                string        `json:"id"`
+	CertificateNumber string        `json:"certificate_number"`
+	Level             string        `json:"level"`
+	LevelDescription  policies.Text `json:"level_description"`
+	CreatedAt         time.Time     `json:"created_at"`
+	ExpiresAt         time.Time     `json:"expires_at"`
+	// URL is the JSON view, PageURL the web page; both relative to this
+	// service, so that no Host header can redirect them.
+	URL           string `json:"url"`
+	PageURL       string `json:"page_url"`
+	PolicyVersion string `json:"policy_version"`
+}
+
+func (s *Server) handleIssueCode() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		d, err := s.decide(c, policies.ScopeHolderCodes, "", "")
+		if err != nil {
+			return err
+		}
+		if s.deps.Codes == nil {
+			return problemCodesDown
+		}
+		var req issueCodeRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+		errs := map[string]string{}
+		req.CertificateNumber = strings.ToUpper(strings.TrimSpace(req.CertificateNumber))
+		if why := checkCertificateNumber(req.CertificateNumber); why != "" {
+			errs["certificate_number"] = why
+		}
+		if req.Level != "" {
+			if why := checkText(req.Level, 32); why != "" {
+				errs["level"] = why
+			}
+		}
+		validity, why := parseValidFor(req.ValidFor)
+		if why != "" {
+			errs["valid_for"] = why
+		}
+		if len(errs) > 0 {
+			return invalid(errs)
+		}
+		level, validity, err := s.deps.Policy.CheckHolderCode(req.Level, validity)
+		if err != nil {
+			var denied *policies.DeniedError
+			if errors.As(err, &denied) {
+				// The holder's choice is out of the policy's range: a bad
+				// request, answered with the bounds to choose within.
+				return &Problem{Type: "/problems/" + denied.Code(), Title: "The code's level or validity is outside the policy",
+					Status: fiber.StatusBadRequest, Detail: denied.Detail, PolicyVersion: denied.PolicyVersion}
+			}
+			return fmt.Errorf("issue code: policy: %w", err)
+		}
+		h, err := s.holderOf(c)
+		if err != nil {
+			return err
+		}
+		ctx := c.UserContext()
+		if err := s.ownsCertificate(c, h, req.CertificateNumber); err != nil {
+			return err
+		}
+		now := s.deps.Now()
+		existing, err := s.deps.Codes.ShareCodesOf(ctx, h.owner)
+		if err != nil {
+			return fmt.Errorf("issue code: list codes: %w", err)
+		}
+		active := 0
+		for _, sc := range existing {
+			if sc.Usable(now) == nil {
+				active++
+			}
+		}
+		// Checked, not locked: two requests racing past the count can
+		// exceed the bound by one each; the per-subject rate limit keeps
+		// that small, and the bound is about clutter, not secrecy.
+		if maxActive := s.deps.Policy.HolderCodes().MaxActive; maxActive > 0 && active >= maxActive {
+			return problemTooManyCodes.with(fmt.Sprintf("at most %d unexpired codes; withdraw one first", maxActive))
+		}
+		var code, id string
+		sc := registry.ShareCode{CertificateNumber: req.CertificateNumber, Owner: h.owner, Level: level,
+			CreatedAt: now, ExpiresAt: now.Add(validity)}
+		for attempt := 0; ; attempt++ {
+			code = newShareCode()
+			sc.Hash, id = codeHash(code)
+			err = s.deps.Codes.PutShareCode(ctx, sc)
+			if !errors.Is(err, registry.ErrDuplicate) || attempt == 2 {
+				break
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("issue code: store: %w", err)
+		}
+		if err := s.deps.Audit.Record(s.holderEntry(h, now, actionCodeIssue, req.CertificateNumber, d, map[string]any{
+			"code": id, "level": level, "expires_at": sc.ExpiresAt.UTC().Format(time.RFC3339),
+		})); err != nil {
+			// Unaudited, the code must not work: take it back.
+			if werr := s.deps.Codes.WithdrawShareCode(ctx, sc.Hash, h.owner, now); werr != nil {
+				s.deps.Logger.Error("issue code: withdraw unaudited code", "code_id", id, "err", werr)
+			}
+			return problemAuditDown
+		}
+		display := groupCode(code)
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Location("/v1/verify/" + display)
+		return c.Status(fiber.StatusCreated).JSON(issuedCode{
+			Code: display, ID: id, CertificateNumber: req.CertificateNumber, Level: level,
+			LevelDescription: s.levelDescription(level), CreatedAt: sc.CreatedAt.UTC(), ExpiresAt: sc.ExpiresAt.UTC(),
+			URL: "/v1/verify/" + display, PageURL: "/code/" + display, PolicyVersion: d.PolicyVersion,
+		})
+	}
+}
+
+// ownsCertificate answers 404 unless the holder has a record with this
+// number that a code may show: one answer for a number that does not
+// exist and one that is someone else's, so no holder can probe either.
+func (s *Server) ownsCertificate(c *fiber.Ctx, h holderCaller, number string) error {
+	entries, err := s.deps.Registry.ByPerson(c.UserContext(), h.idType, h.idNum)
+	if err != nil && !errors.Is(err, registry.ErrNotFound) {
+		return fmt.Errorf("issue code: lookup: %w", err)
+	}
+	for _, e := range entries {
+		if e.Record.CertificateNumber == number {
+			if _, ok := holderStatus(e.Record.Status); ok {
+				return nil
+			}
+		}
+	}
+	return problemNotYourCert
+}
+
+// parseValidFor reads valid_for: absent or null → 0 (the policy default);
+// a JSON number of whole seconds; or a string holding a Go duration or
+// whole days ("7d"). It returns why the value is unusable, or "".
+func parseValidFor(raw json.RawMessage) (time.Duration, string) {
+	const want = `want seconds, a duration such as "72h", or days such as "7d"`
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, ""
+	}
+	var secs int64
+	if err := json.Unmarshal(raw, &secs); err == nil {
+		if secs <= 0 || secs > int64(366*24*time.Hour/time.Second) {
+			return 0, "must be a positive number of seconds, at most a year"
+		}
+		return time.Duration(secs) * time.Second, ""
+	}
+	var text string
+	if err := json.Unmarshal(raw, &text); err != nil || text == "" || len(text) > 16 {
+		return 0, want
+	}
+	if days, ok := strings.CutSuffix(text, "d"); ok {
+		n := 0
+		for i := 0; i < len(days); i++ {
+			if days[i] < '0' || days[i] > '9' {
+				return 0, want
+			}
+			n = n*10 + int(days[i]-'0')
+		}
+		if days == "" || n <= 0 || n > 366 {
+			return 0, "must be between 1d and 366d"
+		}
+		return time.Duration(n) * 24 * time.Hour, ""
+	}
+	d, err := time.ParseDuration(text)
+	if err != nil {
+		return 0, want
+	}
+	if d <= 0 || d > 366*24*time.Hour {
+		return 0, "must be positive, at most a year"
+	}
+	return d, ""
+}
+
+// ---- DELETE /v1/holder/codes/{code} ----
+
+// handleWithdrawCode withdraws a code the holder issued, named by the
+// code itself or by the id that the degree listing shows (a holder who
+// lost a code can still withdraw it). Unknown and someone else's codes
+// get the same 404. Withdrawing twice succeeds.
+func (s *Server) handleWithdrawCode() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		d, err := s.decide(c, policies.ScopeHolderCodes, "", "")
+		if err != nil {
+			return err
+		}
+		if s.deps.Codes == nil {
+			return problemCodesDown
+		}
+		h, err := s.holderOf(c)
+		if err != nil {
+			return err
+		}
+		ctx := c.UserContext()
+		param := c.Params("code")
+		var sc registry.ShareCode
+		found := false
+		if canon, ok := canonicalCode(param); ok {
+			hash, _ := codeHash(canon)
+			sc, err = s.deps.Codes.ShareCode(ctx, hash)
+			switch {
+			case errors.Is(err, registry.ErrNotFound):
+			case err != nil:
+				return fmt.Errorf("withdraw code: %w", err)
+			default:
+				found = hmac.Equal(sc.Owner, h.owner)
+			}
+		} else if isCodeID(param) {
+			codes, err := s.deps.Codes.ShareCodesOf(ctx, h.owner)
+			if err != nil {
+				return fmt.Errorf("withdraw code: list: %w", err)
+			}
+			want := strings.ToLower(param)
+			for _, x := range codes {
+				if hex.EncodeToString(x.Hash[:codeIDLength/2]) == want {
+					sc, found = x, true
+					break
+				}
+			}
+		} else {
+			return invalid(map[string]string{"code": fmt.Sprintf("want the %d-character code or its %d-character id", codeLength, codeIDLength)})
+		}
+		if !found {
+			return problemCodeNotFound
+		}
+		now := s.deps.Now()
+		_, id := codeHashID(sc.Hash)
+		// Audited first; if the trail refuses, nothing changes and the
+		// holder may simply retry.
+		if err := s.deps.Audit.Record(s.holderEntry(h, now, actionCodeWithdraw, sc.CertificateNumber, d,
+			map[string]any{"code": id})); err != nil {
+			return problemAuditDown
+		}
+		err = s.deps.Codes.WithdrawShareCode(ctx, sc.Hash, h.owner, now)
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
+			return problemCodeNotFound
+		case err != nil:
+			return fmt.Errorf("withdraw code: %w", err)
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+}
+
+// ---- GET /v1/holder/access-log ----
+
+type accessLogPage struct {
+	Entries []accessEntry `json:"entries"`
+	// NextAfter is the cursor of the next page (?after=); absent on the
+	// last page.
+	NextAfter     int64  `json:"next_after,omitempty"`
+	PolicyVersion string `json:"policy_version"`
+}
+
+// accessEntry is one access to one of the holder's records, in plain
+// words: who (never an address or a person), when, for what purpose.
+type accessEntry struct {
+	Seq               int64          `json:"seq"`
+	At                time.Time      `json:"at"`
+	CertificateNumber string         `json:"certificate_number"`
+	Who               accessWho      `json:"who"`
+	Purpose           *accessPurpose `json:"purpose,omitempty"`
+	Result            string         `json:"result,omitempty"`
+	Fields            []string       `json:"fields,omitempty"`
+	Summary           policies.Text  `json:"summary"`
+}
+
+type accessWho struct {
+	Kind        string        `json:"kind"` // public | agency | code
+	Org         string        `json:"org,omitempty"`
+	CodeID      string        `json:"code_id,omitempty"`
+	Description policies.Text `json:"description"`
+}
+
+type accessPurpose struct {
+	ID          string        `json:"id"`
+	LegalBasis  string        `json:"legal_basis,omitempty"`
+	Description policies.Text `json:"description"`
+}
+
+func (s *Server) handleAccessLog() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		d, err := s.decide(c, policies.ScopeHolderRead, "", "")
+		if err != nil {
+			return err
+		}
+		if s.deps.AuditSearch == nil {
+			return problemSearchDown
+		}
+		after, limit, errs := accessLogParams(c.Query("after"), c.Query("limit"))
+		if errs != nil {
+			return invalid(errs)
+		}
+		h, err := s.holderOf(c)
+		if err != nil {
+			return err
+		}
+		ctx := c.UserContext()
+		entries, err := s.deps.Registry.ByPerson(ctx, h.idType, h.idNum)
+		if err != nil && !errors.Is(err, registry.ErrNotFound) {
+			return fmt.Errorf("access log: lookup: %w", err)
+		}
+		page := accessLogPage{Entries: []accessEntry{}, PolicyVersion: d.PolicyVersion}
+		refs := make([]string, 0, len(entries))
+		for _, e := range entries {
+			refs = append(refs, e.Record.CertificateNumber)
+		}
+		if err := s.deps.Audit.Record(s.holderEntry(h, s.deps.Now(), actionHolderLog, "", d, map[string]any{"records": len(refs)})); err != nil {
+			return problemAuditDown
+		}
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		if len(refs) == 0 {
+			// No records, no accesses: and an empty RecordRefs would match
+			// everybody's.
+			return c.JSON(page)
+		}
+		found, err := s.deps.AuditSearch.SearchAudit(ctx, registry.AuditQuery{
+			RecordRefs: refs, Actions: []string{actionPublicVerify, actionAgencyVerify, actionCodeView},
+			AfterSeq: after, Limit: limit,
+		})
+		if err != nil {
+			return fmt.Errorf("access log: search: %w", err)
+		}
+		codes := map[string]registry.ShareCode{}
+		if s.deps.Codes != nil {
+			mine, err := s.deps.Codes.ShareCodesOf(ctx, h.owner)
+			if err != nil {
+				return fmt.Errorf("access log: codes: %w", err)
+			}
+			for _, sc := range mine {
+				_, id := codeHashID(sc.Hash)
+				codes[id] = sc
+			}
+		}
+		for _, e := range found {
+			// SearchAudit promises only matches; a second check costs
+			// nothing and keeps another holder's entry out whatever a store
+			// does.
+			if !slices.Contains(refs, e.RecordRef) {
+				continue
+			}
+			page.Entries = append(page.Entries, s.describeAccess(e, codes))
+		}
+		if len(found) == limit {
+			page.NextAfter = found[len(found)-1].Seq
+		}
+		return c.JSON(page)
+	}
+}
+
+// accessLogParams reads ?after= and ?limit=.
+func accessLogParams(afterQ, limitQ string) (int64, int, map[string]string) {
+	errs := map[string]string{}
+	var after int64
+	limit := accessLogDefaultPage
+	if afterQ != "" {
+		n, ok := holderDigits(afterQ, 18)
+		if !ok {
+			errs["after"] = "want a non-negative whole number (next_after of the previous page)"
+		}
+		after = n
+	}
+	if limitQ != "" {
+		n, ok := holderDigits(limitQ, 4)
+		if !ok || n < 1 || n > accessLogMaxPage {
+			errs["limit"] = fmt.Sprintf("want 1 to %d", accessLogMaxPage)
+		}
+		limit = int(n)
+	}
+	if len(errs) > 0 {
+		return 0, 0, errs
+	}
+	return after, limit, nil
+}
+
+// holderDigits parses at most maxDigits decimal digits.
+func holderDigits(s string, maxDigits int) (int64, bool) {
+	if s == "" || len(s) > maxDigits {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(s[i]-'0')
+	}
+	return n, n >= 0
+}
+
+// describeAccess puts one audit entry in plain words. It reads only the
+// entry's action, actor kind, purpose and the non-personal detail keys
+// (result, fields, level); never the client hash or a subject.
+func (s *Server) describeAccess(e registry.AuditEntry, codes map[string]registry.ShareCode) accessEntry {
+	var detail struct {
+		Result string   `json:"result"`
+		Fields []string `json:"fields"`
+		Level  string   `json:"level"`
+	}
+	_ = json.Unmarshal([]byte(e.Detail), &detail) // a detail we cannot read just says less
+	out := accessEntry{Seq: e.Seq, At: e.At.UTC(), CertificateNumber: e.RecordRef, Result: detail.Result, Fields: detail.Fields}
+	var what policies.Text
+	switch e.Action {
+	case actionPublicVerify:
+		out.Who = accessWho{Kind: "public", Description: policies.Text{ZH: "一位公众查询者（地址不予显示）", EN: "a member of the public (address withheld)"}}
+		if detail.Result == "match" {
+			what = policies.Text{ZH: "核验了您的证书，姓名与证书相符，看到的是部分隐藏的信息", EN: "checked your certificate; the name matched and they saw masked details"}
+		} else {
+			what = policies.Text{ZH: "用您的证书编号查询，但所填姓名不符，未看到任何信息", EN: "tried your certificate number with a name that did not match, and saw nothing"}
+		}
+	case actionAgencyVerify:
+		org := accessLogOrg(e.Actor)
+		out.Who = accessWho{Kind: "agency", Org: org, Description: policies.Text{ZH: "机构 " + org, EN: "the organisation " + org}}
+		if p, ok := s.deps.Policy.Purpose(e.Purpose); ok {
+			out.Purpose = &accessPurpose{ID: p.ID, LegalBasis: p.LegalBasis, Description: p.Description}
+			what = policies.Text{ZH: "依职责核验了您的学位，用途：" + p.Description.ZH, EN: "verified your degree for: " + p.Description.EN}
+		} else if e.Purpose != "" {
+			out.Purpose = &accessPurpose{ID: e.Purpose}
+			what = policies.Text{ZH: "依职责核验了您的学位，用途：" + e.Purpose, EN: "verified your degree for: " + e.Purpose}
+		} else {
+			what = policies.Text{ZH: "核验了您的学位", EN: "verified your degree"}
+		}
+	case actionCodeView:
+		id := strings.TrimPrefix(e.Actor, "code:")
+		out.Who = accessWho{Kind: "code", Description: policies.Text{ZH: "您分享过验证码的人", EN: "someone you gave a code to"}}
+		if sc, ok := codes[id]; ok {
+			out.Who.CodeID = id
+			out.Who.Description.ZH += fmt.Sprintf("（验证码签发于 %s）", sc.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
+			out.Who.Description.EN += fmt.Sprintf(" (code issued %s)", sc.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		out.Purpose = &accessPurpose{ID: purposeSharedReport, LegalBasis: "Art. 22",
+			Description: policies.Text{ZH: "查看您通过验证码分享的报告", EN: "viewing the report you shared through a code"}}
+		switch detail.Result {
+		case "shown":
+			what = policies.Text{ZH: "查看了您分享的报告", EN: "viewed the report you shared"}
+		case "code-expired":
+			what = policies.Text{ZH: "试图使用已过期的验证码，未看到任何信息", EN: "tried an expired code, and saw nothing"}
+		case "code-withdrawn":
+			what = policies.Text{ZH: "试图使用您已撤回的验证码，未看到任何信息", EN: "tried a code you withdrew, and saw nothing"}
+		default:
+			what = policies.Text{ZH: "使用了验证码", EN: "used a code"}
+		}
+	default:
+		out.Who = accessWho{Kind: "other", Description: policies.Text{ZH: "其他访问", EN: "another access"}}
+		what = policies.Text{ZH: "访问了您的记录", EN: "accessed your record"}
+	}
+	when := out.At.Format("2006-01-02 15:04 UTC")
+	out.Summary = policies.Text{
+		ZH: when + "，" + out.Who.Description.ZH + what.ZH + "。",
+		EN: when + ": " + out.Who.Description.EN + " " + what.EN + ".",
+	}
+	return out
+}
+
+// accessLogOrg takes the organisation out of an agency actor
+// ("org:<org>/sub:<subject>"); the official's subject is not the holder's
+// business and is left out.
+func accessLogOrg(actor string) string {
+	org, ok := strings.CutPrefix(actor, "org:")
+	if !ok {
+		return "unknown"
+	}
+	org, _, _ = strings.Cut(org, "/sub:")
+	return org
+}
+
+// ---- codes ----
+
+// newShareCode returns a fresh code in canonical form: 20 letters from
+// codeAlphabet, each from one random byte (256 is a multiple of 32, so
+// every letter is equally likely).
+func newShareCode() string {
+	var b [codeLength]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on supported platforms
+	}
+	for i := range b {
+		b[i] = codeAlphabet[b[i]&31]
+	}
+	return string(b[:])
+}
+
+// groupCode shows a canonical code in groups of five joined by '-'.
+func groupCode(canon string) string {
+	var sb strings.Builder
+	for i := 0; i < len(canon); i += codeGroup {
+		if i > 0 {
+			sb.WriteByte('-')
+		}
+		sb.WriteString(canon[i:min(i+codeGroup, len(canon))])
+	}
+	return sb.String()
+}
+
+// canonicalCode reads a code as a person may type it: any case, with '-'
+// or ' ' anywhere. ok is false for anything that is not exactly
+// codeLength letters of the alphabet.
+func canonicalCode(s string) (string, bool) {
+	if len(s) > maxCodeInput {
+		return "", false
+	}
+	var b [codeLength]byte
+	n := 0
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == '-' || ch == ' ':
+			continue
+		case 'a' <= ch && ch <= 'z':
+			ch -= 'a' - 'A'
+		}
+		if n == codeLength || strings.IndexByte(codeAlphabet, ch) < 0 {
+			return "", false
+		}
+		b[n] = ch
+		n++
+	}
+	if n != codeLength {
+		return "", false
+	}
+	return string(b[:]), true
+}
+
+// codeHash is the stored SHA-256 of a canonical code and its id.
+func codeHash(canon string) ([]byte, string) {
+	sum := sha256.Sum256([]byte(canon))
+	return codeHashID(sum[:])
+}
+
+func codeHashID(hash []byte) ([]byte, string) {
+	return hash, hex.EncodeToString(hash[:codeIDLength/2])
+}
+
+// isCodeID reports whether s has the shape of a code id.
+func isCodeID(s string) bool {
+	if len(s) != codeIDLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20 // lower-case letters; digits unchanged
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func summariseCode(sc registry.ShareCode, now time.Time) codeSummary {
+	_, id := codeHashID(sc.Hash)
+	out := codeSummary{ID: id, Level: sc.Level, State: "active", CreatedAt: sc.CreatedAt.UTC(), ExpiresAt: sc.ExpiresAt.UTC(), Views: sc.Views}
+	switch {
+	case sc.Withdrawn():
+		w := sc.WithdrawnAt.UTC()
+		out.State, out.WithdrawnAt = "withdrawn", &w
+	case sc.Expired(now):
+		out.State = "expired"
+	}
+	return out
+}
+
+// levelDescription is the policy's description of a code level.
+func (s *Server) levelDescription(level string) policies.Text {
+	for _, l := range s.deps.Policy.HolderCodes().Levels {
+		if l.Name == level {
+			return l.Description
+		}
+	}
+	return policies.Text{}
+}
+
+// holderStatus is a record's status as verification shows it; ok is false
+// for a status that is neither filed nor revoked.
+func holderStatus(st registry.Status) (string, bool) {
+	switch st {
+	case registry.StatusFiled:
+		return "valid", true
+	case registry.StatusRevoked:
+		return "revoked", true
+	}
+	return string(st), false
+}
+
+// holderAuditDetail marshals an audit detail; its values are never personal
+// data (field names, levels, ids, hashes, counts).
+func holderAuditDetail(m map[string]any) string {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return `{"detail":"unencodable"}`
+	}
+	return string(b)
+}
