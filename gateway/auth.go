@@ -55,6 +55,13 @@ func (s *Server) authenticate(audience token.Audience) fiber.Handler {
 		if p.Audience != audience {
 			return problemWrongAudience
 		}
+		// The issuer's own maximum was checked by the verifier; the policy
+		// may be stricter for this audience.
+		if max := s.deps.Policy.Limits(policies.Audience(p.Audience)).MaxTokenLifetime; max > 0 &&
+			!p.IssuedAt.IsZero() && p.ExpiresAt.Sub(p.IssuedAt) > max {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="degreegate", error="invalid_token", error_description="lifetime_too_long"`)
+			return problemInvalidToken.with("lifetime_too_long")
+		}
 		c.Locals(principalKey, p)
 		return c.Next()
 	}
