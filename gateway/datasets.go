@@ -1,4 +1,537 @@
 package gateway
 
-// datasetRoutes registers this area's routes (being built).
-func (s *Server) datasetRoutes() {}
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/degreegate/degreegate/anonymizer"
+	"github.com/degreegate/degreegate/gateway/ratelimit"
+	"github.com/degreegate/degreegate/gateway/token"
+	"github.com/degreegate/degreegate/policies"
+	"github.com/degreegate/degreegate/registry"
+)
+
+// Research datasets (Art. 23–24). Contractors list and download their
+// own datasets; officials request them and a second official approves or
+// rejects. The lifecycle itself is anonymizer.Service's: these handlers
+// authenticate, limit, ask the policy, translate and audit downloads.
+
+// datasetRoutes registers this area's routes.
+func (s *Server) datasetRoutes() {
+	contractor := s.authenticate(token.AudienceContractor)
+	s.app.Get("/v1/datasets", contractor, s.handleDatasetList())
+	s.app.Get("/v1/datasets/:id", contractor, s.handleDatasetGet())
+	s.app.Get("/v1/datasets/:id/data", contractor, s.handleDatasetData())
+
+	office := s.authenticate(token.AudienceOffice)
+	s.app.Get("/v1/office/datasets", office, s.handleOfficeDatasetList())
+	s.app.Post("/v1/office/datasets", office, s.handleDatasetRequest())
+	s.app.Get("/v1/office/datasets/:id", office, s.handleOfficeDatasetGet())
+	s.app.Post("/v1/office/datasets/:id/approve", office, s.handleDatasetDecision(true))
+	s.app.Post("/v1/office/datasets/:id/reject", office, s.handleDatasetDecision(false))
+}
+
+var (
+	problemDatasetsOff     = &Problem{Type: "/problems/datasets-unavailable", Title: "Research datasets are not configured here", Status: fiber.StatusServiceUnavailable}
+	problemDatasetExpired  = &Problem{Type: "/problems/dataset-expired", Title: "The dataset's term has run out; its files are deleted", Status: fiber.StatusGone}
+	problemDatasetNotReady = &Problem{Type: "/problems/dataset-not-ready", Title: "The dataset is not built", Status: fiber.StatusConflict}
+	problemDecided         = &Problem{Type: "/problems/dataset-already-decided", Title: "The request is no longer waiting for a decision", Status: fiber.StatusConflict}
+	problemSelfDecision    = &Problem{Type: "/problems/self-decision", Title: "A second official must decide this request", Status: fiber.StatusForbidden}
+)
+
+// datasetView is a dataset as its contractor sees it: never the key, the
+// officials or the filters' reasons.
+type datasetView struct {
+	ID         string   `json:"id"`
+	Status     string   `json:"status"`
+	Purpose    string   `json:"purpose"`
+	LegalBasis string   `json:"legal_basis"`
+	Fields     []string `json:"fields"`
+	K          int      `json:"k"`
+	Requested  string   `json:"requested_at"`
+	Built      string   `json:"built_at,omitempty"`
+	Expires    string   `json:"expires_at,omitempty"`
+	RowsOut    *int64   `json:"rows,omitempty"`
+	AchievedK  *int64   `json:"achieved_k,omitempty"`
+	// Formats can be downloaded now: csv and parquet while ready and not
+	// expired, none otherwise.
+	Formats  []string        `json:"formats"`
+	Manifest json.RawMessage `json:"manifest,omitempty"`
+}
+
+// officeDatasetView adds what officials need to decide and account.
+type officeDatasetView struct {
+	datasetView
+	Contractor    string               `json:"contractor"`
+	PolicyVersion string               `json:"policy_version_requested"`
+	Spec          datasetRequestFilter `json:"filters"`
+	Sensitive     string               `json:"sensitive,omitempty"`
+	L             int                  `json:"l,omitempty"`
+	Suppression   float64              `json:"max_suppression"`
+	Method        string               `json:"method"`
+	TermDays      float64              `json:"term_days"`
+	RequestedBy   string               `json:"requested_by"`
+	DecidedBy     string               `json:"decided_by,omitempty"`
+	Decided       string               `json:"decided_at,omitempty"`
+	Note          string               `json:"decision_note,omitempty"`
+	Failure       string               `json:"failure,omitempty"`
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func (s *Server) viewDataset(d registry.Dataset, withManifest bool) datasetView {
+	v := datasetView{
+		ID: d.ID, Status: string(d.Status), Purpose: d.Purpose, LegalBasis: d.LegalBasis, Fields: d.Spec.Fields, K: d.Spec.K,
+		Requested: rfc3339(d.RequestedAt), Built: rfc3339(d.BuiltAt), Expires: rfc3339(d.ExpiresAt), Formats: []string{},
+	}
+	if d.Status == registry.DatasetReady {
+		if d.Expired(s.deps.Now()) {
+			v.Status = "expired"
+		} else {
+			v.Formats = []string{"csv", "parquet"}
+		}
+	}
+	if len(d.Manifest) > 0 {
+		var m struct {
+			RowsOut   int64 `json:"rows_out"`
+			AchievedK int64 `json:"achieved_k"`
+		}
+		if json.Unmarshal(d.Manifest, &m) == nil {
+			v.RowsOut, v.AchievedK = &m.RowsOut, &m.AchievedK
+		}
+		if withManifest {
+			v.Manifest = json.RawMessage(d.Manifest)
+		}
+	}
+	return v
+}
+
+func (s *Server) viewOfficeDataset(d registry.Dataset, withManifest bool) officeDatasetView {
+	return officeDatasetView{
+		datasetView: s.viewDataset(d, withManifest), Contractor: d.Contractor, PolicyVersion: d.PolicyVersion,
+		Spec: datasetRequestFilter{
+			ConferralYearFrom: d.Spec.ConferralYearFrom, ConferralYearTo: d.Spec.ConferralYearTo,
+			Levels: nonNil(d.Spec.Levels), Regions: nonNil(d.Spec.Regions),
+		},
+		Sensitive: d.Spec.Sensitive, L: d.Spec.L, Suppression: d.Spec.MaxSuppression, Method: d.Spec.Method,
+		TermDays:    d.Spec.Term.Hours() / 24,
+		RequestedBy: d.RequestedBy, DecidedBy: d.DecidedBy, Decided: rfc3339(d.DecidedAt), Note: d.DecisionNote, Failure: d.Failure,
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// datasetsOn returns the service, or the 503 that says there is none.
+func (s *Server) datasetsOn() (*anonymizer.Service, error) {
+	if s.deps.Datasets == nil {
+		return nil, problemDatasetsOff
+	}
+	return s.deps.Datasets, nil
+}
+
+// contractorLimits are the policy's per-call limits for a contractor.
+func (s *Server) contractorLimits(p token.Principal) []limitCheck {
+	l := s.deps.Policy.Limits(policies.Contractor)
+	checks := make([]limitCheck, 0, 2)
+	if r, ok := rule("contractor.subject", l.PerSubject); ok {
+		checks = append(checks, limitCheck{r, ratelimit.NameKey("sub:" + p.Issuer + "\x00" + p.Subject)})
+	}
+	if r, ok := rule("contractor.org", l.PerOrg); ok {
+		checks = append(checks, limitCheck{r, ratelimit.NameKey("org:" + p.Org)})
+	}
+	return checks
+}
+
+// contractorCall is the common start of the contractor routes.
+func (s *Server) contractorCall(c *fiber.Ctx) (*anonymizer.Service, policies.Decision, error) {
+	svc, err := s.datasetsOn()
+	if err != nil {
+		return nil, policies.Decision{}, err
+	}
+	if err := s.limit(c, s.contractorLimits(principal(c))); err != nil {
+		return nil, policies.Decision{}, err
+	}
+	d, err := s.decide(c, policies.ScopeDatasetRead, "", "")
+	return svc, d, err
+}
+
+func (s *Server) handleDatasetList() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		svc, _, err := s.contractorCall(c)
+		if err != nil {
+			return err
+		}
+		ds, err := svc.Store().Datasets(c.UserContext(), registry.DatasetQuery{Contractor: principal(c).Org})
+		if err != nil {
+			return fmt.Errorf("list datasets: %w", err)
+		}
+		out := make([]datasetView, 0, len(ds))
+		for _, d := range ds {
+			out = append(out, s.viewDataset(d, false))
+		}
+		return c.JSON(fiber.Map{"datasets": out})
+	}
+}
+
+func (s *Server) handleDatasetGet() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		svc, _, err := s.contractorCall(c)
+		if err != nil {
+			return err
+		}
+		d, err := svc.ContractorDataset(c.UserContext(), c.Params("id"), principal(c).Org)
+		if err != nil {
+			return datasetError(err)
+		}
+		return c.JSON(s.viewDataset(d, true))
+	}
+}
+
+// downloadDetail is what the trail records of a download: who, under
+// which legal basis and policy, which fields, which exact file.
+type downloadDetail struct {
+	Org                  string   `json:"org"`
+	Subject              string   `json:"sub"`
+	Contractor           string   `json:"contractor"`
+	LegalBasis           string   `json:"legal_basis"`
+	Fields               []string `json:"fields"`
+	Format               string   `json:"format"`
+	Rows                 int64    `json:"rows"`
+	SHA256               string   `json:"sha256"`
+	PolicyVersion        string   `json:"policy_version"`
+	DatasetPolicyVersion string   `json:"dataset_policy_version"`
+}
+
+func (s *Server) handleDatasetData() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		svc, dec, err := s.contractorCall(c)
+		if err != nil {
+			return err
+		}
+		p := principal(c)
+		format := c.Query("format", "csv")
+		dl, err := svc.OpenDownload(c.UserContext(), c.Params("id"), p.Org, format)
+		if err != nil {
+			return datasetError(err)
+		}
+		d := dl.Dataset
+		detail, _ := json.Marshal(downloadDetail{
+			Org: p.Org, Subject: p.Subject, Contractor: d.Contractor, LegalBasis: d.LegalBasis,
+			Fields: append([]string{anonymizer.PersonColumn}, d.Spec.Fields...), Format: format,
+			Rows: dl.Info.Rows, SHA256: dl.Info.SHA256, PolicyVersion: dec.PolicyVersion, DatasetPolicyVersion: d.PolicyVersion,
+		})
+		// The download goes on the trail before a byte of it leaves.
+		if err := s.deps.Audit.Record(registry.AuditEntry{
+			At: s.deps.Now(), Actor: "org:" + p.Org + "/sub:" + p.Subject, Action: "dataset.download",
+			RecordRef: "dataset:" + d.ID, Purpose: d.Purpose, Detail: string(detail),
+		}); err != nil {
+			dl.File.Close()
+			return problemAuditDown
+		}
+		st, err := dl.File.Stat()
+		if err != nil {
+			dl.File.Close()
+			return fmt.Errorf("dataset download: %w", err)
+		}
+		ctype, ext := "text/csv; charset=utf-8", "csv"
+		if format == "parquet" {
+			ctype, ext = "application/vnd.apache.parquet", "parquet"
+		}
+		c.Set(fiber.HeaderContentType, ctype)
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.%s"`, d.ID, ext))
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		if sum, err := hex.DecodeString(dl.Info.SHA256); err == nil && len(sum) == 32 {
+			c.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
+		}
+		// fasthttp closes the file once it is sent.
+		return c.SendStream(dl.File, int(st.Size()))
+	}
+}
+
+// datasetError maps the service's errors to problems.
+func datasetError(err error) error {
+	var req *anonymizer.RequestError
+	var denied *policies.DeniedError
+	var inv *registry.InvalidError
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, anonymizer.ErrDatasetExpired):
+		return problemDatasetExpired
+	case errors.Is(err, anonymizer.ErrDatasetNotReady):
+		return problemDatasetNotReady
+	case errors.Is(err, anonymizer.ErrSelfDecision):
+		return problemSelfDecision
+	case errors.Is(err, registry.ErrDatasetTransition):
+		return problemDecided
+	case errors.As(err, &req):
+		return invalid(map[string]string{req.Field: req.Reason})
+	case errors.As(err, &denied):
+		return &Problem{Type: "/problems/" + denied.Code(), Title: "The policy does not allow this dataset",
+			Status: fiber.StatusForbidden, Detail: denied.Detail, PolicyVersion: denied.PolicyVersion}
+	case errors.As(err, &inv):
+		errs := map[string]string{}
+		for _, v := range inv.Violations {
+			errs[v.Field] = v.Message
+		}
+		return invalid(errs)
+	}
+	return err
+}
+
+// officeCall is the common start of the officials' dataset routes: the
+// service and the limits.
+func (s *Server) officeCall(c *fiber.Ctx) (*anonymizer.Service, error) {
+	svc, err := s.datasetsOn()
+	if err != nil {
+		return nil, err
+	}
+	return svc, s.limit(c, s.officeLimits(principal(c)))
+}
+
+// officeDecide asks the policy about the first of scopes it grants for
+// a dataset purpose: dataset scopes are decided per purpose.
+func (s *Server) officeDecide(c *fiber.Ctx, purpose string, scopes ...policies.Scope) (policies.Decision, error) {
+	var (
+		d   policies.Decision
+		err error
+	)
+	for _, scope := range scopes {
+		if d, err = s.decide(c, scope, purpose, ""); err == nil {
+			break
+		}
+	}
+	return d, err
+}
+
+// anyDatasetPurpose stands for the policy's dataset purposes where a call
+// spans them (a list): the scope must be granted for one of them.
+func (s *Server) anyDatasetPurpose() string {
+	if ps := s.deps.Policy.Dataset().Purposes; len(ps) > 0 {
+		return ps[0]
+	}
+	return ""
+}
+
+func (s *Server) handleOfficeDatasetList() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		svc, err := s.officeCall(c)
+		if err != nil {
+			return err
+		}
+		if _, err := s.officeDecide(c, s.anyDatasetPurpose(), policies.ScopeDatasetApprove, policies.ScopeDatasetRequest); err != nil {
+			return err
+		}
+		q := registry.DatasetQuery{Contractor: c.Query("contractor")}
+		if st := c.Query("status"); st != "" {
+			if !registry.DatasetStatus(st).Known() {
+				return invalid(map[string]string{"status": "not a dataset status"})
+			}
+			q.Statuses = []registry.DatasetStatus{registry.DatasetStatus(st)}
+		}
+		ds, err := svc.Store().Datasets(c.UserContext(), q)
+		if err != nil {
+			return fmt.Errorf("list datasets: %w", err)
+		}
+		out := make([]officeDatasetView, 0, len(ds))
+		for _, d := range ds {
+			out = append(out, s.viewOfficeDataset(d, false))
+		}
+		return c.JSON(fiber.Map{"datasets": out})
+	}
+}
+
+func (s *Server) handleOfficeDatasetGet() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		svc, err := s.officeCall(c)
+		if err != nil {
+			return err
+		}
+		id := c.Params("id")
+		if !registry.ValidDatasetID(id) {
+			return errNotFound
+		}
+		d, err := svc.Store().Dataset(c.UserContext(), id)
+		if err != nil {
+			return datasetError(err)
+		}
+		if _, err := s.officeDecide(c, d.Purpose, policies.ScopeDatasetApprove, policies.ScopeDatasetRequest); err != nil {
+			return err
+		}
+		return c.JSON(s.viewOfficeDataset(d, true))
+	}
+}
+
+// datasetRequestFilter selects the records of a dataset.
+type datasetRequestFilter struct {
+	ConferralYearFrom int      `json:"conferral_year_from,omitempty"`
+	ConferralYearTo   int      `json:"conferral_year_to,omitempty"`
+	Levels            []string `json:"levels"`
+	Regions           []string `json:"regions"`
+}
+
+type datasetRequestBody struct {
+	Contractor     string               `json:"contractor"`
+	Purpose        string               `json:"purpose"`
+	Fields         []string             `json:"fields"`
+	Filters        datasetRequestFilter `json:"filters"`
+	K              int                  `json:"k"`
+	Sensitive      string               `json:"sensitive"`
+	L              int                  `json:"l"`
+	MaxSuppression *float64             `json:"max_suppression"`
+	TermDays       int                  `json:"term_days"`
+	Method         string               `json:"method"`
+}
+
+// maxListItems bounds the lists of a request body.
+const maxListItems = 64
+
+func (b *datasetRequestBody) check() map[string]string {
+	errs := map[string]string{}
+	for name, v := range map[string]string{"contractor": b.Contractor, "purpose": b.Purpose} {
+		if why := checkText(v, 128); why != "" {
+			errs[name] = why
+		}
+	}
+	for name, list := range map[string][]string{"fields": b.Fields, "filters.levels": b.Filters.Levels, "filters.regions": b.Filters.Regions} {
+		if len(list) > maxListItems {
+			errs[name] = fmt.Sprintf("more than %d items", maxListItems)
+			continue
+		}
+		for _, v := range list {
+			if why := checkText(v, 64); why != "" {
+				errs[name] = "an item is " + why
+			}
+		}
+	}
+	if len(b.Fields) == 0 {
+		errs["fields"] = "required"
+	}
+	switch {
+	case b.TermDays <= 0:
+		errs["term_days"] = "required: a positive number of days"
+	case b.TermDays > 3650:
+		errs["term_days"] = "more than ten years"
+	}
+	if b.MaxSuppression != nil && (math.IsNaN(*b.MaxSuppression) || *b.MaxSuppression < 0 || *b.MaxSuppression >= 1) {
+		errs["max_suppression"] = "want a share in [0, 1)"
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func (s *Server) handleDatasetRequest() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var body datasetRequestBody
+		if err := decodeJSON(c, &body); err != nil {
+			return err
+		}
+		if errs := body.check(); errs != nil {
+			return invalid(errs)
+		}
+		// The purpose is the dataset's, declared by the requesting
+		// official: the policy decides the scope for it.
+		svc, err := s.officeCall(c)
+		if err != nil {
+			return err
+		}
+		if _, err := s.officeDecide(c, body.Purpose, policies.ScopeDatasetRequest); err != nil {
+			return err
+		}
+		suppression := s.deps.Policy.Dataset().MaxSuppression
+		if body.MaxSuppression != nil {
+			suppression = *body.MaxSuppression
+		}
+		p := principal(c)
+		d, err := svc.Request(c.UserContext(), anonymizer.Request{
+			Contractor: strings.Clone(body.Contractor), Purpose: strings.Clone(body.Purpose),
+			Spec: registry.DatasetSpec{
+				Fields: cloneAll(body.Fields), ConferralYearFrom: body.Filters.ConferralYearFrom, ConferralYearTo: body.Filters.ConferralYearTo,
+				Levels: cloneAll(body.Filters.Levels), Regions: cloneAll(body.Filters.Regions),
+				K: body.K, Sensitive: strings.Clone(body.Sensitive), L: body.L, MaxSuppression: suppression,
+				Method: strings.Clone(body.Method), Term: time.Duration(body.TermDays) * 24 * time.Hour,
+			},
+			Official: p.Subject, Actor: "org:" + p.Org + "/sub:" + p.Subject,
+		})
+		if err != nil {
+			return datasetError(err)
+		}
+		c.Location("/v1/office/datasets/" + d.ID)
+		return c.Status(fiber.StatusCreated).JSON(s.viewOfficeDataset(d, false))
+	}
+}
+
+func cloneAll(in []string) []string {
+	if in == nil {
+		return nil
+	}
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = strings.Clone(v)
+	}
+	return out
+}
+
+type decisionBody struct {
+	Note string `json:"note"`
+}
+
+func (s *Server) handleDatasetDecision(approve bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		svc, err := s.officeCall(c)
+		if err != nil {
+			return err
+		}
+		var body decisionBody
+		if len(c.Body()) > 0 {
+			if err := decodeJSON(c, &body); err != nil {
+				return err
+			}
+		}
+		if body.Note != "" {
+			if why := checkText(body.Note, 500); why != "" {
+				return invalid(map[string]string{"note": why})
+			}
+		}
+		id := c.Params("id")
+		if !registry.ValidDatasetID(id) {
+			return errNotFound
+		}
+		cur, err := svc.Store().Dataset(c.UserContext(), id)
+		if err != nil {
+			return datasetError(err)
+		}
+		if _, err := s.officeDecide(c, cur.Purpose, policies.ScopeDatasetApprove); err != nil {
+			return err
+		}
+		p := principal(c)
+		d, err := svc.Decide(c.UserContext(), anonymizer.Decision{
+			ID: strings.Clone(id), Official: p.Subject, Actor: "org:" + p.Org + "/sub:" + p.Subject,
+			Approve: approve, Note: strings.Clone(body.Note),
+		})
+		if err != nil {
+			return datasetError(err)
+		}
+		return c.JSON(s.viewOfficeDataset(d, false))
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/degreegate/degreegate/anonymizer"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
@@ -51,6 +52,13 @@ type Deps struct {
 	Codes registry.ShareCodeStore
 	// AuditSearch reads the trail for holders' access logs and officials.
 	AuditSearch registry.AuditSearcher
+	// Datasets runs research dataset requests, approvals and downloads;
+	// nil leaves the dataset routes answering 503.
+	Datasets *anonymizer.Service
+	// Quota counts agency items per organisation and day across replicas
+	// (an adapter over redisstate.Quota; NewMemoryQuota in dev). While the
+	// policy sets a daily quota and Quota is nil, agency calls answer 503.
+	Quota Quota
 	// AddressKey keys the hash that stands for a client address in the
 	// audit trail (the address itself is personal data).
 	AddressKey []byte
@@ -61,6 +69,11 @@ type Deps struct {
 	Now      func() time.Time
 	// QuietAccessLog turns the per-request log line off (load tests).
 	QuietAccessLog bool
+	// Lookup, when set, finds a certificate's newest version for public
+	// verification instead of Registry.Store().Current (serve: the
+	// read-through gateway/recordcache); hit says it came from a cache.
+	// Like Current it answers registry.ErrNotFound for an unknown number.
+	Lookup func(ctx context.Context, certificateNumber string) (v registry.Version, hit bool, err error)
 }
 
 // Server is the gateway's HTTP server.

@@ -148,7 +148,7 @@ func (s *Server) verifyPublic(c *fiber.Ctx, req verifyRequest) (verifyResponse, 
 	}
 	c.Set("Degreegate-Policy-Version", pp.decision.PolicyVersion)
 
-	v, err := s.deps.Registry.Store().Current(c.UserContext(), req.CertificateNumber)
+	v, err := s.lookup(c.UserContext(), req.CertificateNumber)
 	found := err == nil
 	if err != nil && !errors.Is(err, registry.ErrNotFound) {
 		return verifyResponse{}, fmt.Errorf("public verify: lookup: %w", err)
