@@ -12,19 +12,19 @@ import (
 	"strings"
 )
 
-// runDataset dispatches the dataset sub-verbs. Only check lives here;
-// request, approve, build, list, purge and trace come with the dataset
-// store.
+// runDataset dispatches the dataset sub-verbs: check lives here;
+// request, approve, reject, build, list, purge and trace in dataset.go.
 func runDataset(ctx context.Context, args []string, e env) error {
-	const usage = "usage: degreegate dataset check FILE --qi a,b,c --k N [--sep ';'] [--sensitive s --l N]"
 	if len(args) == 0 {
-		return usageError{usage}
+		return usageError{datasetUsage}
 	}
-	switch args[0] {
-	case "check":
+	switch {
+	case args[0] == "check":
 		return runDatasetCheck(ctx, args[1:], e)
+	case datasetVerbKnown(args[0]): // dataset.go
+		return runDatasetVerb(ctx, args[0], args[1:], e)
 	}
-	return usageError{fmt.Sprintf("dataset: unknown sub-command %q\n%s", args[0], usage)}
+	return usageError{fmt.Sprintf("dataset: unknown sub-command %q\n%s", args[0], datasetUsage)}
 }
 
 // checkOptions are the claims dataset check verifies.

@@ -58,13 +58,16 @@ type verb struct {
 func verbs() []verb {
 	return []verb{
 		{"dev", "run the gateway with an embedded, synthetic registry (no services needed)", runDev},
+		{"serve", "run the production gateway on PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)", runServe},
+		{"token", "mint a token with a given private key, for dev and tests", runToken},
+		{"revoke", "revoke CERT --resolution R --reason X --on DATE: revoke a degree and broadcast it to the replicas", runRevoke},
 		{"keys", "keys init --dir DIR: create the receipt-signing, data-encryption and blind-index keys", runKeys},
 		{"migrate", "apply the embedded database migrations to DATABASE_URL", runMigrate},
 		{"gen", "write deterministic synthetic records as CSV or JSONL", runGen},
 		{"import", "file records from CSV or JSONL files into DATABASE_URL", runImport},
 		{"audit", "audit verify: check the audit trail's hash chain (exit 1 on tampering)", runAudit},
 		{"anonymize", "k-anonymise any CSV table along ARX-style hierarchies; writes OUT and OUT.manifest.json", runAnonymize},
-		{"dataset", "dataset check FILE --qi a,b --k N: recompute k (and l) of an anonymised file (exit 1 if they fail)", runDataset},
+		{"dataset", "research datasets: request, approve, reject, build, list, purge, trace; check FILE recomputes k (and l)", runDataset},
 	}
 }
 

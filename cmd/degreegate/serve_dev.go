@@ -64,6 +64,10 @@ func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.
 		return err
 	}
 	audit := registry.NewAuditWriter(store, registry.AuditWriterOptions{Logger: log})
+	datasets, err := devDatasets(ctx, store, policy, audit, d.stateDir, log) // dataset.go
+	if err != nil {
+		return err
+	}
 	srv, err := gateway.New(gateway.Deps{
 		Logger:      log,
 		Registry:    registry.New(store, keys, store, time.Now),
@@ -76,6 +80,9 @@ func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.
 		Replay:      token.NewMemoryReplayCache(100_000, time.Now),
 		Codes:       store,
 		AuditSearch: store,
+		Datasets:    datasets,
+		// One process: the in-process quota counts the agency's items.
+		Quota: gateway.NewMemoryQuota(time.Now),
 		Ready: func(ctx context.Context) error {
 			_, err := store.Count(ctx)
 			return err
@@ -125,7 +132,7 @@ func writeDevState(dir string, issuer *token.DevIssuer, samples []registry.Recor
 	if err := issuer.WriteFiles(dir); err != nil {
 		return err
 	}
-	tokens, err := mintDemoTokens(issuer, samples)
+	tokens, err := mintDemoTokens(issuer, samples, policy)
 	if err != nil {
 		return err
 	}
@@ -142,9 +149,10 @@ func writeDevState(dir string, issuer *token.DevIssuer, samples []registry.Recor
 	return writeJSON(filepath.Join(dir, "samples.json"), doc)
 }
 
-// mintDemoTokens makes one token per audience, valid for a working day.
+// mintDemoTokens makes one token per audience, valid as long as the policy
+// allows (at most a working day).
 // The holder is the first sample record's holder.
-func mintDemoTokens(issuer *token.DevIssuer, samples []registry.Record) (map[string]string, error) {
+func mintDemoTokens(issuer *token.DevIssuer, samples []registry.Record, policy *policies.Policy) (map[string]string, error) {
 	const officeScopes = "dataset.request dataset.approve audit.read stats.read"
 	specs := []struct {
 		name, sub, org, scope string
@@ -166,7 +174,12 @@ func mintDemoTokens(issuer *token.DevIssuer, samples []registry.Record) (map[str
 			}
 			c.IDType, c.IDNumber = string(samples[0].IDType), samples[0].IDNumber
 		}
-		tok, err := issuer.Mint(c, 8*time.Hour)
+		// As long as the policy lets this audience's tokens live.
+		lifetime := policy.Limits(policies.Audience(sp.audience)).MaxTokenLifetime
+		if lifetime <= 0 || lifetime > 8*time.Hour {
+			lifetime = 8 * time.Hour
+		}
+		tok, err := issuer.Mint(c, lifetime)
 		if err != nil {
 			return nil, fmt.Errorf("dev: mint the %s token: %w", sp.name, err)
 		}
