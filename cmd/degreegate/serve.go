@@ -257,8 +257,16 @@ func (c serveConfig) run(ctx context.Context, e env) error {
 		defer cancel()
 		_ = audit.Close(fctx) // a start-up failure: nothing was served
 	}()
+	// Research datasets: built, offered and purged by this process; with
+	// several replicas the folder must be shared storage.
+	datasets, err := newDatasetService(store, store, policy, audit, datasetsDir(e), log)
+	if err != nil {
+		return fail(err)
+	}
+	loops.Go(func() { datasets.Run(bg, time.Minute) })
 	srv, err := gateway.New(gateway.Deps{
 		Logger:      log,
+		Datasets:    datasets,
 		Registry:    registry.New(store, keys.ring, store, time.Now),
 		Policy:      policy,
 		Receipts:    keys.receipt,
