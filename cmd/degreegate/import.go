@@ -82,6 +82,11 @@ func runImport(ctx context.Context, args []string, e env) error {
 		fmt.Fprintf(e.stderr, "%s: %d rows: %d filed, %d already filed (unchanged), %d rejected\n",
 			name, sum.Rows, sum.Inserted, sum.Unchanged, sum.Rejected)
 	}
+	if total.Inserted > 0 {
+		if err := store.Analyze(ctx); err != nil {
+			fmt.Fprintf(e.stderr, "warning: %v (lookups stay slow until autovacuum analyzes)\n", err)
+		}
+	}
 	if total.Rejected > 0 {
 		fmt.Fprintf(e.stderr, "%d rows rejected (reasons above)\n", total.Rejected)
 		return errReported
