@@ -10,7 +10,7 @@ import (
 
 // observe is the outermost middleware: it turns errors into problem
 // responses here (so the status is known), then counts and logs the
-// request. The access log holds the route pattern, method, status and
+// request (429s in metrics only). The access log holds the route pattern, method, status and
 // latency only: no path (it may hold a share code), no query, no client
 // address, no body.
 func (s *Server) observe() fiber.Handler {
@@ -27,7 +27,9 @@ func (s *Server) observe() fiber.Handler {
 		status := c.Response().StatusCode()
 		d := time.Since(start)
 		s.metrics.observe(route, c.Method(), status, d)
-		if !s.deps.QuietAccessLog {
+		// Refusals by the rate limiter are counted in metrics, not logged one
+		// by one: a flood must cost almost nothing, log volume included.
+		if !s.deps.QuietAccessLog && status != fiber.StatusTooManyRequests {
 			s.deps.Logger.LogAttrs(c.UserContext(), slog.LevelInfo, "http",
 				slog.String("method", c.Method()), slog.String("route", route),
 				slog.Int("status", status), slog.Float64("ms", float64(d.Microseconds())/1000))
