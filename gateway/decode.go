@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -45,9 +46,12 @@ func jsonReason(err error) string {
 	}
 	const unknown = "json: unknown field "
 	if msg := err.Error(); len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
-		name := msg[len(unknown):]
-		if len(name) <= 40 {
-			return "unknown field " + name
+		// Echo the key only when it looks like a field name: a client that
+		// put a person's name or ID number in the key must not see it
+		// reflected (or logged).
+		name := strings.Trim(msg[len(unknown):], `"`)
+		if len(name) <= 40 && strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == "" {
+			return `unknown field "` + name + `"`
 		}
 		return "unknown field"
 	}
