@@ -7,10 +7,13 @@ package gateway
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -83,6 +86,9 @@ type Server struct {
 	metrics *Metrics
 	public  publicPolicy
 	openAPI []byte
+	// addrMACs holds HMAC states keyed with AddressKey: every public
+	// request hashes its address, and a fresh HMAC allocates twice.
+	addrMACs sync.Pool
 }
 
 // New builds the server and registers every route (routes.go). The
@@ -125,6 +131,7 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("gateway: openapi: %w", err)
 	}
 	s := &Server{app: app, deps: d, public: pub, openAPI: doc}
+	s.addrMACs.New = func() any { return hmac.New(sha256.New, d.AddressKey) }
 	s.metrics = NewMetrics(MetricSources{
 		AuditQueueDepth: func() float64 { return float64(d.Audit.Depth()) },
 		Degraded:        d.Degraded,

@@ -1,14 +1,13 @@
 package gateway
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"net/netip"
 	"strings"
 
@@ -89,6 +88,30 @@ type verifyResponse struct {
 	Status  string              `json:"status,omitempty"`
 	Degree  policies.Disclosure `json:"degree,omitempty"`
 	Receipt string              `json:"receipt,omitempty"`
+
+	degreeJSON []byte // Degree encoded, when verifyPublic made it
+}
+
+// appendJSON is the answer's body, as json.Marshal would write it.
+func (r *verifyResponse) appendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	dst = appendField(dst, "result", r.Result)
+	if r.Status != "" {
+		dst = appendField(dst, "status", r.Status)
+	}
+	if len(r.Degree) > 0 {
+		dst = append(dst, `,"degree":`...)
+		if r.degreeJSON != nil {
+			dst = append(dst, r.degreeJSON...)
+		} else {
+			var keyBuf [24]string
+			dst = appendDisclosure(dst, r.Degree, sortedFields(r.Degree, keyBuf[:]))
+		}
+	}
+	if r.Receipt != "" {
+		dst = appendField(dst, "receipt", r.Receipt)
+	}
+	return append(dst, '}')
 }
 
 // receipt is what a receipt signs: exactly what was shown, and when.
@@ -101,6 +124,22 @@ type receipt struct {
 	CertificateNumber string              `json:"certificate_number"`
 	Degree            policies.Disclosure `json:"degree"`
 	PolicyVersion     string              `json:"policy_version"`
+}
+
+// appendJSON is the receipt's payload with degree (r.Degree encoded) in
+// its place: the same object json.Marshal(r) writes, without reflection.
+func (r *receipt) appendJSON(dst, degree []byte) []byte {
+	dst = append(dst, '{')
+	dst = appendField(dst, "iss", r.Issuer)
+	dst = appendField(dst, "jti", r.ID)
+	dst = appendInt(dst, "iat", r.IssuedAt)
+	dst = appendField(dst, "result", r.Result)
+	dst = appendField(dst, "status", r.Status)
+	dst = appendField(dst, "certificate_number", r.CertificateNumber)
+	dst = append(dst, `,"degree":`...)
+	dst = append(dst, degree...)
+	dst = appendField(dst, "policy_version", r.PolicyVersion)
+	return append(dst, '}')
 }
 
 // decoyName is compared against when a number is unknown, so that an
@@ -118,7 +157,10 @@ func (s *Server) handlePublicVerify() fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return c.JSON(ans)
+		c.Response().Header.SetContentType(fiber.MIMEApplicationJSON)
+		// The body is ours alone: hand it over without a copy.
+		c.Response().SetBodyRaw(ans.appendJSON(make([]byte, 0, 2048)))
+		return nil
 	}
 }
 
@@ -183,36 +225,46 @@ func (s *Server) verifyPublic(c *fiber.Ctx, req verifyRequest) (verifyResponse, 
 	if rec.Status == registry.StatusRevoked {
 		status = "revoked"
 	}
+	// The degree is encoded once, for the receipt and for the answer.
+	var keyBuf [24]string
+	keys := sortedFields(shown, keyBuf[:])
+	degree := appendDisclosure(make([]byte, 0, 512), shown, keys)
 	rc := receipt{
 		Issuer: "degreegate", ID: newID(), IssuedAt: now.Unix(), Result: "match", Status: status,
-		CertificateNumber: req.CertificateNumber, Degree: shown, PolicyVersion: pp.decision.PolicyVersion,
+		CertificateNumber: req.CertificateNumber, PolicyVersion: pp.decision.PolicyVersion,
 	}
-	detail, _ := json.Marshal(struct {
-		Result        string   `json:"result"`
-		Fields        []string `json:"fields"`
-		Receipt       string   `json:"receipt"`
-		PolicyVersion string   `json:"policy_version"`
-	}{"match", shown.Fields(), rc.ID, rc.PolicyVersion})
-	entry.Detail = string(detail)
+	detail := make([]byte, 0, 256)
+	detail = append(detail, `{"result":"match","fields":`...)
+	detail = appendStrings(detail, keys)
+	detail = appendField(detail, "receipt", rc.ID)
+	detail = appendField(detail, "policy_version", rc.PolicyVersion)
+	entry.Detail = string(append(detail, '}'))
 	// Audited before anything is shown: no trail, no data.
 	if err := s.deps.Audit.Record(entry); err != nil {
 		return verifyResponse{}, problemAuditDown
 	}
-	jws, err := s.deps.Receipts.Sign(rc)
+	jws, err := s.deps.Receipts.SignJSON(rc.appendJSON(make([]byte, 0, 384+len(degree)), degree))
 	if err != nil {
 		return verifyResponse{}, fmt.Errorf("public verify: sign receipt: %w", err)
 	}
-	return verifyResponse{Result: "match", Status: status, Degree: shown, Receipt: jws}, nil
+	return verifyResponse{Result: "match", Status: status, Degree: shown, Receipt: jws, degreeJSON: degree}, nil
 }
 
 // addressActor is how a public caller appears in the audit trail: a keyed
 // hash of its address, so the trail can link one caller's requests
 // without holding the address.
 func (s *Server) addressActor(a netip.Addr) string {
-	m := hmac.New(sha256.New, s.deps.AddressKey)
-	b, _ := a.MarshalBinary()
+	m := s.addrMACs.Get().(hash.Hash)
+	defer s.addrMACs.Put(m)
+	m.Reset()
+	var raw [16 + 32]byte // the address, and room for a zone without allocating
+	b, _ := a.AppendBinary(raw[:0])
 	m.Write(b)
-	return "public:" + b32.EncodeToString(m.Sum(nil)[:10])
+	var buf [sha256.Size]byte
+	var out [len("public:") + 16]byte
+	copy(out[:], "public:")
+	b32.Encode(out[len("public:"):], m.Sum(buf[:0])[:10])
+	return string(out[:])
 }
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)

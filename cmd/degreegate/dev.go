@@ -23,6 +23,7 @@ func runDev(ctx context.Context, args []string, e env) error {
 	stateDir := fs.String("state-dir", "", "write samples.json, the dev issuer's keys and demo tokens here")
 	policy := fs.String("policy", e.getenv("DEGREEGATE_POLICY"), "policy file (env DEGREEGATE_POLICY); the embedded default when empty")
 	unlimited := fs.Bool("unlimited", false, "turn public rate limits off (load tests on a developer machine only)")
+	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles here, e.g. 127.0.0.1:6060 (loopback only)")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
@@ -48,7 +49,7 @@ func runDev(ctx context.Context, args []string, e env) error {
 	if *stateDir != "" {
 		fmt.Fprintf(e.stdout, "writing samples.json, dev-issuer.jwk, jwks.json and tokens.json to %s\n", *stateDir)
 	}
-	gw := devGateway{addr: *addr, stateDir: *stateDir, unlimited: *unlimited, policy: *policy, samples: samples}
+	gw := devGateway{addr: *addr, stateDir: *stateDir, unlimited: *unlimited, debugAddr: *debugAddr, policy: *policy, samples: samples}
 	return gw.run(ctx, store, keys, e)
 }
 

@@ -26,6 +26,7 @@ type devGateway struct {
 	addr      string
 	stateDir  string
 	unlimited bool
+	debugAddr string // pprof listener, loopback only; "" for none
 	policy    string // path; "" for the embedded default
 	samples   []registry.Record
 }
@@ -91,6 +92,13 @@ func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.
 	})
 	if err != nil {
 		return err
+	}
+	if d.debugAddr != "" {
+		stop, err := serveDebug(d.debugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	ln, err := net.Listen("tcp", d.addr)
 	if err != nil {

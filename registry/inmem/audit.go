@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/degreegate/degreegate/registry"
 )
@@ -29,7 +28,7 @@ func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) 
 	head := s.head
 	for i := range entries {
 		head = registry.Link(head, &entries[i])
-		s.audit = append(s.audit, cloneEntry(entries[i]))
+		s.audit.Append(cloneEntry(entries[i]))
 	}
 	s.head = registry.ChainHead{Seq: head.Seq, Hash: slices.Clone(head.Hash)}
 	return nil
@@ -47,15 +46,15 @@ func (s *Store) ScanAudit(ctx context.Context, from int64, fn func(registry.Audi
 		if pos < 0 {
 			// Entries are stored in Seq order; search rather than index,
 			// since DeleteAudit may have left gaps.
-			pos = sort.Search(len(s.audit), func(k int) bool { return s.audit[k].Seq >= from })
+			pos = s.audit.After(from - 1)
 		}
 		// Later pages go on by position, not by Seq: the trail only grows
 		// at the end, and a tampered Seq must not send the scan back.
 		page = page[:0]
-		for ; pos < len(s.audit) && len(page) < auditPage; pos++ {
-			page = append(page, cloneEntry(s.audit[pos]))
+		for ; pos < s.audit.Len() && len(page) < auditPage; pos++ {
+			page = append(page, cloneEntry(*s.audit.At(pos)))
 		}
-		done := pos >= len(s.audit)
+		done := pos >= s.audit.Len()
 		s.auditMu.RUnlock()
 
 		for _, e := range page {
@@ -87,8 +86,8 @@ func (s *Store) AuditHead(ctx context.Context) (registry.ChainHead, error) {
 func (s *Store) TamperAudit(seq int64, mutate func(*registry.AuditEntry)) {
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
-	if k := s.auditIndexLocked(seq); k >= 0 {
-		mutate(&s.audit[k])
+	if k := s.audit.Index(seq); k >= 0 {
+		mutate(s.audit.At(k))
 	}
 }
 
@@ -98,18 +97,9 @@ func (s *Store) TamperAudit(seq int64, mutate func(*registry.AuditEntry)) {
 func (s *Store) DeleteAudit(seq int64) {
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
-	if k := s.auditIndexLocked(seq); k >= 0 {
-		s.audit = slices.Delete(s.audit, k, k+1)
+	if k := s.audit.Index(seq); k >= 0 {
+		s.audit.Delete(k)
 	}
-}
-
-// auditIndexLocked finds the entry with this Seq: at seq-1 until entries
-// are deleted, by a linear search after (tampering may break the order).
-func (s *Store) auditIndexLocked(seq int64) int {
-	if k := seq - 1; k >= 0 && k < int64(len(s.audit)) && s.audit[k].Seq == seq {
-		return int(k)
-	}
-	return slices.IndexFunc(s.audit, func(e registry.AuditEntry) bool { return e.Seq == seq })
 }
 
 func cloneEntry(e registry.AuditEntry) registry.AuditEntry {

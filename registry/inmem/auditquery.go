@@ -63,17 +63,17 @@ func (s *Store) searchByRef(ctx context.Context, q registry.AuditQuery) ([]regis
 	s.auditMu.RLock()
 	defer s.auditMu.RUnlock()
 	var out []registry.AuditEntry
-	for i, seq := range s.refs.candidates(s.audit, q.RecordRefs, q.AfterSeq) {
+	for i, seq := range s.refs.candidates(&s.audit, q.RecordRefs, q.AfterSeq) {
 		if i%4096 == 4095 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		k := s.auditIndexLocked(seq)
-		if k < 0 || !q.Matches(s.audit[k]) {
+		k := s.audit.Index(seq)
+		if k < 0 || !q.Matches(*s.audit.At(k)) {
 			continue
 		}
-		out = append(out, cloneEntry(s.audit[k]))
+		out = append(out, cloneEntry(*s.audit.At(k)))
 		if len(out) == limit {
 			break
 		}
@@ -93,17 +93,17 @@ func (s *Store) searchScan(ctx context.Context, q registry.AuditQuery) ([]regist
 		}
 		s.auditMu.RLock()
 		if pos < 0 {
-			pos = sort.Search(len(s.audit), func(k int) bool { return s.audit[k].Seq > q.AfterSeq })
+			pos = s.audit.After(q.AfterSeq)
 		}
 		// Later chunks go on by position, as ScanAudit does: the trail
 		// only grows at the end.
-		end := min(pos+searchChunk, len(s.audit))
+		end := min(pos+searchChunk, s.audit.Len())
 		for ; pos < end && len(out) < limit; pos++ {
-			if q.Matches(s.audit[pos]) {
-				out = append(out, cloneEntry(s.audit[pos]))
+			if e := s.audit.At(pos); q.Matches(*e) {
+				out = append(out, cloneEntry(*e))
 			}
 		}
-		done := pos >= len(s.audit) || len(out) >= limit
+		done := pos >= s.audit.Len() || len(out) >= limit
 		s.auditMu.RUnlock()
 		if done {
 			return out, nil
@@ -123,7 +123,7 @@ func (s *Store) catchUpRefs(ctx context.Context) error {
 		s.auditMu.RLock()
 		s.refs.mu.Lock()
 		before := s.refs.upTo
-		done := s.refs.catchUpLocked(s.audit, searchChunk)
+		done := s.refs.catchUpLocked(&s.audit, searchChunk)
 		// No progress happens only on a trail whose order the test
 		// hooks broke; stop rather than go round.
 		stuck := s.refs.upTo == before
@@ -138,10 +138,10 @@ func (s *Store) catchUpRefs(ctx context.Context) error {
 // candidates returns the Seqs above after of the entries filed under any
 // of refs, ascending, after indexing whatever audit gained since the last
 // call (little, after catchUpRefs). The caller holds the audit read lock.
-func (x *refIndex) candidates(audit []registry.AuditEntry, refs []string, after int64) []int64 {
+func (x *refIndex) candidates(audit *auditLog, refs []string, after int64) []int64 {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.catchUpLocked(audit, len(audit))
+	x.catchUpLocked(audit, audit.Len())
 	var out []int64
 	for _, ref := range uniq(refs) {
 		list := x.seqs[ref]
@@ -155,22 +155,22 @@ func (x *refIndex) candidates(audit []registry.AuditEntry, refs []string, after 
 
 // catchUpLocked indexes up to most entries that follow upTo and reports
 // whether the index then covers all of audit.
-func (x *refIndex) catchUpLocked(audit []registry.AuditEntry, most int) bool {
-	i := sort.Search(len(audit), func(k int) bool { return audit[k].Seq > x.upTo })
-	if i == len(audit) {
+func (x *refIndex) catchUpLocked(audit *auditLog, most int) bool {
+	i := audit.After(x.upTo)
+	if i == audit.Len() {
 		return true
 	}
 	if x.seqs == nil {
 		x.seqs = make(map[string][]int64)
 	}
-	end := min(len(audit), i+most)
+	end := min(audit.Len(), i+most)
 	for ; i < end; i++ {
-		e := &audit[i]
+		e := audit.At(i)
 		// The key shares the stored entry's memory.
 		x.seqs[e.RecordRef] = append(x.seqs[e.RecordRef], e.Seq)
 		x.upTo = max(x.upTo, e.Seq)
 	}
-	return end == len(audit)
+	return end == audit.Len()
 }
 
 // uniq returns the distinct values of ss, sorted, without changing ss.

@@ -71,7 +71,7 @@ type Store struct {
 	ordered int32
 
 	auditMu sync.RWMutex
-	audit   []registry.AuditEntry
+	audit   auditLog
 	head    registry.ChainHead
 	refs    refIndex // audit entries by record_ref (auditquery.go)
 

@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"slices"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/degreegate/degreegate/policies"
+)
+
+// The public verification route answers every match with a body, a
+// receipt payload and an audit detail that hold the same few fields.
+// Encoding them with encoding/json's reflection (and its sorted map
+// walk) cost more CPU than anything but the signature, so the hot path
+// appends them directly. appendJSONString escapes exactly as
+// encoding/json does; FuzzAppendJSONString holds it to that.
+
+// appendJSONString appends s as a JSON string: HTML-safe (<, >, & as
+// \u003c …), U+2028/2029 escaped, invalid UTF-8 as U+FFFD — byte for
+// byte what json.Marshal writes for a string.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '"', '\\':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendField appends "name":"value" with a leading comma unless it
+// opens the object (dst ends with '{').
+func appendField(dst []byte, name, value string) []byte {
+	if len(dst) > 0 && dst[len(dst)-1] != '{' {
+		dst = append(dst, ',')
+	}
+	dst = appendJSONString(dst, name)
+	dst = append(dst, ':')
+	return appendJSONString(dst, value)
+}
+
+// sortedFields is d's field names in order (json.Marshal's map order),
+// in buf when it is large enough.
+func sortedFields(d policies.Disclosure, buf []string) []string {
+	keys := buf[:0]
+	for k := range d {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// appendDisclosure appends d as a JSON object, keys in order.
+func appendDisclosure(dst []byte, d policies.Disclosure, keys []string) []byte {
+	dst = append(dst, '{')
+	for _, k := range keys {
+		dst = appendField(dst, k, d[k])
+	}
+	return append(dst, '}')
+}
+
+// appendStrings appends a JSON array of strings.
+func appendStrings(dst []byte, ss []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// appendInt appends "name":n after a comma.
+func appendInt(dst []byte, name string, n int64) []byte {
+	dst = append(dst, ',')
+	dst = appendJSONString(dst, name)
+	dst = append(dst, ':')
+	return strconv.AppendInt(dst, n, 10)
+}

@@ -1,0 +1,76 @@
+package gateway
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/degreegate/degreegate/policies"
+)
+
+var jsonStringCases = []string{
+	"", "plain", "张*三", "阿依古丽·买买提", `quote " backslash \ slash /`,
+	"<script>&amp;</script>", "\x00\x01\b\f\n\r\t\x1f\x7f", "line\u2028sep\u2029",
+	"bad \xff\xfe utf8", "\xe4\xb8", "emoji 😀", "\u00e9\u0301",
+}
+
+// TestAppendJSONString holds the hand-written encoder to encoding/json's
+// output byte for byte.
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range jsonStringCases {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("appendJSONString(%q) = %s, json.Marshal = %s", s, got, want)
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range jsonStringCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Fatalf("appendJSONString(%q) = %s, json.Marshal = %s", s, got, want)
+		}
+	})
+}
+
+func TestAppendDisclosure(t *testing.T) {
+	for _, d := range []policies.Disclosure{
+		{},
+		{"name": "张*三"},
+		{"unit_name": "北京大学", "name": "欧阳**", "conferral_date": "2019-06", "degree_level": "<b>"},
+	} {
+		want, _ := json.Marshal(d)
+		var buf [4]string
+		got := appendDisclosure(nil, d, sortedFields(d, buf[:]))
+		if string(got) != string(want) {
+			t.Errorf("appendDisclosure = %s, json.Marshal = %s", got, want)
+		}
+	}
+}
+
+// TestHandEncodedBodies: the receipt payload and the verify answer are
+// the objects json.Marshal writes for the same values.
+func TestHandEncodedBodies(t *testing.T) {
+	degree := policies.Disclosure{"name": "欧阳*", "unit_name": "清华大学 <&>", "conferral_date": "2019-06"}
+	var buf [4]string
+	enc := appendDisclosure(nil, degree, sortedFields(degree, buf[:]))
+	rc := receipt{Issuer: "degreegate", ID: "ID", IssuedAt: 1700000000, Result: "match", Status: "valid",
+		CertificateNumber: "1000142019000123", Degree: degree, PolicyVersion: "2020.1"}
+	want, _ := json.Marshal(rc)
+	if got := rc.appendJSON(nil, enc); string(got) != string(want) {
+		t.Errorf("receipt payload\n got %s\nwant %s", got, want)
+	}
+	for _, r := range []verifyResponse{
+		{Result: "no_match"},
+		{Result: "match", Status: "revoked", Degree: degree, Receipt: "a.b.c", degreeJSON: enc},
+		{Result: "match", Status: "valid", Degree: degree, Receipt: "a.b.c"},
+	} {
+		want, _ := json.Marshal(r)
+		if got := r.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("answer\n got %s\nwant %s", got, want)
+		}
+	}
+}
