@@ -56,12 +56,18 @@ type LimiterConfig struct {
 // left. A request is admitted when both have a token; it costs a map
 // lookup and a few atomic operations, the same as the local limiter.
 //
-// Settlement: every Interval one goroutine (Run) sends Redis, in one
-// pipeline, a heartbeat and for every key used since the last settlement
-// one EVALSHA of a GCRA script with the number of requests admitted
-// locally. The script records them and returns what the cluster has left;
-// the replica's new allowance is ⌈left / N⌉, N being the number of live
-// replicas the heartbeat counts.
+// Settlement: every Interval one goroutine (Run) sends Redis a heartbeat
+// and, for every key used since the last settlement, a report to a GCRA
+// script, in pipelines of up to 2,048 keys (256 keys a script call on a
+// single node; on a cluster 256 keys, one call each). The script records the
+// admissions and returns what the cluster has left; the replica's new
+// allowance is ⌈left / N⌉, N being the number of live replicas the
+// heartbeat counts. Reports are idempotent (see gcraScript): each carries
+// the replica's cumulative count for the key, and Redis keeps, per key and
+// replica, the count it has applied. A settlement whose reply is lost
+// (Redis ran the script, the client timed out) is simply reported again
+// with the newer total, and Redis applies only the difference, so a
+// timeout never counts an admission twice.
 //
 // Why GCRA: its whole state is one timestamp per key (the theoretical
 // arrival time), so the script is O(1), the key expires by itself once
@@ -75,21 +81,26 @@ type LimiterConfig struct {
 // Over-admission bound, for rate R, burst B and N replicas: Redis never
 // hands out a token twice, since each share is cut from what is left after
 // every reported admission. What is not yet reported is at most each
-// replica's current share, ⌈B/N⌉, so at most B + N − 1 over the cluster.
+// replica's current share, ⌈B/N⌉, plus its share of what the cluster
+// regained since (regain), so at most B + 2(N − 1) over the cluster.
 // Hence in any window of length W the replicas together admit at most
-// R·W + 2B + N − 1 requests (R·W + B for a single exact GCRA), and over a
-// sustained flood the rate converges to R because every admission is
+// R·W + 2B + 2(N − 1) requests (R·W + B for a single exact GCRA), and over
+// a sustained flood the rate converges to R because every admission is
 // recorded. A key new to a replica starts with ⌈B/N⌉ before its first
 // settlement, which is within the same bound. TestTwoReplicasShareOneLimit
 // measures it.
 //
-// Failure: a failed settlement keeps the last shares, which only shrink
-// as they are spent, so a blip makes limits stricter, never looser. When
-// no settlement has succeeded for five intervals (at least 250 ms), or
-// none ever has, the limiter is Degraded and every replica enforces the
-// full rule locally: at most N·(R·W + B), never unlimited. It recovers by
-// itself on the next settlement that succeeds; go-redis re-dials at least
-// once a second.
+// Failure: a key whose settlement failed (timeout, lost connection) is
+// decided by its local bucket alone, the full rule, until a settlement of
+// it succeeds; what that admits is counted and reported by the retry. So a
+// failed settlement never refuses a request the rule allows (a spent share
+// would), and the cluster limit is exceeded only until the next settlement
+// that succeeds books the admissions (as debt when they overdrew). When no
+// settlement has succeeded for five intervals (at least 250 ms), or none
+// ever has, the limiter is Degraded and every replica enforces the full
+// rule locally, uncounted: at most N·(R·W + B), never unlimited. It
+// recovers by itself on the next settlement that succeeds; go-redis
+// re-dials at least once a second.
 type Limiter struct {
 	rdb      redis.UniversalClient
 	cfg      LimiterConfig
@@ -99,8 +110,11 @@ type Limiter struct {
 	beatTTL  int64 // ms
 	replicas atomic.Int64
 	degraded atomic.Bool
-	mu       sync.Mutex
-	queue    []*ratelimit.Entry[shared]
+	// incarnations numbers local entries, so that Redis can tell a
+	// recreated entry's count (starting again at zero) from an old one's.
+	incarnations atomic.Uint64
+	mu           sync.Mutex
+	queue        []*ratelimit.Entry[shared]
 	// Owned by the Run goroutine.
 	spare     []*ratelimit.Entry[shared]
 	lastSweep time.Time
@@ -109,6 +123,9 @@ type Limiter struct {
 	// degradeAfter is how long settlements may fail before the limiter
 	// falls back to local limits.
 	degradeAfter time.Duration
+	// perCall is how many keys one script call settles (gcraScript), and
+	// perPipeline how many one round trip carries.
+	perCall, perPipeline int
 }
 
 // shared is what the Redis tier keeps beside each local bucket.
@@ -116,16 +133,37 @@ type shared struct {
 	// allowance is what this replica may still admit before the next
 	// settlement; it may go negative when the last share was overdrawn.
 	allowance atomic.Int64
-	// pending counts admissions not yet reported to Redis.
-	pending atomic.Int64
+	// total counts the admissions to report, cumulatively: settlements
+	// send it whole and Redis applies what it has not seen (gcraScript).
+	total atomic.Int64
 	// queued is set while the entry waits in the settlement queue.
 	queued atomic.Bool
+	// unsettled is set while the key's last settlement failed: its share
+	// is unknown, so the local bucket decides (see Limiter, Failure).
+	unsettled atomic.Bool
+	// regained is set once regain has topped the share up since the last
+	// settlement.
+	regained atomic.Bool
+	// left is what the cluster had left at the last settlement (negative
+	// while in debt) and settledAt when that was (Unix ns); regain
+	// extrapolates from them.
+	left      atomic.Int64
+	settledAt atomic.Int64
 	// retryAt is when the cluster has a token again and resetAt when its
 	// bucket is full (Unix ns), as of the last settlement.
 	retryAt atomic.Int64
 	resetAt atomic.Int64
-	// redisKey is computed once, by the settlement goroutine only.
+	// incarnation tells this entry's reports from those of an entry for
+	// the same key that was evicted and created again.
+	incarnation uint64
+
+	// Owned by the settlement goroutine.
 	redisKey string
+	// sent is the total in the latest report, acked the latest total Redis
+	// confirmed; sent > acked while a report's fate is unknown, since
+	// sentAt.
+	sent, acked int64
+	sentAt      time.Time
 }
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
@@ -144,6 +182,15 @@ func NewLimiter(rdb redis.UniversalClient, cfg LimiterConfig) *Limiter {
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:]) // never fails (crypto/rand doc)
+	// A cluster spreads keys over hash slots, and one script call may
+	// only touch keys of one slot.
+	perCall, perPipeline := 1, clusterKeysPerPipeline
+	if c, ok := rdb.(*redis.Client); ok {
+		perCall, perPipeline = keysPerCall, keysPerPipeline
+		// Settlement's own read and write deadline (settleChunkTimeout)
+		// on the same pools; a cluster client keeps its own timeouts.
+		rdb = c.WithTimeout(settleChunkTimeout)
+	}
 	l := &Limiter{
 		rdb:     rdb,
 		cfg:     cfg,
@@ -153,6 +200,8 @@ func NewLimiter(rdb redis.UniversalClient, cfg LimiterConfig) *Limiter {
 		// longer counts; until then the others under-admit a little.
 		beatTTL:      max(time.Second, 10*cfg.Interval).Milliseconds(),
 		degradeAfter: max(250*time.Millisecond, 5*cfg.Interval),
+		perCall:      perCall,
+		perPipeline:  perPipeline,
 	}
 	l.replicas.Store(1)
 	l.degraded.Store(true)
@@ -162,6 +211,7 @@ func NewLimiter(rdb redis.UniversalClient, cfg LimiterConfig) *Limiter {
 
 func (l *Limiter) initEntry(e *ratelimit.Entry[shared]) {
 	e.Ext.allowance.Store(share(int64(e.Rule().Burst), l.replicas.Load()))
+	e.Ext.incarnation = l.incarnations.Add(1)
 }
 
 // Allow admits one request for key under rule, from local state only.
@@ -178,7 +228,16 @@ func (l *Limiter) Allow(_ context.Context, key ratelimit.Key, rule ratelimit.Rul
 	if l.degraded.Load() {
 		return e.Take(now)
 	}
-	if !s.take() {
+	if s.unsettled.Load() {
+		// The share is unknown since a settlement failed: the rule
+		// decides, and the retry reports what it admits.
+		d := e.Take(now)
+		if d.Allowed {
+			s.total.Add(1)
+		}
+		return d
+	}
+	if !s.take() && !l.regain(e, now) {
 		retryAt := s.retryAt.Load()
 		if retryAt == 0 {
 			// Not settled yet: the local bucket knows best when to retry.
@@ -202,11 +261,35 @@ func (l *Limiter) Allow(_ context.Context, key ratelimit.Key, rule ratelimit.Rul
 		s.allowance.Add(1)
 		return d
 	}
-	s.pending.Add(1)
+	s.total.Add(1)
 	if a := int(s.allowance.Load()); a < d.Remaining {
 		d.Remaining = max(a, 0)
 	}
 	return d
+}
+
+// regain tops a spent share up, once per settlement, with this replica's
+// share of what the cluster has regained since the settlement, and takes
+// one unit of it if it can. Without it a key that went idle with its
+// share spent would be refused on its return until the next settlement,
+// although the cluster's bucket had long refilled: the share is only
+// re-cut for keys in use. The cut (⌈regained/N⌉ each) keeps the
+// replicas' sum at what the cluster regained, plus rounding.
+func (l *Limiter) regain(e *ratelimit.Entry[shared], now time.Time) bool {
+	s := &e.Ext
+	at := s.settledAt.Load()
+	if at == 0 || s.regained.Load() {
+		return false
+	}
+	r := e.Rule()
+	left := s.left.Load()
+	level := min(float64(left)+r.Rate*float64(now.UnixNano()-at)/1e9, float64(r.Burst))
+	back := int64(level) - max(left, 0) // what the shares did not cut yet
+	if back < 1 || !s.regained.CompareAndSwap(false, true) {
+		return false
+	}
+	s.allowance.Add(share(back, l.replicas.Load()))
+	return s.take()
 }
 
 // take spends one unit of the allowance if there is one. The load first

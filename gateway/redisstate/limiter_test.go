@@ -92,9 +92,9 @@ func TestTwoReplicasShareOneLimit(t *testing.T) {
 			elapsed := time.Since(start).Seconds()
 
 			const n = 2
-			exact := rule.Rate*elapsed + float64(rule.Burst)                  // one exact GCRA
-			bound := rule.Rate*elapsed + float64(2*rule.Burst) + float64(n-1) // the documented bound
-			unshared := n * exact                                             // two independent local limiters
+			exact := rule.Rate*elapsed + float64(rule.Burst)                      // one exact GCRA
+			bound := rule.Rate*elapsed + float64(2*rule.Burst) + float64(2*(n-1)) // the documented bound
+			unshared := n * exact                                                 // two independent local limiters
 			got := float64(admitted.Load())
 			t.Logf("admitted %.0f in %.2fs: exact GCRA %.0f, documented bound %.0f, unshared %.0f", got, elapsed, exact, bound, unshared)
 			// One settlement interval of slack for the edges of the window.

@@ -110,6 +110,9 @@ type proxy struct {
 	// silent makes open connections swallow everything, as a peer that
 	// vanished without closing would (a half-open connection).
 	silent atomic.Bool
+	// dropReplies passes requests on to Redis but swallows its answers:
+	// Redis acts on a command whose reply the client never gets.
+	dropReplies atomic.Bool
 }
 
 func startProxy(t testing.TB, target string, up bool) *proxy {
@@ -175,11 +178,11 @@ func (p *proxy) relay(c net.Conn) {
 	p.conns[c], p.conns[s] = struct{}{}, struct{}{}
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
+	pipe := func(dst, src net.Conn, reply bool) {
 		buf := make([]byte, 32<<10)
 		for {
 			n, err := src.Read(buf)
-			if n > 0 && !p.silent.Load() {
+			if n > 0 && !p.silent.Load() && !(reply && p.dropReplies.Load()) {
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					break
 				}
@@ -190,8 +193,8 @@ func (p *proxy) relay(c net.Conn) {
 		}
 		done <- struct{}{}
 	}
-	go pipe(s, c)
-	go pipe(c, s)
+	go pipe(s, c, false)
+	go pipe(c, s, true)
 	<-done
 	_ = c.Close()
 	_ = s.Close()

@@ -15,13 +15,15 @@ import (
 // Revocation broadcast timing.
 const (
 	// healthEvery is how long the subscriber waits for a message before it
-	// pings; a connection that answers nothing within staleAfter is
-	// replaced, which catches half-open connections TCP would keep for
-	// minutes. staleAfter stays under a second so that Live turns false
-	// (and the replica stops trusting its cache) within the one second a
-	// revocation may take to show.
+	// pings; a ping unanswered for pongWithin, and then for lastRead more,
+	// has the connection replaced, which catches half-open connections TCP
+	// would keep for minutes. staleAfter, their sum, stays under a second
+	// so that Live turns false (and the replica stops trusting its cache)
+	// within the one second a revocation may take to show.
 	healthEvery = 250 * time.Millisecond
-	staleAfter  = 3 * healthEvery
+	pongWithin  = 450 * time.Millisecond
+	lastRead    = 50 * time.Millisecond
+	staleAfter  = healthEvery + pongWithin + lastRead
 	// maxBackoff bounds the wait between reconnection attempts.
 	maxBackoff = time.Second
 )
@@ -84,9 +86,11 @@ func (r *Revocations) Subscribe(ctx context.Context, h RevocationHandler) error 
 	if h.Revoked == nil {
 		return errors.New("redisstate: revocations: no handler")
 	}
+	sub, closeSub := r.subscriber()
+	defer closeSub()
 	backoff := 50 * time.Millisecond
 	for {
-		subscribed, err := r.session(ctx, h)
+		subscribed, err := r.session(ctx, sub, h)
 		r.live.Store(false)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -104,21 +108,58 @@ func (r *Revocations) Subscribe(ctx context.Context, h RevocationHandler) error 
 	}
 }
 
-// session runs one subscription until it fails or ctx ends, and reports
-// whether it ever stood.
-func (r *Revocations) session(ctx context.Context, h RevocationHandler) (bool, error) {
-	ps := r.rdb.Subscribe(ctx, r.channel)
+// subscriber returns the client the subscription runs on, and how to
+// close it. For a single-node client that is a client of its own with the
+// same address and credentials: the subscription then shares no pool,
+// dial-error back-off or timeouts with the settlement loop and the request
+// path, and gets timeouts for a mostly idle connection instead of the hot
+// path's 50 ms, which a loaded machine can miss for a handshake or a ping
+// write and which would then report the subscription lost. Its own
+// staleness check (staleAfter) still notices a dead connection within a
+// second. Other clients (cluster, ring) subscribe on a connection of their
+// own already and are used as they are.
+func (r *Revocations) subscriber() (redis.UniversalClient, func()) {
+	c, ok := r.rdb.(*redis.Client)
+	if !ok {
+		return r.rdb, func() {}
+	}
+	opt := *c.Options()
+	opt.ReadTimeout = max(opt.ReadTimeout, staleAfter)
+	opt.WriteTimeout = max(opt.WriteTimeout, healthEvery)
+	opt.PoolSize, opt.MinIdleConns, opt.MaxIdleConns = 1, 0, 1
+	sub := redis.NewClient(&opt)
+	return sub, func() { _ = sub.Close() }
+}
+
+// session runs one subscription on sub until it fails or ctx ends, and
+// reports whether it ever stood.
+func (r *Revocations) session(ctx context.Context, sub redis.UniversalClient, h RevocationHandler) (bool, error) {
+	ps := sub.Subscribe(ctx, r.channel)
 	defer ps.Close()
 	// Closing the subscription ends a receive in progress at once, so
 	// Subscribe returns promptly when ctx ends.
 	defer context.AfterFunc(ctx, func() { _ = ps.Close() })()
 	subscribed := false
 	lastHeard := time.Now()
+	// Silence is timed from the ping actually sent, not from the last
+	// message: when this goroutine is itself starved of CPU (a loaded
+	// replica), its late ping must not count against the connection. And
+	// a read whose deadline passed while the goroutine waited for a core
+	// reports a timeout even with the pong already received, so one more
+	// short read (final) decides.
+	var pingedAt time.Time
+	final := false
 	for {
-		// Wake up by the time the connection would count as stale, so
-		// that a silent one is noticed within staleAfter, not later.
-		wait := min(healthEvery, max(staleAfter-time.Since(lastHeard), time.Millisecond))
-		msg, err := ps.ReceiveTimeout(ctx, wait)
+		var wait time.Duration
+		switch {
+		case final:
+			wait = lastRead
+		case pingedAt.IsZero():
+			wait = healthEvery - time.Since(lastHeard)
+		default:
+			wait = pongWithin - time.Since(pingedAt)
+		}
+		msg, err := ps.ReceiveTimeout(ctx, max(wait, time.Millisecond))
 		if ctx.Err() != nil {
 			return subscribed, ctx.Err()
 		}
@@ -127,15 +168,20 @@ func (r *Revocations) session(ctx context.Context, h RevocationHandler) (bool, e
 			if !errors.As(err, &ne) || !ne.Timeout() {
 				return subscribed, err
 			}
-			if time.Since(lastHeard) >= staleAfter {
+			switch {
+			case final:
 				return subscribed, errors.New("redisstate: revocations: connection silent")
-			}
-			if err := ps.Ping(ctx); err != nil {
-				return subscribed, err
+			case pingedAt.IsZero():
+				if err := ps.Ping(ctx); err != nil {
+					return subscribed, err
+				}
+				pingedAt = time.Now()
+			case time.Since(pingedAt) >= pongWithin:
+				final = true
 			}
 			continue
 		}
-		lastHeard = time.Now()
+		lastHeard, pingedAt, final = time.Now(), time.Time{}, false
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			// go-redis resubscribes by itself after some failures; each
