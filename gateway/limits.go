@@ -31,30 +31,48 @@ type limitCheck struct {
 // All checks are taken even after a refusal, so a client cannot learn
 // which limit is nearest by watching which one stops counting.
 func (s *Server) limit(c *fiber.Ctx, checks []limitCheck) error {
-	var tightest ratelimit.Decision
-	refused := false
-	first := true
+	var t limitTally
+	s.take(c, &t, checks)
+	return t.answer(c)
+}
+
+// limitTally is the tightest decision of the checks taken so far on one
+// request, for routes that check in stages (public verification counts
+// the client before it reads the body, the certificate after).
+type limitTally struct {
+	tightest ratelimit.Decision
+	refused  bool
+	any      bool
+}
+
+// take applies every check in checks and folds its decision in.
+func (s *Server) take(c *fiber.Ctx, t *limitTally, checks []limitCheck) {
 	for _, ch := range checks {
 		d := s.deps.Limiter.Allow(c.UserContext(), ch.key, ch.rule)
 		s.metrics.RecordLimit(ch.rule.Name, d.Allowed)
 		if !d.Allowed {
-			if !refused || d.RetryAfter > tightest.RetryAfter {
-				tightest = d
+			if !t.refused || d.RetryAfter > t.tightest.RetryAfter {
+				t.tightest = d
 			}
-			refused = true
-		} else if !refused && (first || d.Remaining < tightest.Remaining) {
-			tightest = d
+			t.refused = true
+		} else if !t.refused && (!t.any || d.Remaining < t.tightest.Remaining) {
+			t.tightest = d
 		}
-		first = false
+		t.any = true
 	}
-	if first {
+}
+
+// answer sets the RateLimit-* headers from the tally (again, when a later
+// stage tightened it) and is the 429 problem when a check refused.
+func (t limitTally) answer(c *fiber.Ctx) error {
+	if !t.any {
 		return nil // no limits apply
 	}
-	c.Set("RateLimit-Limit", strconv.Itoa(tightest.Limit))
-	c.Set("RateLimit-Remaining", strconv.Itoa(tightest.Remaining))
-	c.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(tightest.Reset)))
-	if refused {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, ceilSeconds(tightest.RetryAfter))))
+	c.Set("RateLimit-Limit", strconv.Itoa(t.tightest.Limit))
+	c.Set("RateLimit-Remaining", strconv.Itoa(t.tightest.Remaining))
+	c.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(t.tightest.Reset)))
+	if t.refused {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, ceilSeconds(t.tightest.RetryAfter))))
 		return problemRateLimited
 	}
 	return nil

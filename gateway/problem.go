@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"errors"
 	"log/slog"
 
@@ -32,6 +33,8 @@ var (
 	problemInternal      = &Problem{Type: "/problems/internal", Title: "Internal error", Status: fiber.StatusInternalServerError}
 )
 
+const mimeProblem = "application/problem+json"
+
 // invalid is a 400 listing each bad field and why.
 func invalid(errs map[string]string) *Problem {
 	return &Problem{Type: "/problems/invalid-request", Title: "Request fields are invalid", Status: fiber.StatusBadRequest, Errors: errs}
@@ -47,7 +50,14 @@ func (p *Problem) with(detail string) *Problem {
 // problemHandler turns every error into problem+json. Errors that are not
 // Problems are internal: logged, and answered as "internal error" only.
 func problemHandler(log *slog.Logger) fiber.ErrorHandler {
+	// A flood is answered with this one body over and over: encode it once.
+	rateLimited, _ := json.Marshal(problemRateLimited)
 	return func(c *fiber.Ctx, err error) error {
+		if err == problemRateLimited {
+			c.Status(fiber.StatusTooManyRequests).Response().Header.SetContentType(mimeProblem)
+			c.Response().SetBodyRaw(rateLimited) // fasthttp only reads it
+			return nil
+		}
 		var p *Problem
 		var fe *fiber.Error
 		switch {
@@ -66,6 +76,6 @@ func problemHandler(log *slog.Logger) fiber.ErrorHandler {
 			log.Error("internal error", "route", c.Route().Path, "err", err)
 			p = problemInternal
 		}
-		return c.Status(p.Status).JSON(p, "application/problem+json")
+		return c.Status(p.Status).JSON(p, mimeProblem)
 	}
 }

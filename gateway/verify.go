@@ -149,11 +149,15 @@ const decoyName = "\x00no such certificate\x00"
 // handlePublicVerify answers POST /v1/verify.
 func (s *Server) handlePublicVerify() fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		pc, err := s.admitPublic(c)
+		if err != nil {
+			return err
+		}
 		var req verifyRequest
 		if err := decodeJSON(c, &req); err != nil {
 			return err
 		}
-		ans, err := s.verifyPublic(c, req)
+		ans, err := s.verifyPublic(c, pc, req)
 		if err != nil {
 			return err
 		}
@@ -164,29 +168,50 @@ func (s *Server) handlePublicVerify() fiber.Handler {
 	}
 }
 
+// publicClient is a public caller that passed the limits on its address
+// and address block, taken before its request is read: a flood from one
+// address is turned away without decoding anything, and never spends the
+// per-certificate allowance other callers of that number need.
+type publicClient struct {
+	addr   netip.Addr
+	limits limitTally
+}
+
+// admitPublic takes the per-address and per-block limits and sets the
+// RateLimit-* headers; errors are Problems (429).
+func (s *Server) admitPublic(c *fiber.Ctx) (publicClient, error) {
+	pp := &s.public
+	pc := publicClient{addr: s.clientAddr(c)}
+	var checks [2]limitCheck
+	n := 0
+	if pp.has[0] {
+		checks[n] = limitCheck{pp.perAddr, ratelimit.AddrKey(pc.addr)}
+		n++
+	}
+	if pp.has[1] {
+		checks[n] = limitCheck{pp.perBlock, ratelimit.BlockKey(pc.addr)}
+		n++
+	}
+	s.take(c, &pc.limits, checks[:n])
+	return pc, pc.limits.answer(c)
+}
+
 // verifyPublic is public verification, shared by the API and the web
-// page. An unknown number and a wrong name get the same answer — body,
-// status, headers — after the same work, so it tells nobody which
-// certificate numbers exist. It sets the rate-limit and policy headers on
-// c; errors are Problems.
-func (s *Server) verifyPublic(c *fiber.Ctx, req verifyRequest) (verifyResponse, error) {
-	pp := s.public
+// page, for a client admitPublic let in. An unknown number and a wrong
+// name get the same answer — body, status, headers — after the same work,
+// so it tells nobody which certificate numbers exist. It sets the
+// rate-limit and policy headers on c; errors are Problems.
+func (s *Server) verifyPublic(c *fiber.Ctx, pc publicClient, req verifyRequest) (verifyResponse, error) {
+	pp := &s.public
 	if errs := req.normalise(); errs != nil {
 		return verifyResponse{}, invalid(errs)
 	}
-	addr := s.clientAddr(c)
-	checks := make([]limitCheck, 0, 3)
-	if pp.has[0] {
-		checks = append(checks, limitCheck{pp.perAddr, ratelimit.AddrKey(addr)})
-	}
-	if pp.has[1] {
-		checks = append(checks, limitCheck{pp.perBlock, ratelimit.BlockKey(addr)})
-	}
+	addr := pc.addr
 	if pp.has[2] {
-		checks = append(checks, limitCheck{pp.perCert, ratelimit.CertificateKey(req.CertificateNumber)})
-	}
-	if err := s.limit(c, checks); err != nil {
-		return verifyResponse{}, err
+		s.take(c, &pc.limits, []limitCheck{{pp.perCert, ratelimit.CertificateKey(req.CertificateNumber)}})
+		if err := pc.limits.answer(c); err != nil {
+			return verifyResponse{}, err
+		}
 	}
 	c.Set("Degreegate-Policy-Version", pp.decision.PolicyVersion)
 

@@ -304,3 +304,45 @@ func TestVerifyHugeBodyGets413(t *testing.T) {
 		t.Fatalf("huge body: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestVerifyRefusedClientSparesTheCertificate: requests refused on their
+// address are turned away before the body is read, so they neither cost
+// a decode nor spend the per-certificate allowance that other callers of
+// that number need (a flood from one address must not lock a holder's
+// certificate out of verification).
+func TestVerifyRefusedClientSparesTheCertificate(t *testing.T) {
+	f := newFixture(t, 10, fixtureOptions{limiter: ratelimit.NewLocal(ratelimit.Options{}), proxies: "0.0.0.0/32"})
+	x, y := f.records[0], f.records[1]
+	ask := func(from, body string) *http.Response {
+		return f.do(t, "POST", "/v1/verify", "application/json", body, "X-Forwarded-For", from)
+	}
+	// A spends its address allowance on y…
+	for i := 0; ; i++ {
+		resp := ask("203.0.113.1", verifyBody(y.CertificateNumber, y.Name))
+		resp.Body.Close()
+		if resp.StatusCode == 429 {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("one address was never limited")
+		}
+	}
+	// …then floods x, and even sends garbage: all refused before reading.
+	for i := 0; i < 100; i++ {
+		body := verifyBody(x.CertificateNumber, "某人")
+		if i%2 == 1 {
+			body = `{"certificate_number": [`
+		}
+		if resp := ask("203.0.113.1", body); resp.StatusCode != 429 {
+			t.Fatalf("request %d from the exhausted address: status %d: %s", i, resp.StatusCode, readBody(t, resp))
+		} else {
+			resp.Body.Close()
+		}
+	}
+	// B, in another block, still verifies x: A's refused requests did not
+	// spend x's allowance.
+	resp := ask("198.51.100.9", verifyBody(x.CertificateNumber, x.Name))
+	if body := readBody(t, resp); resp.StatusCode != 200 || !strings.Contains(body, `"result":"match"`) {
+		t.Fatalf("another client asking for the flooded number: status %d: %s", resp.StatusCode, body)
+	}
+}

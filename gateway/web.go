@@ -94,12 +94,16 @@ func (p *webPage) handleVerify(c *fiber.Ctx) error {
 	if site := c.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
 		return p.fail(c, page, &Problem{Type: "/problems/cross-site", Title: "Cross-site form post", Status: fiber.StatusForbidden})
 	}
+	pc, err := p.s.admitPublic(c)
+	if err != nil {
+		return p.fail(c, page, err)
+	}
 	req, err := decodeVerifyForm(c)
 	page.Form.CertificateNumber = displayCertificate(req.CertificateNumber)
 	if err != nil {
 		return p.fail(c, page, err)
 	}
-	ans, err := p.s.verifyPublic(c, req)
+	ans, err := p.s.verifyPublic(c, pc, req)
 	if err != nil {
 		return p.fail(c, page, err)
 	}
