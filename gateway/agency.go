@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/token"
@@ -32,11 +31,6 @@ import (
 func (s *Server) agencyRoutes() {
 	s.app.Post("/v1/agency/verify", s.authenticate(token.AudienceAgency), s.handleAgencyVerify())
 }
-
-// personLookups bounds the concurrent ByPerson calls of one batch. The
-// Store has no batch lookup by person yet; until it has, ID items cost
-// one round trip each, this many at a time.
-const personLookups = 8
 
 // Problems of the agency interface, beyond those decide returns.
 var (
@@ -197,10 +191,6 @@ func (s *Server) answerAgency(c *fiber.Ctx, purpose string, queries []agencyQuer
 			return agencyAnswer{}, err
 		}
 	}
-	if err := s.takeQuota(c, p.Org, int64(n), d.Limits.DailyQuotaPerOrg); err != nil {
-		return agencyAnswer{}, err
-	}
-
 	certs, persons, err := s.lookupAgency(c, checked)
 	if err != nil {
 		return agencyAnswer{}, err
@@ -256,6 +246,15 @@ func (s *Server) answerAgency(c *fiber.Ctx, purpose string, queries []agencyQuer
 			entries = append(entries, au.entry(i, d, "certificate_number", q.cert, m.Degree))
 		}
 		resp.Results[i] = item
+	}
+	// The quota is charged once the registry has answered, not before:
+	// a lookup or an opening that fails uses none of the day's items,
+	// and nothing has left yet, so a refusal here still discloses
+	// nothing. The Quota interface has no refund, so charging earlier
+	// would bill callers for the gateway's own failures. Rate limits,
+	// taken first, bound the lookups a caller over quota can cause.
+	if err := s.takeQuota(c, p.Org, int64(n), d.Limits.DailyQuotaPerOrg); err != nil {
+		return agencyAnswer{}, err
 	}
 	// Audited before anything is shown: no trail, no data.
 	for _, e := range entries {
@@ -373,9 +372,9 @@ func (s *Server) takeQuota(c *fiber.Ctx, org string, n, limit int64) error {
 	return nil
 }
 
-// lookupAgency reads every record the valid queries need: the
-// certificates in one round trip (CurrentMany), and each distinct person
-// through the blind index, personLookups at a time.
+// lookupAgency reads every record the valid queries need in at most two
+// round trips: the certificates (CurrentMany) and the persons, through
+// the blind index (ByPersons).
 func (s *Server) lookupAgency(c *fiber.Ctx, qs []checkedQuery) (map[string]registry.Version, map[string][]registry.Version, error) {
 	ctx := c.UserContext()
 	var numbers []string
@@ -402,25 +401,20 @@ func (s *Server) lookupAgency(c *fiber.Ctx, qs []checkedQuery) (map[string]regis
 	if len(persons) == 0 {
 		return certs, persons, nil
 	}
-	keys := make([]string, 0, len(persons))
+	indexes := make([][]byte, 0, len(persons))
 	for k := range persons {
-		keys = append(keys, k)
+		indexes = append(indexes, []byte(k))
 	}
-	found := make([][]registry.Version, len(keys))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(personLookups)
-	for i, k := range keys {
-		g.Go(func() error {
-			vs, err := s.deps.Registry.Store().ByPerson(gctx, []byte(k))
-			found[i] = vs
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
+	vs, err := s.deps.Registry.Store().ByPersons(ctx, indexes)
+	if err != nil {
 		return nil, nil, fmt.Errorf("agency verify: lookup persons: %w", err)
 	}
-	for i, k := range keys {
-		persons[k] = found[i]
+	// In certificate-number order, so each person's degrees are too.
+	for _, v := range vs {
+		k := string(v.PersonIndex)
+		if ps, asked := persons[k]; asked {
+			persons[k] = append(ps, v)
+		}
 	}
 	return certs, persons, nil
 }

@@ -148,7 +148,7 @@ func BenchmarkAgencyBatch1000Postgres(b *testing.B) {
 // runAgencyBench sends batches of 1,000 queries about random records
 // (one in twenty with a wrong name) and reports latency percentiles: by
 // certificate number (one CurrentMany), and by identity document (one
-// ByPerson per item, personLookups at a time).
+// ByPersons).
 func runAgencyBench(b *testing.B, srv *Server, issuer *token.DevIssuer, n int, record func(int) registry.Record) {
 	for _, kind := range []string{"certificate", "id"} {
 		b.Run(kind, func(b *testing.B) {

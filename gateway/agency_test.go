@@ -15,6 +15,7 @@ import (
 	"net/textproto"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -573,6 +574,175 @@ func TestAgencyQuota(t *testing.T) {
 
 	f.srv.deps.Quota = nil
 	problemOf(t, f.verify(t, "x", items(1)), 503, "/problems/quota-unavailable")
+}
+
+// failingStore is a store whose batch lookups fail, as a database that
+// went away would.
+type failingStore struct {
+	registry.Store
+	certs, persons bool
+}
+
+var errStoreDown = errors.New("store down")
+
+func (s failingStore) CurrentMany(ctx context.Context, certs []string) ([]registry.Version, error) {
+	if s.certs {
+		return nil, errStoreDown
+	}
+	return s.Store.CurrentMany(ctx, certs)
+}
+
+func (s failingStore) ByPersons(ctx context.Context, pis [][]byte) ([]registry.Version, error) {
+	if s.persons {
+		return nil, errStoreDown
+	}
+	return s.Store.ByPersons(ctx, pis)
+}
+
+// countingStore counts the lookups a call makes.
+type countingStore struct {
+	registry.Store
+	currentMany, byPerson, byPersons atomic.Int64
+}
+
+func (s *countingStore) CurrentMany(ctx context.Context, certs []string) ([]registry.Version, error) {
+	s.currentMany.Add(1)
+	return s.Store.CurrentMany(ctx, certs)
+}
+
+func (s *countingStore) ByPerson(ctx context.Context, pi []byte) ([]registry.Version, error) {
+	s.byPerson.Add(1)
+	return s.Store.ByPerson(ctx, pi)
+}
+
+func (s *countingStore) ByPersons(ctx context.Context, pis [][]byte) ([]registry.Version, error) {
+	s.byPersons.Add(1)
+	return s.Store.ByPersons(ctx, pis)
+}
+
+// A batch costs at most two round trips however many items it has: one
+// for the certificate numbers, one for the persons.
+func TestAgencyBatchLookupRoundTrips(t *testing.T) {
+	f := newAgencyFixture(t, 40, fixtureOptions{})
+	a := f.find(t, filed)
+	second := a
+	second.CertificateNumber = a.CertificateNumber[:len(a.CertificateNumber)-4] + "9999"
+	f.addRecord(t, second)
+	var byID, byCert []agencyQuery
+	wantDegrees := map[int]int{} // index in byID → degrees
+	for _, r := range f.records[:12] {
+		if r.CertificateNumber == a.CertificateNumber || r.IDNumber == a.IDNumber || !filed(r) {
+			continue
+		}
+		wantDegrees[len(byID)] = 1
+		byID = append(byID, qID(r, r.Name))
+		byCert = append(byCert, q(r.CertificateNumber, r.Name))
+	}
+	// a's person twice (two degrees each time), and one unknown name.
+	for range 2 {
+		wantDegrees[len(byID)] = 2
+		byID = append(byID, qID(a, a.Name))
+	}
+	wantDegrees[len(byID)] = 0
+	byID = append(byID, qID(f.records[0], "无名氏"))
+
+	cases := []struct {
+		name                   string
+		queries                []agencyQuery
+		currentMany, byPersons int64
+	}{
+		{"by certificate", byCert, 1, 0},
+		{"by id", byID, 0, 1},
+		{"mixed", append(slices.Clone(byID), byCert...), 1, 1},
+		{"one by id", byID[len(byID)-2 : len(byID)-1], 0, 1},
+	}
+	reg := f.srv.deps.Registry
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := &countingStore{Store: f.store}
+			f.srv.deps.Registry = registry.New(cs, reg.Keys(), f.store, time.Now)
+			t.Cleanup(func() { f.srv.deps.Registry = reg })
+			out := decodeAgency(t, f.verify(t, f.agencyToken(t), req(tc.queries...)))
+			if got := [3]int64{cs.currentMany.Load(), cs.byPersons.Load(), cs.byPerson.Load()}; got != [3]int64{tc.currentMany, tc.byPersons, 0} {
+				t.Errorf("CurrentMany, ByPersons, ByPerson calls = %v, want [%d %d 0]", got, tc.currentMany, tc.byPersons)
+			}
+			for i, it := range out.Results {
+				if tc.queries[i].IDType == "" {
+					if it.Result != resultMatch {
+						t.Errorf("item %d by certificate: %s, want match", i, it.Result)
+					}
+					continue
+				}
+				// The first equal query: both of a's ask for two degrees.
+				k := slices.IndexFunc(byID, func(q agencyQuery) bool { return q == tc.queries[i] })
+				if len(it.Degrees) != wantDegrees[k] {
+					t.Errorf("item %d by id: %d degrees, want %d", i, len(it.Degrees), wantDegrees[k])
+				}
+				var certs []string
+				for _, m := range it.Degrees {
+					certs = append(certs, m.Degree["certificate_number"])
+				}
+				if !slices.IsSorted(certs) {
+					t.Errorf("item %d by id: degrees %v not in certificate-number order", i, certs)
+				}
+			}
+		})
+	}
+}
+
+// A call the registry fails to answer uses none of the daily quota.
+func TestAgencyQuotaNotChargedForServerErrors(t *testing.T) {
+	const limit = 5
+	cases := []struct {
+		name    string
+		store   failingStore
+		byID    bool
+		failing bool // the first call fails
+	}{
+		{"answered, certificates", failingStore{}, false, false},
+		{"answered, id", failingStore{}, true, false},
+		{"certificate lookup fails", failingStore{certs: true}, false, true},
+		{"person lookup fails", failingStore{persons: true}, true, true},
+		{"both fail", failingStore{certs: true, persons: true}, false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newAgencyFixture(t, 20, fixtureOptions{})
+			f.setPolicy(t, `"daily_quota_per_org": 5000000`, fmt.Sprintf(`"daily_quota_per_org": %d`, limit))
+			f.srv.deps.Tokens = stubVerifier{p: agencyPrincipal()}
+			reg := f.srv.deps.Registry
+			items := func(n int, byID bool) agencyRequest {
+				qs := make([]agencyQuery, n)
+				for i := range qs {
+					r := f.records[i]
+					if byID {
+						qs[i] = qID(r, r.Name)
+					} else {
+						qs[i] = q(r.CertificateNumber, r.Name)
+					}
+				}
+				return req(qs...)
+			}
+			tc.store.Store = f.store
+			f.srv.deps.Registry = registry.New(tc.store, reg.Keys(), f.store, time.Now)
+			resp := f.verify(t, "x", items(3, tc.byID))
+			charged := 0
+			if tc.failing {
+				problemOf(t, resp, 500, "/problems/internal")
+			} else {
+				decodeAgency(t, resp)
+				charged = 3
+			}
+			// With the registry back, exactly what was not charged fits.
+			f.srv.deps.Registry = reg
+			resp = f.verify(t, "x", items(limit-charged, false))
+			if got := resp.Header.Get("Degreegate-Quota-Remaining"); got != "0" {
+				t.Errorf("after %d charged and %d more, remaining %q, want 0", charged, limit-charged, got)
+			}
+			decodeAgency(t, resp)
+			problemOf(t, f.verify(t, "x", items(1, false)), 429, "/problems/quota-exhausted")
+		})
+	}
 }
 
 func TestAgencyRateLimit(t *testing.T) {

@@ -102,6 +102,13 @@ type Store interface {
 	// version has this person index, ordered by certificate number.
 	ByPerson(ctx context.Context, personIndex []byte) ([]Version, error)
 
+	// ByPersons is ByPerson for many person indexes in one round trip:
+	// the newest version of every certificate whose newest version has
+	// one of them, each once however often its index was asked for,
+	// ordered by certificate number. Callers group the answer by
+	// Version.PersonIndex; empty indexes match nothing.
+	ByPersons(ctx context.Context, personIndexes [][]byte) ([]Version, error)
+
 	// History returns every version of a certificate, oldest first, or
 	// ErrNotFound.
 	History(ctx context.Context, certificateNumber string) ([]Version, error)

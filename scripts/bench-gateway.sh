@@ -19,12 +19,25 @@
 #      with a fixed per-connection delay, which under-reports queueing
 #      delay (coordinated omission); read its p99 as a lower bound.
 #      With --soak S, a paced run of S seconds samples serve's RSS.
+#   D. in the same run and rounds as C, the same serve answering
+#      single-item POST /v1/agency/verify (one random existing certificate
+#      number with its name per request) with one valid agency token from
+#      the dev issuer (keys written by A's `dev --state-dir`, trusted by
+#      serve through its trusted-issuers.json), against the same
+#      pgbench -S.                                            target ≥ 30 %
+#      The policy lifts the agency per-organisation rate limit and raises
+#      the daily quota to 10^12 items, so neither stops the run; the quota
+#      is still counted in Redis on every call. One more run, with a CPU
+#      profile of serve, shows what share of the CPU token verification
+#      takes: one token for the whole run is verified once, then answered
+#      from the verifier's cache.
 #
 # A and B alternate bare and gateway runs --rounds times and compare the
 # medians, because other work on the machine moves single runs by ±30 %.
 #
 # Usage: scripts/bench-gateway.sh [-d SECS] [-c CONNS] [-t THREADS]
-#          [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve]
+#          [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve] [--skip-agency]
+#          [--port-base P]
 # Needs wrk (installed from Debian's packages if missing) and, for C, the
 # PostgreSQL and Redis of scripts/services.sh; works in a throwaway schema,
 # a scratch database and a Redis prefix of its own, all removed at exit.
@@ -32,7 +45,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/usr/local/go/bin:$PATH"
 
-DUR=10 CONNS=64 THREADS=2 N=1000000 ROUNDS=3 SOAK=0 SERVE=1
+DUR=10 CONNS=64 THREADS=2 N=1000000 ROUNDS=3 SOAK=0 SERVE=1 AGENCY=1 PORTS=18080
 while (($#)); do
 	case $1 in
 	-d) DUR=$2; shift 2 ;;
@@ -42,9 +55,13 @@ while (($#)); do
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--soak) SOAK=$2; shift 2 ;;
 	--skip-serve) SERVE=0; shift ;;
-	*) echo "usage: $0 [-d SECS] [-c CONNS] [-t THREADS] [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve]" >&2; exit 2 ;;
+	--skip-agency) AGENCY=0; shift ;;
+	--port-base) PORTS=$2; shift 2 ;;
+	*) echo "usage: $0 [-d SECS] [-c CONNS] [-t THREADS] [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve] [--skip-agency] [--port-base P]" >&2; exit 2 ;;
 	esac
 done
+# Loopback ports P, P+1, P+2 (A and B), P+10 and P+11 (serve and its pprof).
+devport=$PORTS bareport=$((PORTS + 1)) floodport=$((PORTS + 2)) serveport=$((PORTS + 10)) debugport=$((PORTS + 11))
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 if ! command -v wrk >/dev/null; then
@@ -93,6 +110,27 @@ end
 EOF
 # paced.lua is the same with a fixed delay (ms) before each request.
 { cat "$work/verify.lua"; printf 'local pause = tonumber(os.getenv("PACE_MS") or "1")\nfunction delay() return pause end\n'; } >"$work/paced.lua"
+# agency.lua posts one agency item a request, with the bearer token of
+# AGENCY_TOKEN and the purpose of AGENCY_PURPOSE.
+cat >"$work/agency.lua" <<'EOF'
+local bodies = {}
+local headers = { ["Content-Type"] = "application/json" }
+function init(args)
+  local purpose = os.getenv("AGENCY_PURPOSE")
+  for line in io.lines(args[1]) do
+    local c, n = line:match("^([^\t]+)\t(.+)$")
+    if c then
+      bodies[#bodies + 1] = '{"purpose":"' .. purpose .. '","queries":[{"certificate_number":"' .. c .. '","name":"' .. n .. '"}]}'
+    end
+  end
+  headers["Authorization"] = "Bearer " .. os.getenv("AGENCY_TOKEN")
+  local seed = tonumber(tostring({}):match("0x(%x+)"), 16) or 0
+  math.randomseed(os.time() + seed % 100000)
+end
+function request()
+  return wrk.format("POST", "/v1/agency/verify", headers, bodies[math.random(#bodies)])
+end
+EOF
 
 # samples FILE.jsonl OUT: certificate number and name of every record.
 samples() {
@@ -108,7 +146,7 @@ start() {
 	pids+=($!)
 	lastpid=$!
 	for _ in $(seq 1 600); do
-		if grep -q 'listening on' "$work/$name.log"; then return; fi
+		if grep -qs 'listening on' "$work/$name.log"; then return; fi
 		kill -0 "$lastpid" 2>/dev/null || { log "$name exited:"; cat "$work/$name.log" >&2; exit 1; }
 		sleep 0.1
 	done
@@ -131,22 +169,24 @@ echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1048576)}' /pr
 # ---- A and B: dev against the bare handler --------------------------------
 "$dg" gen --records 20000 --seed 1 --format jsonl --out "$work/dev.jsonl" 2>/dev/null
 samples "$work/dev.jsonl" "$work/samples.tsv"
-start dev-unlimited 18080 "$dg" dev --unlimited --records 20000 --seed 1 --addr 127.0.0.1:18080
+# --state-dir: D's agency tokens come from this dev issuer, whose
+# trusted-issuers.json serve reads.
+start dev-unlimited $devport "$dg" dev --unlimited --records 20000 --seed 1 --addr 127.0.0.1:$devport --state-dir "$work/devstate"
 devpid=$lastpid
 first=$(head -1 "$work/samples.tsv")
 size=$(curl -s -H 'Content-Type: application/json' \
 	-d "{\"certificate_number\":\"${first%%$'\t'*}\",\"name\":\"${first#*$'\t'}\"}" \
-	http://127.0.0.1:18080/v1/verify | wc -c)
-start bare 18081 "$work/barefiber" --addr 127.0.0.1:18081 --size "$size"
+	http://127.0.0.1:$devport/v1/verify | wc -c)
+start bare $bareport "$work/barefiber" --addr 127.0.0.1:$bareport --size "$size"
 barepid=$lastpid
-start dev-limited 18082 "$dg" dev --records 20000 --seed 1 --addr 127.0.0.1:18082
+start dev-limited $floodport "$dg" dev --records 20000 --seed 1 --addr 127.0.0.1:$floodport
 floodpid=$lastpid
 
 bare=() gw=() flood=()
 for r in $(seq 1 "$ROUNDS"); do
-	bare+=("$(wrkrun "bare-$r" http://127.0.0.1:18081/v1/verify)")
-	gw+=("$(wrkrun "dev-$r" http://127.0.0.1:18080/v1/verify)")
-	flood+=("$(wrkrun "flood-$r" http://127.0.0.1:18082/v1/verify)")
+	bare+=("$(wrkrun "bare-$r" http://127.0.0.1:$bareport/v1/verify)")
+	gw+=("$(wrkrun "dev-$r" http://127.0.0.1:$devport/v1/verify)")
+	flood+=("$(wrkrun "flood-$r" http://127.0.0.1:$floodport/v1/verify)")
 	log "round $r: bare ${bare[-1]}/s, dev --unlimited ${gw[-1]}/s, flood ${flood[-1]}/s"
 done
 stop "$devpid"; stop "$barepid"; stop "$floodpid"
@@ -181,16 +221,23 @@ rm "$work/serve.jsonl"
 
 # The default policy with public per-client and per-block limits lifted,
 # since every request comes from one address; the per-certificate limit
-# and the shared limiter stay in the path.
+# and the shared limiter stay in the path. For D, the agency
+# per-organisation limit is lifted and the daily quota raised out of
+# reach; both are still checked and counted on every call.
 sed -E '/"public": \{/,/"scopes"/ {
 	s/"per_client": \{[^}]*\}/"per_client": {"rps": 1000000, "burst": 1000000}/
 	s/"per_block": \{[^}]*\}/"per_block": {"rps": 1000000, "burst": 1000000}/
+}; /"agency": \{/,/"scopes"/ {
+	s/"per_org": \{[^}]*\}/"per_org": {"rps": 1000000, "burst": 1000000}/
+	s/"daily_quota_per_org": [0-9]+/"daily_quota_per_org": 1000000000000/
 }; s/"version": "[^"]*"/"version": "bench-relaxed"/' policies/default.json >"$work/policy.json"
 grep -q '"rps": 1000000' "$work/policy.json" || { log "could not relax the policy"; exit 1; }
+grep -q '"daily_quota_per_org": 1000000000000' "$work/policy.json" || { log "could not raise the agency quota"; exit 1; }
 
-start serve 18090 "$dg" serve --addr 127.0.0.1:18090 --redis-prefix "$prefix" --policy "$work/policy.json" --access-log=false
+start serve $serveport "$dg" serve --addr 127.0.0.1:$serveport --redis-prefix "$prefix" --policy "$work/policy.json" --access-log=false \
+	--trusted-issuers "$work/devstate/trusted-issuers.json" --debug-addr 127.0.0.1:$debugport
 servepid=$lastpid
-DUR_SAVED=$DUR; DUR=2; wrkrun serve-warmup http://127.0.0.1:18090/v1/verify >/dev/null; DUR=$DUR_SAVED
+DUR_SAVED=$DUR; DUR=2; wrkrun serve-warmup http://127.0.0.1:$serveport/v1/verify >/dev/null; DUR=$DUR_SAVED
 
 log "pgbench: scratch database at scale $((N / 100000))"
 psql -q "$DB" -c "CREATE DATABASE $scratch" >/dev/null
@@ -198,28 +245,68 @@ pgurl=$(sed -E "s#/[^/?]+(\?|$)#/$scratch\1#" <<<"$DB")
 pgbench -i -q -s $((N > 100000 ? N / 100000 : 1)) "$pgurl" >/dev/null 2>&1
 
 pgb() { pgbench -S -n "$@" -c "$CONNS" -j "$THREADS" -T "$DUR" "$pgurl" 2>/dev/null | awk '/^tps/ {print int($3)}'; }
-sv=() pg=() pgp=()
+
+if ((AGENCY)); then
+	# One token for the whole run, as a steady client holds one: 50 min
+	# is within the agency policy's max_token_lifetime (1 h).
+	AGENCY_TOKEN=$("$dg" token --key "$work/devstate/dev-issuer.jwk" --audience agency --sub bench-officer \
+		--org gov:bench-bureau --scope degree.verify --ttl 50m)
+	AGENCY_PURPOSE=$(sed -nE 's/.*"agency_purpose": *"([^"]*)".*/\1/p' "$work/devstate/samples.json")
+	[[ -n $AGENCY_PURPOSE ]] || { log "no agency purpose in samples.json"; exit 1; }
+	export AGENCY_TOKEN AGENCY_PURPOSE
+	first=$(head -1 "$work/samples.tsv")
+	probe=$(curl -s -o "$work/agency-probe.json" -w '%{http_code}' -H 'Content-Type: application/json' -H "Authorization: Bearer $AGENCY_TOKEN" \
+		-d "{\"purpose\":\"$AGENCY_PURPOSE\",\"queries\":[{\"certificate_number\":\"${first%%$'\t'*}\",\"name\":\"${first#*$'\t'}\"}]}" \
+		http://127.0.0.1:$serveport/v1/agency/verify)
+	[[ $probe == 200 ]] || { log "agency probe answered $probe: $(head -c 300 "$work/agency-probe.json")"; exit 1; }
+fi
+
+sv=() ag=() pg=() pgp=()
 for r in $(seq 1 "$ROUNDS"); do
-	sv+=("$(wrkrun "serve-$r" http://127.0.0.1:18090/v1/verify)")
+	sv+=("$(wrkrun "serve-$r" http://127.0.0.1:$serveport/v1/verify)")
+	agl=""
+	if ((AGENCY)); then
+		ag+=("$(wrkrun "agency-$r" http://127.0.0.1:$serveport/v1/agency/verify "$work/agency.lua")")
+		agl=" agency ${ag[-1]}/s,"
+	fi
 	pg+=("$(pgb)")
 	pgp+=("$(pgb -M prepared)")
-	log "round $r: serve ${sv[-1]}/s, pgbench -S ${pg[-1]}/s (-M prepared ${pgp[-1]}/s)"
+	log "round $r: serve ${sv[-1]}/s,$agl pgbench -S ${pg[-1]}/s (-M prepared ${pgp[-1]}/s)"
 done
 ms=$(median "${sv[@]}") mp=$(median "${pg[@]}") mpp=$(median "${pgp[@]}")
 echo "C. $N records; medians: serve POST /v1/verify $ms req/s, pgbench -S $mp tps: $(pct "$ms" "$mp") % (target ≥ 40 %);"
 echo "   against pgbench -S -M prepared ($mpp tps): $(pct "$ms" "$mpp") %"
 echo "   runs: serve ${sv[*]}; pgbench ${pg[*]}; prepared ${pgp[*]}; non-2xx in the last serve run: $(non2xx "$work/serve-$ROUNDS.wrk")"
 echo "   serve latency at full load (last run): $(awk '/ 50%| 90%| 99%/ {printf "%s %s  ", $1, $2}' "$work/serve-$ROUNDS.wrk")"
+if ((AGENCY)); then
+	ma=$(median "${ag[@]}")
+	echo "D. serve single-item POST /v1/agency/verify with one agency token: median $ma req/s, pgbench -S $mp tps: $(pct "$ma" "$mp") % (target ≥ 30 %)"
+	echo "   runs: agency ${ag[*]}; non-2xx in the last agency run: $(non2xx "$work/agency-$ROUNDS.wrk"); agency answers by status so far:" \
+		"$(curl -s "http://127.0.0.1:$serveport/metrics" | awk -F'[{}]' '/^degreegate_http_requests_total/ && /agency/ {
+			match($2, /status="[0-9]+"/); printf "%s %s  ", substr($2, RSTART + 8, 3), $3 + 0 }')"
+	echo "   serve's warnings (first 3 kinds): $(grep '"level":"WARN"' "$work/serve.log" | sed -E 's/.*"msg":"([^"]*)".*"err":"([^"]*)".*/\1: \2/' | sort | uniq -c | sort -rn | head -3 | tr '\n' ';')"
+	echo "   agency latency at full load (last run): $(awk '/ 50%| 90%| 99%/ {printf "%s %s  ", $1, $2}' "$work/agency-$ROUNDS.wrk")"
+	# One more agency run under a CPU profile of serve: the share of CPU
+	# in token verification, which the token cache should keep near 0.
+	curl -s -o "$work/agency.pprof" "http://127.0.0.1:$debugport/debug/pprof/profile?seconds=$((DUR > 3 ? DUR - 2 : 1))" &
+	profpid=$!
+	wrkrun agency-profiled http://127.0.0.1:$serveport/v1/agency/verify "$work/agency.lua" >/dev/null
+	wait "$profpid"
+	go tool pprof -top -cum -nodefraction=0 -edgefraction=0 "$work/degreegate" "$work/agency.pprof" >"$work/agency.top" 2>"$work/pprof.err" ||
+		log "pprof: $(head -c 300 "$work/pprof.err")"
+	cumshare() { awk -v f="$1" '$NF ~ f {s = $5; exit} END {print (s == "") ? "0% (not sampled)" : s}' "$work/agency.top"; }
+	echo "   CPU profile of one more agency run (cumulative): Verifier.Verify $(cumshare '\\(\\*Verifier\\)\\.Verify$'), of which full checks (Verifier.verify) $(cumshare '\\(\\*Verifier\\)\\.verify$'); answerAgency $(cumshare 'answerAgency$')"
+fi
 
 half=$((ms / 2))
 pace=$(awk -v c="$CONNS" -v r="$half" 'BEGIN {p = int(1000 * c / r + 0.5); print (p < 1) ? 1 : p}')
 export PACE_MS=$pace
-paced=$(wrkrun serve-paced http://127.0.0.1:18090/v1/verify "$work/paced.lua")
+paced=$(wrkrun serve-paced http://127.0.0.1:$serveport/v1/verify "$work/paced.lua")
 echo "   paced at ~$half req/s ($CONNS connections, ${pace} ms between requests each): got $paced req/s; latency $(awk '/ 50%| 75%| 90%| 99%/ {printf "%s %s  ", $1, $2}' "$work/serve-paced.wrk")(target p99 ≤ 10 ms)"
 
 if ((SOAK > 0)); then
 	DUR_SAVED=$DUR; DUR=$SOAK
-	wrkrun serve-soak http://127.0.0.1:18090/v1/verify "$work/paced.lua" >"$work/soak.rps" &
+	wrkrun serve-soak http://127.0.0.1:$serveport/v1/verify "$work/paced.lua" >"$work/soak.rps" &
 	soakpid=$!
 	rss=()
 	for _ in $(seq 1 10); do
@@ -229,7 +316,7 @@ if ((SOAK > 0)); then
 	wait "$soakpid"; DUR=$DUR_SAVED
 	echo "   soak ${SOAK}s paced: $(cat "$work/soak.rps") req/s; serve RSS MiB every $((SOAK / 10))s: ${rss[*]}"
 fi
-curl -s http://127.0.0.1:18090/metrics | awk '/^degreegate_cache_lookups_total/ {printf "   %s\n", $0}'
+curl -s http://127.0.0.1:$serveport/metrics | awk '/^degreegate_cache_lookups_total/ {printf "   %s\n", $0}'
 stop "$servepid"
 grep -o '"store_queries":[0-9]*,"store_keys":[0-9]*' "$work/serve.log" |
 	awk -F'[:,]' '{printf "   store: %d queries for %d lookups (mean batch %.1f)\n", $2, $4, $4 / ($2 ? $2 : 1)}'

@@ -77,6 +77,40 @@ func (s *Store) ByPerson(ctx context.Context, personIndex []byte) ([]registry.Ve
 	return out, nil
 }
 
+// ByPersons returns the newest version of every certificate whose newest
+// version has one of these person indexes, once each, ordered by
+// certificate number.
+func (s *Store) ByPersons(ctx context.Context, personIndexes [][]byte) ([]registry.Version, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("inmem: by persons: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	slots := make([]int32, 0, len(personIndexes))
+	for _, pi := range personIndexes {
+		if len(pi) == 0 {
+			continue
+		}
+		if head, ok := s.persons[string(pi)]; ok {
+			for i := head; i != noSlot; i = s.slot(i).nextOfPerson {
+				slots = append(slots, i)
+			}
+		}
+	}
+	// A slot is on one person's list only, so an index asked for twice
+	// is the only source of repeats: sort, then drop them.
+	slices.Sort(slots)
+	slots = slices.Compact(slots)
+	slices.SortFunc(slots, func(a, b int32) int {
+		return cmp.Compare(s.slot(a).cur.span(tCertificateNumber), s.slot(b).cur.span(tCertificateNumber))
+	})
+	out := make([]registry.Version, len(slots))
+	for k, i := range slots {
+		out[k] = s.export(&s.slot(i).cur)
+	}
+	return out, nil
+}
+
 // History returns every version of a certificate, oldest first.
 func (s *Store) History(ctx context.Context, certificateNumber string) ([]registry.Version, error) {
 	if err := ctx.Err(); err != nil {

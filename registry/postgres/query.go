@@ -71,6 +71,27 @@ func (s *Store) ByPerson(ctx context.Context, personIndex []byte) ([]registry.Ve
 	return vs, nil
 }
 
+// ByPersons is ByPerson for many indexes in one query: the person_index
+// index answers = ANY as it answers =, and the same anti-join keeps the
+// newest versions. A row matches once however often its index is in the
+// array, so repeats need no DISTINCT.
+func (s *Store) ByPersons(ctx context.Context, personIndexes [][]byte) ([]registry.Version, error) {
+	if len(personIndexes) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+versionCols+` FROM record_versions v
+		WHERE v.person_index = ANY($1) AND `+newest+`
+		ORDER BY v.certificate_number`, personIndexes)
+	if err != nil {
+		return nil, fmt.Errorf("read versions by persons: %w", err)
+	}
+	vs, err := pgx.CollectRows(rows, scanVersion)
+	if err != nil {
+		return nil, fmt.Errorf("read versions by persons: %w", err)
+	}
+	return vs, nil
+}
+
 // History returns every version of a certificate, oldest first.
 func (s *Store) History(ctx context.Context, certificateNumber string) ([]registry.Version, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+versionCols+` FROM record_versions v

@@ -46,6 +46,7 @@ type Backend struct {
 func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Helper()
 	t.Run("Store", func(t *testing.T) { runStore(t, open) })
+	t.Run("ByPersons", func(t *testing.T) { runByPersons(t, open) })
 	t.Run("Audit", func(t *testing.T) { runAudit(t, open) })
 	t.Run("ShareCodes", func(t *testing.T) { runShareCodes(t, open) })
 	t.Run("AuditSearch", func(t *testing.T) { runAuditSearch(t, open) })
