@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -14,22 +17,41 @@ import (
 // needs no tzdata in the container image.
 var shanghai = time.FixedZone("Asia/Shanghai", 8*60*60)
 
-// quotaScript adds n to a day's counter unless that would pass the limit.
-// A refused request consumes nothing, so an agency that hits its quota can
-// still send a smaller batch.
+// quotaScript adds each take to a day's counter in turn, unless that one
+// would pass the limit. A refused take consumes nothing, so an agency that
+// hits its quota can still send a smaller batch; several takes in one call
+// are decided as if they had come one after the other.
 //
 //	KEYS[1]  the organisation's counter for the day
-//	ARGV[1]  n, ARGV[2] limit, ARGV[3] ms until the day ends
+//	ARGV[1]  limit, ARGV[2] ms until the day ends, ARGV[3…] the takes (n)
 //
-// Returns {1 if added else 0, the count after}.
+// Returns {allowed₁ (1 or 0), count after₁, allowed₂, count after₂, …}.
 var quotaScript = redis.NewScript(`
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-local n = tonumber(ARGV[1])
-if used + n > tonumber(ARGV[2]) then return {0, used} end
-used = redis.call('INCRBY', KEYS[1], n)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {1, used}
+local limit = tonumber(ARGV[1])
+local start = used
+local out = {}
+for i = 3, #ARGV do
+  local n = tonumber(ARGV[i])
+  local ok = 0
+  if used + n <= limit then used = used + n; ok = 1 end
+  out[#out + 1] = ok
+  out[#out + 1] = used
+end
+if used > start then
+  redis.call('INCRBY', KEYS[1], used - start)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return out
 `)
+
+// maxTakesPerCall bounds one script call (its arguments and its run time
+// inside Redis, which blocks every other client meanwhile).
+const maxTakesPerCall = 512
+
+// quotaCallTimeout bounds one coalesced call, waiting for a connection
+// included; each read still has the client's own (short) timeout.
+const quotaCallTimeout = 250 * time.Millisecond
 
 // QuotaDecision is one quota check.
 type QuotaDecision struct {
@@ -45,18 +67,55 @@ type QuotaDecision struct {
 // Quota counts each organisation's requests per calendar day (Asia/
 // Shanghai) across all replicas.
 //
+// Concurrent takes for one organisation are coalesced: while one script
+// call is in flight, later takes queue and go together in the next call
+// (as recordcache coalesces lookups). A busy agency therefore costs Redis
+// — and the small hot-path connection pool — about one call per round
+// trip, not one per request, which is what exhausted the pool under load.
+//
 // Failure: Take returns an error when Redis does not answer, and the
 // caller refuses: an agency's quota must hold across replicas, which no
-// local count can promise.
+// local count can promise. A caller whose context ends while its take is
+// queued or in flight gets the context's error; its take may still be
+// counted, as with any request whose reply is lost.
 type Quota struct {
-	rdb    redis.UniversalClient
-	prefix string
-	now    func() time.Time
+	rdb     redis.UniversalClient
+	prefix  string
+	now     func() time.Time
+	timeout time.Duration // of one coalesced call
+
+	mu     sync.Mutex
+	queues map[quotaQueueKey]*quotaQueue
+
+	calls atomic.Int64 // script calls made, for tests and metrics
+}
+
+// quotaQueueKey: takes coalesce only with takes for the same counter and
+// limit.
+type quotaQueueKey struct {
+	key   string
+	limit int64
+}
+
+type quotaQueue struct {
+	pending []*quotaTake
+	ttl     int64 // ms until the day ends, from the newest take
+}
+
+type quotaTake struct {
+	n    int64
+	done chan struct{}
+	ok   bool
+	used int64
+	err  error
 }
 
 // NewQuota stores counters under prefix + "quota:".
 func NewQuota(rdb redis.UniversalClient, prefix string) *Quota {
-	return &Quota{rdb: rdb, prefix: prefix + "quota:", now: time.Now}
+	return &Quota{
+		rdb: rdb, prefix: prefix + "quota:", now: time.Now, timeout: quotaCallTimeout,
+		queues: make(map[quotaQueueKey]*quotaQueue),
+	}
 }
 
 // Take adds n (the batch size) to org's count for today if the count stays
@@ -77,16 +136,77 @@ func (q *Quota) Take(ctx context.Context, org string, n, limit int64) (QuotaDeci
 	// The date is in the key, so a replica whose clock is a little off at
 	// midnight writes to the right day's counter or the next, never
 	// resets another's; the expiry only frees the memory.
-	key := q.prefix + org + ":" + now.Format("20060102")
-	ttl := max(d.Reset.Milliseconds(), 1)
-	v, err := quotaScript.Run(ctx, q.rdb, []string{key}, n, limit, ttl).Int64Slice()
-	if err != nil {
-		return QuotaDecision{}, fmt.Errorf("redisstate: quota: %w", err)
+	qk := quotaQueueKey{key: q.prefix + org + ":" + now.Format("20060102"), limit: limit}
+	t := &quotaTake{n: n, done: make(chan struct{})}
+	q.mu.Lock()
+	qq, running := q.queues[qk]
+	if !running {
+		qq = &quotaQueue{}
+		q.queues[qk] = qq
 	}
-	if len(v) != 2 {
-		return QuotaDecision{}, errors.New("redisstate: quota: unexpected script answer")
+	qq.pending = append(qq.pending, t)
+	qq.ttl = max(d.Reset.Milliseconds(), 1)
+	q.mu.Unlock()
+	if !running {
+		go q.drain(qk, qq)
 	}
-	d.Allowed, d.Used = v[0] == 1, v[1]
+	select {
+	case <-t.done:
+	case <-ctx.Done():
+		return QuotaDecision{}, fmt.Errorf("redisstate: quota: %w", ctx.Err())
+	}
+	if t.err != nil {
+		return QuotaDecision{}, t.err
+	}
+	d.Allowed, d.Used = t.ok, t.used
 	d.Remaining = max(limit-d.Used, 0)
 	return d, nil
+}
+
+// drain sends the queue's takes, up to maxTakesPerCall a call, until none
+// wait, then retires the queue.
+func (q *Quota) drain(qk quotaQueueKey, qq *quotaQueue) {
+	for {
+		q.mu.Lock()
+		n := min(len(qq.pending), maxTakesPerCall)
+		if n == 0 {
+			delete(q.queues, qk)
+			q.mu.Unlock()
+			return
+		}
+		batch := slices.Clone(qq.pending[:n])
+		rest := copy(qq.pending, qq.pending[n:])
+		clear(qq.pending[rest:])
+		qq.pending = qq.pending[:rest]
+		ttl := qq.ttl
+		q.mu.Unlock()
+		q.send(qk, ttl, batch)
+	}
+}
+
+// send makes one script call for batch and answers every take in it.
+func (q *Quota) send(qk quotaQueueKey, ttl int64, batch []*quotaTake) {
+	args := make([]any, 0, 2+len(batch))
+	args = append(args, qk.limit, ttl)
+	for _, t := range batch {
+		args = append(args, t.n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
+	defer cancel()
+	q.calls.Add(1)
+	v, err := quotaScript.Run(ctx, q.rdb, []string{qk.key}, args...).Int64Slice()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("redisstate: quota: %w", err)
+	case len(v) != 2*len(batch):
+		err = errors.New("redisstate: quota: unexpected script answer")
+	}
+	for i, t := range batch {
+		if err != nil {
+			t.err = err
+		} else {
+			t.ok, t.used = v[2*i] == 1, v[2*i+1]
+		}
+		close(t.done)
+	}
 }

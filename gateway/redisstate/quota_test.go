@@ -2,8 +2,12 @@ package redisstate
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestQuotaAcrossReplicas(t *testing.T) {
@@ -109,5 +113,80 @@ func TestQuotaRedisDown(t *testing.T) {
 	q := NewQuota(clientVia(t, closedPort(t)), "unused:")
 	if d, err := q.Take(context.Background(), "org", 1, 100); err == nil {
 		t.Fatalf("no error with Redis down (%+v): agency quotas must refuse", d)
+	}
+}
+
+// TestQuotaCoalescesConcurrentTakes: many concurrent takes for one
+// organisation are decided exactly as if they had come one at a time —
+// exactly the limit's worth allowed, each allowed take with its own count
+// after, refused ones spending nothing — in far fewer script calls than
+// takes, and a small pool is not exhausted by them.
+func TestQuotaCoalescesConcurrentTakes(t *testing.T) {
+	rdb := testClient(t)
+	prefix := testPrefix(t, rdb)
+	opt := *rdb.Options()
+	opt.PoolSize, opt.PoolTimeout = 2, 50*time.Millisecond
+	small := redis.NewClient(&opt)
+	t.Cleanup(func() { small.Close() })
+	q := NewQuota(small, prefix)
+	const takes, limit = 400, 250
+	var (
+		mu       sync.Mutex
+		allowed  int64
+		usedSeen = map[int64]bool{}
+		wg       sync.WaitGroup
+		start    = make(chan struct{}) // all start together
+	)
+	for i := range takes {
+		n := int64(1 + i%2) // sizes 1 and 2: 600 asked for, 250 allowed
+		wg.Go(func() {
+			<-start
+			d, err := q.Take(context.Background(), "busy-agency", n, limit)
+			if err != nil {
+				t.Errorf("take: %v", err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if d.Allowed {
+				allowed += n
+				if usedSeen[d.Used] {
+					t.Errorf("two allowed takes report count %d", d.Used)
+				}
+				usedSeen[d.Used] = true
+			}
+			if d.Used > limit || d.Remaining != limit-d.Used {
+				t.Errorf("decision %+v", d)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if allowed != limit {
+		t.Errorf("%d allowed in all, want exactly the limit %d", allowed, limit)
+	}
+	day := time.Now().In(shanghai).Format("20060102")
+	if got, _ := rdb.Get(context.Background(), prefix+"quota:busy-agency:"+day).Int64(); got != limit {
+		t.Errorf("counter %d, want %d", got, limit)
+	}
+	if calls := q.calls.Load(); calls >= takes/2 {
+		t.Errorf("%d script calls for %d concurrent takes: not coalesced", calls, takes)
+	} else {
+		t.Logf("%d takes in %d script calls", takes, calls)
+	}
+	// Refused takes spent nothing: the counter stays at the limit.
+	if d, err := q.Take(context.Background(), "busy-agency", 1, limit); err != nil || d.Allowed || d.Used != limit {
+		t.Errorf("take after the limit: %+v %v", d, err)
+	}
+}
+
+// TestQuotaTakeHonoursContext: a caller whose context ends stops waiting.
+func TestQuotaTakeHonoursContext(t *testing.T) {
+	rdb := testClient(t)
+	q := NewQuota(rdb, testPrefix(t, rdb))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := q.Take(ctx, "org", 1, 10); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled take: err %v, want context.Canceled", err)
 	}
 }
