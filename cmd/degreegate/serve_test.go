@@ -467,10 +467,13 @@ func TestServe(t *testing.T) {
 	if r := f.tr.run(t, f.env, "audit", "verify"); r.code != 0 || !strings.Contains(r.stdout, "intact") {
 		t.Errorf("audit verify: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	// Redis holds no certificate number or client address in clear.
+	// Redis holds no certificate number or client address in clear. Limiter
+	// keys end in a keyed hash written as 32 hex digits, which may hold 16
+	// decimal digits in a row by chance (about 1 % of keys): look past it.
 	keys, _ := f.rdb.Keys(context.Background(), f.prefix+"*").Result()
+	hashed := regexp.MustCompile(`:[0-9a-f]{32}$`)
 	for _, k := range keys {
-		if strings.Contains(k, "127.0.0.1") || regexp.MustCompile(`\d{16}`).MatchString(k) {
+		if clear := hashed.ReplaceAllString(k, ":<hash>"); strings.Contains(clear, "127.0.0.1") || regexp.MustCompile(`\d{16}`).MatchString(clear) {
 			t.Errorf("Redis key in clear: %s", k)
 		}
 	}
