@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/degreegate/degreegate/anonymizer/csvio"
 	"github.com/degreegate/degreegate/anonymizer/parquet"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
@@ -44,6 +45,9 @@ var errPlan = errors.New("the request does not fit the policy")
 // BuildInput is one dataset to build.
 type BuildInput struct {
 	Dataset registry.Dataset
+	// Key is the dataset's pseudonym key, opened (Dataset holds it only
+	// sealed).
+	Key []byte
 	// Rules are the policy's dataset rules now; a field the policy no
 	// longer allows stops the build.
 	Rules   policies.DatasetRules
@@ -88,7 +92,9 @@ type DatasetManifest struct {
 	ClassifiedBlanked int64      `json:"classified_theses_blanked"`
 	Files             []FileInfo `json:"files"`
 	Fingerprint       string     `json:"fingerprint"`
-	Seconds           float64    `json:"seconds"`
+	// CSVCells says how the CSV guards cells against spreadsheets.
+	CSVCells string  `json:"csv_cells"`
+	Seconds  float64 `json:"seconds"`
 	// Phases splits Seconds: reading the selection, the search, and
 	// writing the files.
 	Phases map[string]float64 `json:"phase_seconds"`
@@ -206,7 +212,7 @@ func BuildDataset(ctx context.Context, in BuildInput) (*DatasetManifest, error) 
 	if err != nil {
 		return nil, err
 	}
-	pseudo, err := NewPseudonyms(d.Key)
+	pseudo, err := NewPseudonyms(in.Key)
 	if err != nil {
 		return nil, err
 	}
@@ -240,6 +246,8 @@ func BuildDataset(ctx context.Context, in BuildInput) (*DatasetManifest, error) 
 		AchievedK: res.AchievedK, AchievedL: res.AchievedL, Classes: res.Classes, ClassHistogram: res.ClassHistogram,
 		Risk: res.Risk, Loss: res.Loss, Search: res.Search, ClassifiedBlanked: blanked,
 		Fingerprint: "the person pseudonyms carry a keyed tag of this dataset; `degreegate dataset trace FILE` recognises them in any part of a file",
+		CSVCells: "in " + DataCSV + " a cell that a spreadsheet would run as a formula (one starting with =, +, -, @, tab or CR, " +
+			"unless it is a plain number) or that starts with ' has one more ' in front; " + DataParquet + " holds the values unchanged",
 	}
 	if m.Spec.Method == "" {
 		m.Spec.Method = string(Global)
@@ -342,10 +350,19 @@ func writeTables(ctx context.Context, dir string, cols []*datasetColumn, res *Re
 		defer wg.Done()
 		csvInfo, csvErr = writeSynced(filepath.Join(dir, DataCSV), func(w io.Writer) error {
 			cw := csv.NewWriter(w)
-			if err := cw.Write(header); err != nil {
+			// Cells a spreadsheet would run as formulas are guarded (see
+			// csvio.GuardFormula); the Parquet file keeps values as they are.
+			guarded := make([]string, len(header))
+			write := func(row []string) error {
+				for i, v := range row {
+					guarded[i] = csvio.GuardFormula(v)
+				}
+				return cw.Write(guarded)
+			}
+			if err := write(header); err != nil {
 				return err
 			}
-			if err := each(cw.Write); err != nil {
+			if err := each(write); err != nil {
 				return err
 			}
 			cw.Flush()

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/degreegate/degreegate/anonymizer/csvio"
 	"github.com/degreegate/degreegate/anonymizer/parquet"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
@@ -73,9 +74,9 @@ func defaultPolicy(t testing.TB) *policies.Policy {
 	return p
 }
 
-// testDataset is an approved request over the usual fields.
-func testDataset(name string, spec registry.DatasetSpec) registry.Dataset {
-	key := sha256.Sum256([]byte("test key " + name))
+// testDataset is an approved request over the usual fields. Its key is
+// testKey's; BuildDataset takes it opened, so none is sealed here.
+func testDataset(spec registry.DatasetSpec) registry.Dataset {
 	if spec.Term == 0 {
 		spec.Term = 30 * 24 * time.Hour
 	}
@@ -84,17 +85,23 @@ func testDataset(name string, spec registry.DatasetSpec) registry.Dataset {
 	}
 	return registry.Dataset{
 		ID: NewDatasetID(), Contractor: "pub:institute", Purpose: "education_statistics_research", LegalBasis: "Art. 23",
-		PolicyVersion: "test", Spec: spec, RequestedBy: "official-1", RequestedAt: time.Now(), Key: key[:],
+		PolicyVersion: "test", Spec: spec, RequestedBy: "official-1", RequestedAt: time.Now(),
 		DatasetState: registry.DatasetState{Status: registry.DatasetBuilding, DecidedBy: "official-2"},
 	}
 }
 
 var usualFields = []string{"gender", "birth_date", "unit_code", "discipline_code", "degree_level", "conferral_date", "status"}
 
+// testKey is the pseudonym key of a test dataset: one per dataset id.
+func testKey(d registry.Dataset) []byte {
+	k := sha256.Sum256([]byte("test key " + d.ID))
+	return k[:]
+}
+
 func build(t testing.TB, store registry.Store, d registry.Dataset) (*DatasetManifest, string, error) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), d.ID)
-	m, err := BuildDataset(context.Background(), BuildInput{Dataset: d, Rules: defaultPolicy(t).Dataset(), Records: store, Dir: dir})
+	m, err := BuildDataset(context.Background(), BuildInput{Dataset: d, Key: testKey(d), Rules: defaultPolicy(t).Dataset(), Records: store, Dir: dir})
 	return m, dir, err
 }
 
@@ -154,7 +161,7 @@ func TestBuildDataset(t *testing.T) {
 	f := synthStore(t, 3000)
 	for _, k := range []int{5, 10, 25} {
 		t.Run(fmt.Sprintf("k=%d", k), func(t *testing.T) {
-			d := testDataset("build", registry.DatasetSpec{Fields: usualFields, K: k, MaxSuppression: 0.05})
+			d := testDataset(registry.DatasetSpec{Fields: usualFields, K: k, MaxSuppression: 0.05})
 			m, dir, err := build(t, f.store, d)
 			if err != nil {
 				t.Fatalf("BuildDataset: %v", err)
@@ -235,7 +242,7 @@ func assertNoIdentifiers(t testing.TB, what, s string, recs []registry.Record) {
 func TestBuildPseudonyms(t *testing.T) {
 	f := synthStore(t, 3000)
 	spec := registry.DatasetSpec{Fields: []string{"gender", "degree_level", "conferral_date"}, K: 5, MaxSuppression: 0.05}
-	d1, d2 := testDataset("one", spec), testDataset("two", spec)
+	d1, d2 := testDataset(spec), testDataset(spec)
 	_, dir1, err := build(t, f.store, d1)
 	if err != nil {
 		t.Fatal(err)
@@ -340,13 +347,13 @@ func TestBuildCountsPeopleNotRows(t *testing.T) {
 	}
 	store := &listStore{versions: vs}
 	spec := registry.DatasetSpec{Fields: []string{"gender", "degree_level", "conferral_date"}, K: 5, MaxSuppression: 0}
-	if _, dir, err := build(t, store, testDataset("people", spec)); !errors.Is(err, ErrUnsatisfiable) {
+	if _, dir, err := build(t, store, testDataset(spec)); !errors.Is(err, ErrUnsatisfiable) {
 		t.Fatalf("k=5 over 4 people (12 rows): err %v, want ErrUnsatisfiable", err)
 	} else if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
 		t.Errorf("a failed build left its folder")
 	}
 	spec.K = 4
-	m, _, err := build(t, store, testDataset("people", spec))
+	m, _, err := build(t, store, testDataset(spec))
 	if err != nil {
 		t.Fatalf("k=4 over 4 people: %v", err)
 	}
@@ -364,7 +371,7 @@ func TestBuildClassifiedThesis(t *testing.T) {
 		})...)
 	}
 	spec := registry.DatasetSpec{Fields: []string{"gender", "thesis_topic_source"}, K: 2}
-	m, dir, err := build(t, &listStore{versions: vs}, testDataset("classified", spec))
+	m, dir, err := build(t, &listStore{versions: vs}, testDataset(spec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +408,7 @@ func TestBuildRefusals(t *testing.T) {
 			spec := base
 			spec.Fields = slices.Clone(base.Fields)
 			tc.edit(&spec)
-			_, dir, err := build(t, f.store, testDataset("refused", spec))
+			_, dir, err := build(t, f.store, testDataset(spec))
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
 			}
@@ -432,9 +439,9 @@ func TestBuildInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	store := &listStore{versions: vs, cancelAt: len(vs) / 2, cancel: cancel}
-	d := testDataset("interrupted", registry.DatasetSpec{Fields: usualFields, K: 5, MaxSuppression: 0.05})
+	d := testDataset(registry.DatasetSpec{Fields: usualFields, K: 5, MaxSuppression: 0.05})
 	dir := filepath.Join(t.TempDir(), d.ID)
-	_, err = BuildDataset(ctx, BuildInput{Dataset: d, Rules: defaultPolicy(t).Dataset(), Records: store, Dir: dir})
+	_, err = BuildDataset(ctx, BuildInput{Dataset: d, Key: testKey(d), Rules: defaultPolicy(t).Dataset(), Records: store, Dir: dir})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
@@ -445,7 +452,7 @@ func TestBuildFilters(t *testing.T) {
 	store := &listStore{versions: person("x", 1, nil)}
 	spec := registry.DatasetSpec{Fields: []string{"gender"}, K: 1, ConferralYearFrom: 2015, ConferralYearTo: 2020,
 		Levels: []string{"doctor"}, Regions: []string{"11", "northeast"}}
-	if _, _, err := build(t, store, testDataset("filters", spec)); err != nil {
+	if _, _, err := build(t, store, testDataset(spec)); err != nil {
 		t.Fatal(err)
 	}
 	f := store.lastFilter
@@ -464,7 +471,7 @@ func TestBuildFilters(t *testing.T) {
 
 func TestReportIsSelfContained(t *testing.T) {
 	f := synthStore(t, 3000)
-	_, dir, err := build(t, f.store, testDataset("report", registry.DatasetSpec{Fields: usualFields, K: 5, MaxSuppression: 0.05}))
+	_, dir, err := build(t, f.store, testDataset(registry.DatasetSpec{Fields: usualFields, K: 5, MaxSuppression: 0.05}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,6 +487,68 @@ func TestReportIsSelfContained(t *testing.T) {
 	for _, bad := range []string{"<script", "http://", "https://cdn", "<link"} {
 		if bytes.Contains(b, []byte(bad)) {
 			t.Errorf("report holds %q: it must stand alone", bad)
+		}
+	}
+}
+
+// TestBuildGuardsFormulaCells: values a spreadsheet would run as formulas
+// reach the CSV behind a quote, the Parquet file unchanged, and reading
+// the CSV back with csvio.UnguardFormula gives the values again.
+func TestBuildGuardsFormulaCells(t *testing.T) {
+	values := []string{`=HYPERLINK("http://evil.example","x")`, "-2+3+cmd|' /C calc'!A0", "@SUM(1,1)", "-5", "国家自然科学基金"}
+	var vs []registry.Version
+	for i := range 10 {
+		vs = append(vs, person(fmt.Sprint(i), 1, func(r *registry.Record) {
+			r.ThesisTopicSource = values[i%len(values)]
+		})...)
+	}
+	spec := registry.DatasetSpec{Fields: []string{"gender", "thesis_topic_source"}, K: 2}
+	m, dir, err := build(t, &listStore{versions: vs}, testDataset(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.CSVCells, "formula") {
+		t.Errorf("the manifest does not say how CSV cells are guarded: %q", m.CSVCells)
+	}
+	_, rows := readCSV(t, filepath.Join(dir, DataCSV))
+	var pqRows [][]string
+	pqFile, err := os.Open(filepath.Join(dir, DataParquet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pqFile.Close()
+	st, _ := pqFile.Stat()
+	var topic int
+	if err := parquet.Read(pqFile, st.Size(), func(h, r []string) error {
+		topic = slices.Index(h, "thesis_topic_source")
+		pqRows = append(pqRows, slices.Clone(r))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	written := map[string]string{
+		values[0]: "'" + values[0], values[1]: "'" + values[1], values[2]: "'" + values[2], "-5": "-5", values[4]: values[4],
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		cell := r[2]
+		orig := csvio.UnguardFormula(cell)
+		want, ok := written[orig]
+		if !ok {
+			t.Errorf("CSV cell %q reads back as %q, no value of the input", cell, orig)
+			continue
+		}
+		if cell != want {
+			t.Errorf("CSV cell for %q is %q, want %q", orig, cell, want)
+		}
+		seen[orig] = true
+	}
+	if len(seen) != len(values) {
+		t.Errorf("the CSV holds %d of the %d values", len(seen), len(values))
+	}
+	for _, r := range pqRows {
+		if !slices.Contains(values, r[topic]) {
+			t.Errorf("Parquet cell %q is not an input value unchanged", r[topic])
 		}
 	}
 }

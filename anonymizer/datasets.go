@@ -47,6 +47,10 @@ var (
 	ErrDatasetExpired = errors.New("dataset expired")
 	// ErrDatasetNotReady: the dataset is not built (yet, or ever).
 	ErrDatasetNotReady = errors.New("dataset not ready")
+	// ErrNoDatasetKeys: the service was given no keyring, so it can
+	// neither seal a new dataset's pseudonym key nor open one to build or
+	// trace.
+	ErrNoDatasetKeys = errors.New("dataset pseudonym keys need the keyring (DEGREEGATE_KEYS_DIR)")
 )
 
 // RequestError is a request field that is not acceptable; it names the
@@ -64,6 +68,10 @@ type ServiceConfig struct {
 	Records registry.Store
 	Policy  *policies.Policy
 	Audit   Auditor
+	// Keys seals each dataset's pseudonym key before it is stored and
+	// opens it to build or trace, so the database alone never yields it.
+	// Without it, requests, builds and traces fail with ErrNoDatasetKeys.
+	Keys *registry.Keyring
 	// Dir holds one folder per built dataset, named by its id.
 	Dir    string
 	Now    func() time.Time
@@ -141,6 +149,9 @@ func (s *Service) Request(ctx context.Context, r Request) (registry.Dataset, err
 	if err := s.checkRequest(r, spec); err != nil {
 		return registry.Dataset{}, err
 	}
+	if s.cfg.Keys == nil {
+		return registry.Dataset{}, ErrNoDatasetKeys
+	}
 	purpose, _ := p.Purpose(r.Purpose)
 	key := make([]byte, registry.DatasetKeySize)
 	if _, err := rand.Read(key); err != nil {
@@ -148,8 +159,12 @@ func (s *Service) Request(ctx context.Context, r Request) (registry.Dataset, err
 	}
 	d := registry.Dataset{
 		ID: NewDatasetID(), Contractor: r.Contractor, Purpose: r.Purpose, LegalBasis: purpose.LegalBasis,
-		PolicyVersion: p.Version(), Spec: spec, RequestedBy: r.Official, RequestedAt: s.cfg.Now(), Key: key,
+		PolicyVersion: p.Version(), Spec: spec, RequestedBy: r.Official, RequestedAt: s.cfg.Now(),
 		DatasetState: registry.DatasetState{Status: registry.DatasetRequested},
+	}
+	var err error
+	if d.KeyID, d.SealedKey, err = s.cfg.Keys.SealDatasetKey(d.ID, key); err != nil {
+		return registry.Dataset{}, err
 	}
 	if err := s.cfg.Store.PutDataset(ctx, d); err != nil {
 		return registry.Dataset{}, fmt.Errorf("file dataset request: %w", err)
@@ -306,6 +321,12 @@ func (s *Service) Build(ctx context.Context, id string) (registry.Dataset, error
 	if err != nil {
 		return d, err
 	}
+	// Opened before the claim: a missing or wrong data key is the
+	// deployment's fault, and leaves the dataset approved.
+	key, err := s.datasetKey(d)
+	if err != nil {
+		return d, err
+	}
 	st := d.DatasetState
 	st.Status = registry.DatasetBuilding
 	if d, err = s.cfg.Store.UpdateDataset(ctx, id, registry.DatasetApproved, st); err != nil {
@@ -317,7 +338,7 @@ func (s *Service) Build(ctx context.Context, id string) (registry.Dataset, error
 	if err := os.RemoveAll(dir); err != nil {
 		return s.release(d, fmt.Errorf("clear dataset folder: %w", err))
 	}
-	m, err := BuildDataset(ctx, BuildInput{Dataset: d, Rules: s.cfg.Policy.Dataset(), Records: s.cfg.Records, Dir: dir, Now: s.cfg.Now})
+	m, err := BuildDataset(ctx, BuildInput{Dataset: d, Key: key, Rules: s.cfg.Policy.Dataset(), Records: s.cfg.Records, Dir: dir, Now: s.cfg.Now})
 	if err != nil {
 		if !unmeetable(err) {
 			return s.release(d, err)
@@ -454,6 +475,62 @@ func (s *Service) removeStale(now time.Time) {
 	}
 }
 
+// datasetKey opens d's pseudonym key.
+func (s *Service) datasetKey(d registry.Dataset) ([]byte, error) {
+	if d.KeyID == "" {
+		// Stored in clear before keys were sealed; SealLegacyKeys seals it.
+		if len(d.SealedKey) != registry.DatasetKeySize {
+			return nil, fmt.Errorf("dataset %s: pseudonym key is neither sealed nor a clear %d-byte key", d.ID, registry.DatasetKeySize)
+		}
+		return d.SealedKey, nil
+	}
+	if s.cfg.Keys == nil {
+		return nil, ErrNoDatasetKeys
+	}
+	key, err := s.cfg.Keys.OpenDatasetKey(d.ID, d.KeyID, d.SealedKey)
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", d.ID, err)
+	}
+	return key, nil
+}
+
+// SealLegacyKeys seals the pseudonym keys a store still holds in clear
+// (datasets requested before keys were sealed; see
+// registry.LegacyKeySealer) and returns how many it sealed. Run calls it
+// at start; so do the dataset verbs that have the keys.
+func (s *Service) SealLegacyKeys(ctx context.Context) (int, error) {
+	sealer, ok := s.cfg.Store.(registry.LegacyKeySealer)
+	if !ok || s.cfg.Keys == nil {
+		return 0, nil
+	}
+	ds, err := s.cfg.Store.Datasets(ctx, registry.DatasetQuery{})
+	if err != nil {
+		return 0, fmt.Errorf("seal dataset keys: %w", err)
+	}
+	n := 0
+	for _, d := range ds {
+		if d.KeyID != "" {
+			continue
+		}
+		key, err := s.datasetKey(d)
+		if err != nil {
+			return n, err
+		}
+		keyID, sealed, err := s.cfg.Keys.SealDatasetKey(d.ID, key)
+		if err != nil {
+			return n, fmt.Errorf("dataset %s: %w", d.ID, err)
+		}
+		switch err := sealer.SealLegacyKey(ctx, d.ID, keyID, sealed); {
+		case errors.Is(err, registry.ErrDatasetTransition):
+			continue // sealed meanwhile by another process
+		case err != nil:
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // Kick wakes Run to build what was approved.
 func (s *Service) Kick() {
 	select {
@@ -467,6 +544,9 @@ func (s *Service) Kick() {
 func (s *Service) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	if _, err := s.SealLegacyKeys(ctx); err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Error("seal dataset keys stored in clear", "err", err)
+	}
 	for {
 		if _, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
 			s.cfg.Logger.Error("dataset purge", "err", err)

@@ -1,6 +1,7 @@
 package anonymizer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -38,6 +39,7 @@ func (a *memAudit) actions() map[string]int {
 
 type serviceFixture struct {
 	svc   *Service
+	keys  *registry.Keyring
 	audit *memAudit
 	dir   string
 	now   time.Time
@@ -45,9 +47,17 @@ type serviceFixture struct {
 }
 
 func newServiceFixture(t *testing.T, records registry.Store) *serviceFixture {
+	return newServiceFixtureOn(t, records, inmem.NewDatasets())
+}
+
+func newServiceFixtureOn(t *testing.T, records registry.Store, store registry.DatasetStore) *serviceFixture {
 	t.Helper()
-	f := &serviceFixture{audit: &memAudit{}, dir: t.TempDir(), now: time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)}
-	svc, err := NewService(ServiceConfig{Store: inmem.NewDatasets(), Records: records, Policy: defaultPolicy(t),
+	keys, err := registry.NewRandomKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &serviceFixture{keys: keys, audit: &memAudit{}, dir: t.TempDir(), now: time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)}
+	svc, err := NewService(ServiceConfig{Store: store, Records: records, Keys: keys, Policy: defaultPolicy(t),
 		Audit: f.audit, Dir: f.dir, Now: f.clock})
 	if err != nil {
 		t.Fatal(err)
@@ -185,5 +195,195 @@ func TestServiceBuildFailures(t *testing.T) {
 	}
 	if got, err := f.svc.Build(t.Context(), d.ID); err != nil || got.Status != registry.DatasetReady {
 		t.Errorf("retry: %s %v", got.Status, err)
+	}
+}
+
+// TestDatasetKeyNeverStoredInClear: what the store holds of a dataset's
+// pseudonym key is not the key the files were made with, and without the
+// keyring it yields nothing: neither as a key, nor under another data
+// key, nor copied onto another dataset. The service opens it to trace.
+func TestDatasetKeyNeverStoredInClear(t *testing.T) {
+	fx := synthStore(t, 3000)
+	f := newServiceFixture(t, fx.store)
+	spec := registry.DatasetSpec{Fields: usualFields, K: 5, MaxSuppression: 0.05, Term: 10 * 24 * time.Hour}
+	d := f.approved(t, spec)
+	other := f.approved(t, spec)
+	if _, err := f.svc.BuildPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := f.svc.Store().Dataset(t.Context(), d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.KeyID != f.keys.ActiveKeyID() || len(stored.SealedKey) != registry.SealedDatasetKeySize {
+		t.Fatalf("stored key: id %q, %d bytes; want the active data key's seal", stored.KeyID, len(stored.SealedKey))
+	}
+	key, err := f.keys.OpenDatasetKey(d.ID, stored.KeyID, stored.SealedKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(stored.SealedKey, key) || bytes.Contains(stored.SealedKey, key[:16]) {
+		t.Fatal("the stored bytes hold the key in clear")
+	}
+	// The file's pseudonyms are the opened key's, not the stored bytes'.
+	tokens, err := TraceTokens(filepath.Join(f.svc.Folder(d.ID), DataCSV))
+	if err != nil || len(tokens) == 0 {
+		t.Fatalf("tokens: %d, %v", len(tokens), err)
+	}
+	recognised := func(k []byte) int {
+		p, err := NewPseudonyms(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, tok := range tokens {
+			if p.Recognise(tok) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := recognised(key); n != len(tokens) {
+		t.Errorf("the opened key recognises %d of %d pseudonyms", n, len(tokens))
+	}
+	for name, k := range map[string][]byte{"stored bytes": stored.SealedKey, "stored bytes after the nonce": stored.SealedKey[12:]} {
+		if n := recognised(k); n != 0 {
+			t.Errorf("the %s recognise %d pseudonyms", name, n)
+		}
+	}
+	// Another keyring (a database without the keys folder) cannot open
+	// it, nor can a sealed key moved onto another dataset.
+	stranger, err := registry.NewRandomKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stranger.OpenDatasetKey(d.ID, stored.KeyID, stored.SealedKey); err == nil {
+		t.Error("another keyring opened the key")
+	}
+	if _, err := f.keys.OpenDatasetKey(other.ID, stored.KeyID, stored.SealedKey); err == nil {
+		t.Error("the sealed key opened as another dataset's")
+	}
+	// Trace opens it and names the dataset.
+	res, err := f.svc.Trace(t.Context(), filepath.Join(f.svc.Folder(d.ID), DataCSV), "official-3")
+	if err != nil || len(res.Matches) != 1 || res.Matches[0].Dataset.ID != d.ID {
+		t.Fatalf("trace: %+v %v", res, err)
+	}
+	// Without the keyring the service refuses rather than store a clear key.
+	keyless, err := NewService(ServiceConfig{Store: f.svc.Store(), Records: fx.store, Policy: defaultPolicy(t), Audit: f.audit, Dir: f.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keyless.Request(t.Context(), Request{Contractor: "pub:institute", Purpose: "education_statistics_research", Spec: spec, Official: "official-1"}); !errors.Is(err, ErrNoDatasetKeys) {
+		t.Errorf("Request without keys: %v, want ErrNoDatasetKeys", err)
+	}
+	if _, err := keyless.Trace(t.Context(), filepath.Join(f.svc.Folder(d.ID), DataCSV), "official-3"); !errors.Is(err, ErrNoDatasetKeys) {
+		t.Errorf("Trace without keys: %v, want ErrNoDatasetKeys", err)
+	}
+}
+
+// legacyStore presents some datasets as a store does that still holds
+// their keys in clear (rows from before sealing), and seals them on
+// request, once.
+type legacyStore struct {
+	inner  *inmem.Datasets
+	mu     sync.Mutex
+	clear  map[string][]byte // id → clear key
+	sealed map[string][]byte // id → sealed key written by SealLegacyKey
+	keyIDs map[string]string
+}
+
+func (s *legacyStore) view(d registry.Dataset) registry.Dataset {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k, ok := s.clear[d.ID]; ok {
+		d.KeyID, d.SealedKey = "", k
+	} else if k, ok := s.sealed[d.ID]; ok {
+		d.KeyID, d.SealedKey = s.keyIDs[d.ID], k
+	}
+	return d
+}
+
+func (s *legacyStore) PutDataset(ctx context.Context, d registry.Dataset) error {
+	return s.inner.PutDataset(ctx, d)
+}
+
+func (s *legacyStore) Dataset(ctx context.Context, id string) (registry.Dataset, error) {
+	d, err := s.inner.Dataset(ctx, id)
+	return s.view(d), err
+}
+
+func (s *legacyStore) Datasets(ctx context.Context, q registry.DatasetQuery) ([]registry.Dataset, error) {
+	ds, err := s.inner.Datasets(ctx, q)
+	for i := range ds {
+		ds[i] = s.view(ds[i])
+	}
+	return ds, err
+}
+
+func (s *legacyStore) UpdateDataset(ctx context.Context, id string, from registry.DatasetStatus, next registry.DatasetState) (registry.Dataset, error) {
+	d, err := s.inner.UpdateDataset(ctx, id, from, next)
+	return s.view(d), err
+}
+
+func (s *legacyStore) SealLegacyKey(_ context.Context, id, keyID string, sealed []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.clear[id]; !ok {
+		return registry.ErrDatasetTransition
+	}
+	delete(s.clear, id)
+	s.sealed[id], s.keyIDs[id] = sealed, keyID
+	return nil
+}
+
+// TestSealLegacyKeys: a dataset whose key the store holds in clear (from
+// before keys were sealed) still builds and traces with that key, and
+// SealLegacyKeys replaces it with its seal, after which it traces the
+// same; a second run has nothing left to seal.
+func TestSealLegacyKeys(t *testing.T) {
+	fx := synthStore(t, 3000)
+	store := &legacyStore{inner: inmem.NewDatasets(), clear: map[string][]byte{}, sealed: map[string][]byte{}, keyIDs: map[string]string{}}
+	f := newServiceFixtureOn(t, fx.store, store)
+	spec := registry.DatasetSpec{Fields: usualFields, K: 5, MaxSuppression: 0.05, Term: 10 * 24 * time.Hour}
+	legacy, current := f.approved(t, spec), f.approved(t, spec)
+	clearKey := bytes.Repeat([]byte{0x42}, registry.DatasetKeySize)
+	store.clear[legacy.ID] = clearKey
+	if _, err := f.svc.BuildPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(f.svc.Folder(legacy.ID), DataCSV)
+	tokens, err := TraceTokens(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := NewPseudonyms(clearKey)
+	if len(tokens) == 0 || !p.Recognise(tokens[0]) {
+		t.Fatal("the legacy dataset was not built with its clear key")
+	}
+	traces := func(when string) {
+		t.Helper()
+		res, err := f.svc.Trace(t.Context(), file, "official-3")
+		if err != nil || len(res.Matches) != 1 || res.Matches[0].Dataset.ID != legacy.ID {
+			t.Fatalf("trace %s: %+v %v", when, res, err)
+		}
+	}
+	traces("before sealing")
+	n, err := f.svc.SealLegacyKeys(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("SealLegacyKeys = %d, %v; want 1 sealed", n, err)
+	}
+	got, _ := store.Dataset(t.Context(), legacy.ID)
+	if got.KeyID == "" || bytes.Contains(got.SealedKey, clearKey[:16]) {
+		t.Fatalf("after sealing the store holds key id %q and the clear key", got.KeyID)
+	}
+	if k, err := f.keys.OpenDatasetKey(legacy.ID, got.KeyID, got.SealedKey); err != nil || !bytes.Equal(k, clearKey) {
+		t.Fatalf("the seal opens to another key: %v", err)
+	}
+	traces("after sealing")
+	if n, err := f.svc.SealLegacyKeys(t.Context()); err != nil || n != 0 {
+		t.Errorf("second SealLegacyKeys = %d, %v; want nothing to do", n, err)
+	}
+	if cur, _ := store.Dataset(t.Context(), current.ID); cur.KeyID == "" {
+		t.Error("a dataset requested with sealing reads back unsealed")
 	}
 }

@@ -36,7 +36,7 @@ type TraceResult struct {
 // Trace reads a leaked file — a dataset's CSV or Parquet, an extract, a
 // re-formatted copy — collects every token shaped like a pseudonym and
 // checks it against the key of every dataset ever built (purged ones
-// too: their keys stay). Matches come most recognised first.
+// too: their sealed keys stay). Matches come most recognised first.
 func (s *Service) Trace(ctx context.Context, path, actor string) (*TraceResult, error) {
 	tokens, err := TraceTokens(path)
 	if err != nil {
@@ -51,7 +51,11 @@ func (s *Service) Trace(ctx context.Context, path, actor string) (*TraceResult, 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p, err := NewPseudonyms(d.Key)
+		key, err := s.datasetKey(d)
+		if err != nil {
+			return nil, err
+		}
+		p, err := NewPseudonyms(key)
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s: %w", d.ID, err)
 		}

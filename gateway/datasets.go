@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"os"
 	"strings"
 	"time"
 
@@ -261,10 +263,78 @@ func (s *Server) handleDatasetData() fiber.Handler {
 		if sum, err := hex.DecodeString(dl.Info.SHA256); err == nil && len(sum) == 32 {
 			c.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
 		}
-		// fasthttp closes the file once it is sent.
-		return c.SendStream(dl.File, int(st.Size()))
+		// fasthttp closes the body (and so the file) once it is sent.
+		var body io.Reader = dl.File
+		if conn := c.Context().Conn(); conn != nil {
+			body = newProgressBody(dl.File, conn, s.app.Server().WriteTimeout, st.Size(), time.Now)
+		}
+		return c.SendStream(body, int(st.Size()))
 	}
 }
+
+// A dataset file may take longer to send than the server's WriteTimeout
+// allows: fasthttp sets one write deadline, WriteTimeout from the moment
+// it starts the response, and copies the whole body under it, so 200 MB
+// to a contractor on a 2 MB/s link would be cut off after 10 s. The
+// download alone therefore replaces it with a progress timeout: before
+// each chunk goes to the connection, the write deadline moves to
+// downloadStall from now, so a client that stops reading is cut off
+// after that long, and never past downloadBudget, so that one reading at
+// a trickle cannot hold the connection for days. Every other route keeps
+// the plain WriteTimeout.
+
+// downloadStall is how long a chunk's write may block. Not WriteTimeout
+// itself: the kernel wakes a blocked writer only once a good part of the
+// send buffer (up to 4 MiB on Linux) has drained, which takes a client
+// at downloadMinRate some 20 s; six WriteTimeouts (a minute by default)
+// leave room for that.
+func downloadStall(writeTimeout time.Duration) time.Duration { return 6 * writeTimeout }
+
+// downloadMinRate is the slowest average rate a download may take, in
+// bytes per second: 100 MB get about 27 minutes.
+const downloadMinRate = 64 << 10
+
+// downloadBudget is how long a download of size bytes may take in all.
+func downloadBudget(writeTimeout time.Duration, size int64) time.Duration {
+	return downloadStall(writeTimeout) + time.Duration(size/downloadMinRate)*time.Second
+}
+
+// writeDeadliner is the part of the connection a progressBody moves.
+type writeDeadliner interface{ SetWriteDeadline(time.Time) error }
+
+// progressBody reads a file for fasthttp and moves the connection's write
+// deadline forward as it goes. It does not embed the file: the file's
+// WriteTo (sendfile) would bypass Read and with it the deadline.
+type progressBody struct {
+	f     *os.File
+	conn  writeDeadliner
+	every time.Duration // downloadStall
+	end   time.Time     // the whole download's deadline
+	now   func() time.Time
+}
+
+func newProgressBody(f *os.File, conn writeDeadliner, writeTimeout time.Duration, size int64, now func() time.Time) io.ReadCloser {
+	if writeTimeout <= 0 {
+		return f // no write deadline to outlast
+	}
+	return &progressBody{f: f, conn: conn, every: downloadStall(writeTimeout), end: now().Add(downloadBudget(writeTimeout, size)), now: now}
+}
+
+func (p *progressBody) Read(b []byte) (int, error) {
+	n, err := p.f.Read(b)
+	if n > 0 {
+		deadline := p.now().Add(p.every)
+		if deadline.After(p.end) {
+			deadline = p.end
+		}
+		if derr := p.conn.SetWriteDeadline(deadline); derr != nil {
+			return n, fmt.Errorf("dataset download: extend write deadline: %w", derr)
+		}
+	}
+	return n, err
+}
+
+func (p *progressBody) Close() error { return p.f.Close() }
 
 // datasetError maps the service's errors to problems.
 func datasetError(err error) error {

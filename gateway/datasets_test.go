@@ -2,12 +2,17 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -59,8 +64,12 @@ func newDatasetFixture(t testing.TB) *datasetFixture {
 	t.Helper()
 	f := newAgencyFixture(t, 2000, fixtureOptions{})
 	clock := &testClock{now: time.Now()}
+	keys, err := registry.NewRandomKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc, err := anonymizer.NewService(anonymizer.ServiceConfig{
-		Store: inmem.NewDatasets(), Records: f.store, Policy: f.srv.deps.Policy, Audit: f.audit,
+		Store: inmem.NewDatasets(), Records: f.store, Keys: keys, Policy: f.srv.deps.Policy, Audit: f.audit,
 		Dir: t.TempDir(), Now: clock.Now,
 	})
 	if err != nil {
@@ -428,3 +437,155 @@ func datasetIDLike(id string) string { return "ds_" + strings.Repeat("a", len(id
 type nopCloser struct{ *bytes.Buffer }
 
 func (nopCloser) Close() error { return nil }
+
+// deadlineLog records the write deadlines a progressBody sets.
+type deadlineLog struct{ set []time.Time }
+
+func (d *deadlineLog) SetWriteDeadline(t time.Time) error {
+	d.set = append(d.set, t)
+	return nil
+}
+
+// TestProgressBody: each chunk read moves the write deadline to the
+// stall timeout from now, never past the download's budget, and
+// the body offers no WriteTo through which sendfile could skip it.
+func TestProgressBody(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data.csv")
+	const size = 1 << 20
+	if err := os.WriteFile(path, bytes.Repeat([]byte("x"), size), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)
+	now := start
+	var log deadlineLog
+	const writeTimeout = 10 * time.Second
+	every := downloadStall(writeTimeout) // 60 s
+	body := newProgressBody(file, &log, writeTimeout, size, func() time.Time { return now })
+	if _, ok := body.(io.WriterTo); ok {
+		t.Fatal("the body implements io.WriterTo: sendfile would bypass its deadlines")
+	}
+	budget := downloadBudget(writeTimeout, size) // 60 s + 16 s at the minimum rate
+	if budget != 76*time.Second {
+		t.Fatalf("budget for 1 MiB: %v, want 76s", budget)
+	}
+	buf := make([]byte, 256<<10)
+	steps := []struct {
+		wait time.Duration
+		want time.Duration // deadline after start
+	}{
+		{0, every},
+		{5 * time.Second, 65 * time.Second},
+		{9 * time.Second, 74 * time.Second},
+		{8 * time.Second, budget}, // at +22 s: +82 s would pass the budget's end
+	}
+	for i, st := range steps {
+		now = now.Add(st.wait)
+		n, err := body.Read(buf)
+		if err != nil || n == 0 {
+			t.Fatalf("read %d: %d, %v", i, n, err)
+		}
+		if got := log.set[len(log.set)-1].Sub(start); got != st.want {
+			t.Errorf("read %d at +%v: deadline +%v, want +%v", i, now.Sub(start), got, st.want)
+		}
+	}
+	if _, err := body.Read(buf); err != io.EOF {
+		t.Errorf("read past the end: %v, want EOF", err)
+	}
+	if len(log.set) != len(steps) {
+		t.Errorf("%d deadlines set for %d chunks (none at EOF)", len(log.set), len(steps))
+	}
+	if err := body.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := file.Read(buf); err == nil {
+		t.Error("Close left the file open")
+	}
+}
+
+// TestDatasetDownloadOutlastsWriteTimeout sends a dataset file larger than
+// the socket buffers to a client that reads it more slowly than the
+// server's WriteTimeout allows for the whole: the download completes,
+// byte for byte. A client that stops reading is still cut off.
+func TestDatasetDownloadOutlastsWriteTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a few seconds of real time")
+	}
+	f := newDatasetFixture(t)
+	d := f.requestAndApprove(t, requestBody(nil))
+	// A large file in place of the built one: what matters is its size.
+	const size = 12 << 20
+	data := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	if err := os.WriteFile(filepath.Join(f.svc.Folder(d.ID), anonymizer.DataCSV), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const writeTimeout = 300 * time.Millisecond
+	f.srv.app.Server().WriteTimeout = writeTimeout
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go f.srv.app.Listener(ln)
+	t.Cleanup(func() { f.srv.app.Shutdown() })
+
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetReadBuffer(32 << 10) // so that the server waits on us
+			}
+			return c, err
+		},
+		DisableCompression: true,
+	}}
+	get := func() *http.Response {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", "http://"+ln.Addr().String()+"/v1/datasets/"+d.ID+"/data?format=csv", nil)
+		req.Header.Set("Authorization", "Bearer "+f.contractorToken(t, contractorOrg))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("download: %d %s", resp.StatusCode, readBody(t, resp))
+		}
+		return resp
+	}
+
+	// At most 6 MB/s: 12 MB take 2 s or more, several WriteTimeouts.
+	resp := get()
+	start := time.Now()
+	h := sha256.New()
+	buf := make([]byte, 48<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %v: %v", time.Since(start), err)
+		}
+		time.Sleep(8 * time.Millisecond)
+	}
+	resp.Body.Close()
+	took := time.Since(start)
+	if want := sha256.Sum256(data); !bytes.Equal(h.Sum(nil), want[:]) {
+		t.Fatalf("the download took %v and differs from the file", took)
+	}
+	if took < 3*writeTimeout {
+		t.Fatalf("the download took %v: too fast to show anything against a %v WriteTimeout", took, writeTimeout)
+	}
+
+	// A client that stops reading: the server gives up once a chunk
+	// waits longer than the stall timeout, long before the budget.
+	resp = get()
+	time.Sleep(downloadStall(writeTimeout) + time.Second)
+	got, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if got >= size {
+		t.Errorf("a client that stopped reading for %v still got all %d bytes", downloadStall(writeTimeout)+time.Second, got)
+	}
+}

@@ -112,10 +112,17 @@ type Dataset struct {
 	Spec          DatasetSpec
 	RequestedBy   string
 	RequestedAt   time.Time
-	// Key keys the dataset's pseudonyms and fingerprint. It never leaves
-	// the server: with it, pseudonyms link back to the registry's person
-	// index, and a leaked file is traced to its dataset.
-	Key []byte
+	// KeyID and SealedKey hold the key of the dataset's pseudonyms and
+	// fingerprint. With the key, pseudonyms link back to the registry's
+	// person index, and a leaked file is traced to its dataset; so it
+	// never leaves the server and never rests in clear: SealedKey is
+	// Keyring.SealDatasetKey's output under the data key KeyID (held
+	// outside the database) and bound to the dataset id, so that neither
+	// a database dump nor a sealed key copied onto another row yields a
+	// key. An empty KeyID marks a key stored in clear before migration
+	// 00006; see LegacyKeySealer.
+	KeyID     string
+	SealedKey []byte
 	DatasetState
 }
 
@@ -133,8 +140,13 @@ var datasetIDPattern = regexp.MustCompile(`^ds_[a-z2-7]{26}$`)
 // tampered or made-up id is refused before any lookup.
 func ValidDatasetID(id string) bool { return datasetIDPattern.MatchString(id) }
 
-// DatasetKeySize is the length of a dataset's pseudonym key.
-const DatasetKeySize = 32
+// DatasetKeySize is the length of a dataset's pseudonym key;
+// SealedDatasetKeySize the length of its sealed form (AES-GCM nonce, key,
+// tag).
+const (
+	DatasetKeySize       = 32
+	SealedDatasetKeySize = 12 + DatasetKeySize + 16
+)
 
 // Validate checks what a store needs before it keeps a new request. The
 // error is an *InvalidError naming fields, never values.
@@ -161,8 +173,8 @@ func (d Dataset) Validate() error {
 	if d.RequestedAt.IsZero() {
 		add("requested_at", CodeRequired, "when it was requested")
 	}
-	if len(d.Key) != DatasetKeySize {
-		add("key", CodeFormat, "want a 32-byte pseudonym key")
+	if d.KeyID == "" || len(d.SealedKey) != SealedDatasetKeySize {
+		add("key", CodeFormat, "want a pseudonym key sealed by Keyring.SealDatasetKey, never one in clear")
 	}
 	s := d.Spec
 	if len(s.Fields) == 0 {
@@ -275,4 +287,16 @@ type DatasetStore interface {
 // at full speed. A build uses it when the store has it, Scan otherwise.
 type BulkScanner interface {
 	ScanBulk(ctx context.Context, f Filter, fn func(Version) error) error
+}
+
+// LegacyKeySealer is an optional power of a DatasetStore that may still
+// hold pseudonym keys in clear, stored before keys were sealed
+// (registry/postgres rows older than migration 00006; they read back with
+// an empty KeyID and the clear key in SealedKey).
+type LegacyKeySealer interface {
+	// SealLegacyKey replaces the clear key of dataset id with its sealed
+	// form, if and only if it is still in clear: a key already sealed is
+	// refused with ErrDatasetTransition and nothing changes; an unknown
+	// id is ErrNotFound.
+	SealLegacyKey(ctx context.Context, id, keyID string, sealed []byte) error
 }

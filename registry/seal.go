@@ -173,3 +173,40 @@ func (k *Keyring) Open(s Sealed) (Record, error) {
 func (k *Keyring) additionalData(certificateNumber string) []byte {
 	return []byte("degreegate/record/v1\x00" + certificateNumber)
 }
+
+// SealDatasetKey encrypts a research dataset's pseudonym key under the
+// active data key, bound to the dataset id (GCM additional data): the
+// database keeps only the result, and a sealed key copied onto another
+// dataset no longer opens, so a trace cannot be made to name the wrong
+// dataset.
+func (k *Keyring) SealDatasetKey(datasetID string, key []byte) (keyID string, sealed []byte, err error) {
+	if len(key) != DatasetKeySize {
+		return "", nil, fmt.Errorf("seal dataset key: want %d bytes, have %d", DatasetKeySize, len(key))
+	}
+	aead := k.aeads[k.active]
+	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(key)+aead.Overhead())
+	if _, err := rand.Read(out); err != nil {
+		return "", nil, fmt.Errorf("seal dataset key: nonce: %w", err)
+	}
+	return k.active, aead.Seal(out, out, key, datasetKeyData(datasetID)), nil
+}
+
+// OpenDatasetKey decrypts what SealDatasetKey returned for datasetID.
+func (k *Keyring) OpenDatasetKey(datasetID, keyID string, sealed []byte) ([]byte, error) {
+	aead, ok := k.aeads[keyID]
+	if !ok {
+		return nil, fmt.Errorf("open dataset key: key %q: %w", keyID, ErrUnknownKey)
+	}
+	if len(sealed) < aead.NonceSize() {
+		return nil, errors.New("open dataset key: ciphertext too short")
+	}
+	key, err := aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], datasetKeyData(datasetID))
+	if err != nil {
+		return nil, fmt.Errorf("open dataset key: %w", err)
+	}
+	return key, nil
+}
+
+func datasetKeyData(datasetID string) []byte {
+	return []byte("degreegate/dataset-key/v1\x00" + datasetID)
+}

@@ -110,7 +110,9 @@ func (w *Writer) Close() error {
 // Read calls fn with the column names (in the file's order) and each row's
 // values as strings; fn must not keep row. Only flat files of
 // byte-array columns — what Writer writes — are read; anything else is an
-// error.
+// error, and so is a file whose footer or page headers declare more than
+// they hold or more than the bounds of bounds.go, before the library
+// allocates for them.
 func Read(r io.ReaderAt, size int64, fn func(header, row []string) error) (err error) {
 	// A file to trace comes from outside; a malformed one must not take
 	// the process down with the library.
@@ -119,7 +121,10 @@ func Read(r io.ReaderAt, size int64, fn func(header, row []string) error) (err e
 			err = fmt.Errorf("parquet: malformed file (%v)", p)
 		}
 	}()
-	f, err := pq.OpenFile(r, size)
+	if err := checkFile(r, size); err != nil {
+		return err
+	}
+	f, err := pq.OpenFile(r, size, pq.SkipPageIndex(true), pq.SkipBloomFilters(true))
 	if err != nil {
 		return fmt.Errorf("parquet: %w", err)
 	}

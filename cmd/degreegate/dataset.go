@@ -38,15 +38,18 @@ const datasetUsage = `usage: degreegate dataset COMMAND [flags]
 
 // datasetEnv is what every dataset verb but check needs.
 type datasetEnv struct {
-	db      dbConfig
-	policy  string
-	dir     string
-	store   *postgres.Store
-	service *anonymizer.Service
+	db     dbConfig
+	policy string
+	dir    string
+	// needKeys: the verb seals or opens pseudonym keys (request, build,
+	// trace); the others load the keys only when given.
+	needKeys bool
+	store    *postgres.Store
+	service  *anonymizer.Service
 }
 
 func (d *datasetEnv) register(fs *flag.FlagSet, e env) {
-	d.db.register(fs, e, false)
+	d.db.register(fs, e, true)
 	fs.StringVar(&d.policy, "policy", e.getenv("DEGREEGATE_POLICY"), "policy file (env DEGREEGATE_POLICY); the embedded default when empty")
 	fs.StringVar(&d.dir, "datasets-dir", datasetsDir(e), "folder of the built datasets (env DEGREEGATE_DATASETS_DIR)")
 }
@@ -67,17 +70,30 @@ func (d *datasetEnv) open(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
+	var keys *registry.Keyring
+	switch {
+	case d.db.keysDir != "":
+		if keys, err = registry.LoadKeyring(d.db.keysDir, e.getenv); err != nil {
+			return err
+		}
+	case d.needKeys:
+		return usageError{"no keys folder: dataset pseudonym keys are sealed with the data key; set DEGREEGATE_KEYS_DIR or --keys-dir"}
+	}
 	store, err := postgres.Open(ctx, d.db.databaseURL)
 	if err != nil {
 		return err
 	}
-	svc, err := newDatasetService(store, store, policy, anonymizer.SyncAuditor{Log: store, Ctx: ctx}, d.dir,
+	svc, err := newDatasetService(store, store, keys, policy, anonymizer.SyncAuditor{Log: store, Ctx: ctx}, d.dir,
 		slog.New(slog.NewJSONHandler(e.stderr, nil)))
 	if err != nil {
 		store.Close()
 		return err
 	}
 	d.store, d.service = store, svc
+	if _, err := svc.SealLegacyKeys(ctx); err != nil {
+		d.close()
+		return fmt.Errorf("seal dataset keys stored in clear: %w", err)
+	}
 	return nil
 }
 
@@ -87,14 +103,15 @@ func (d *datasetEnv) close() {
 	}
 }
 
-// newDatasetService wires the dataset lifecycle over a record store and a
-// dataset store, for the dataset verbs, serve and dev alike.
-func newDatasetService(records registry.Store, datasets registry.DatasetStore, policy *policies.Policy, audit anonymizer.Auditor, dir string, log *slog.Logger) (*anonymizer.Service, error) {
+// newDatasetService wires the dataset lifecycle over a record store
+// and a dataset store, for the dataset verbs, serve and dev alike; keys
+// seal each dataset's pseudonym key.
+func newDatasetService(records registry.Store, datasets registry.DatasetStore, keys *registry.Keyring, policy *policies.Policy, audit anonymizer.Auditor, dir string, log *slog.Logger) (*anonymizer.Service, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("datasets folder: %w", err)
 	}
 	return anonymizer.NewService(anonymizer.ServiceConfig{
-		Store: datasets, Records: records, Policy: policy, Audit: audit, Dir: dir, Logger: log,
+		Store: datasets, Records: records, Keys: keys, Policy: policy, Audit: audit, Dir: dir, Logger: log,
 	})
 }
 
@@ -113,6 +130,7 @@ func runDatasetVerb(ctx context.Context, verb string, args []string, e env) erro
 	de.register(fs, e)
 	pos, args := splitArgs(args)
 	var run func() error
+	de.needKeys = verb == "request" || verb == "build" || verb == "trace"
 	switch verb {
 	case "request":
 		run = datasetRequest(ctx, fs, &de, e)
@@ -396,7 +414,13 @@ func devDatasets(ctx context.Context, records registry.Store, policy *policies.P
 		}
 		temp = true
 	}
-	svc, err := newDatasetService(records, inmem.NewDatasets(), policy, audit, dir, log)
+	// The requests live in memory and die with the process, and so may
+	// the key that seals their pseudonym keys.
+	keys, err := registry.NewRandomKeyring()
+	if err != nil {
+		return nil, fmt.Errorf("dev: dataset keys: %w", err)
+	}
+	svc, err := newDatasetService(records, inmem.NewDatasets(), keys, policy, audit, dir, log)
 	if err != nil {
 		return nil, err
 	}

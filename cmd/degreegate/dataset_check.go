@@ -10,6 +10,8 @@ import (
 	"math"
 	"os"
 	"strings"
+
+	"github.com/degreegate/degreegate/anonymizer/csvio"
 )
 
 // runDataset dispatches the dataset sub-verbs: check lives here;
@@ -163,7 +165,7 @@ func checkFile(ctx context.Context, o *checkOptions) (*checkReport, error) {
 	header = append([]string(nil), header...)
 	pos := map[string]int{}
 	for i, h := range header {
-		pos[strings.TrimPrefix(strings.TrimSpace(h), "\ufeff")] = i
+		pos[csvio.UnguardFormula(strings.TrimPrefix(strings.TrimSpace(h), "\ufeff"))] = i
 	}
 	col := func(name string) (int, error) {
 		i, ok := pos[name]
@@ -210,8 +212,10 @@ func checkFile(ctx context.Context, o *checkOptions) (*checkReport, error) {
 		}
 		suppressed := true
 		key.Reset()
+		// Cells are read as they were before the dataset writer guarded
+		// them against spreadsheets (csvio.GuardFormula).
 		for _, i := range qi {
-			v := rec[i]
+			v := csvio.UnguardFormula(rec[i])
 			if v != "*" {
 				suppressed = false
 			}
@@ -229,10 +233,10 @@ func checkFile(ctx context.Context, o *checkOptions) (*checkReport, error) {
 		}
 		c.size++
 		if person >= 0 {
-			c.people[rec[person]] = struct{}{}
+			c.people[csvio.UnguardFormula(rec[person])] = struct{}{}
 		}
 		if sens >= 0 {
-			c.sensCnt[rec[sens]]++
+			c.sensCnt[csvio.UnguardFormula(rec[sens])]++
 		}
 	}
 	rep.classes = len(classes)

@@ -65,6 +65,21 @@ func TestDatasetVerbsAgainstPostgres(t *testing.T) {
 	if id == "" {
 		t.Fatalf("request printed no id: %s", r.stdout)
 	}
+	// The database holds the pseudonym key sealed, never in clear.
+	var (
+		keyID  string
+		keyLen int
+	)
+	if err := conn.QueryRow(ctx, "SELECT key_id, length(key) FROM datasets WHERE id = $1", id).Scan(&keyID, &keyLen); err != nil {
+		t.Fatal(err)
+	}
+	if keyID == "" || keyLen != 60 {
+		t.Errorf("stored key: id %q, %d bytes; want a data key id and a 60-byte seal", keyID, keyLen)
+	}
+	noKeys := append(env[:len(env):len(env)], "DEGREEGATE_KEYS_DIR=")
+	if r := tr.run(t, noKeys, "dataset", "trace", recs); r.code != 2 || !strings.Contains(r.stderr, "DEGREEGATE_KEYS_DIR") {
+		t.Errorf("trace without keys: exit %d %s, want a usage error naming DEGREEGATE_KEYS_DIR", r.code, r.stderr)
+	}
 	if r := tr.run(t, env, "dataset", "approve", id, "--official", "official-1"); r.code == 0 || !strings.Contains(r.stderr, "their own") {
 		t.Fatalf("self-approval: exit %d %s", r.code, r.stderr)
 	}

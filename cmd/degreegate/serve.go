@@ -259,7 +259,7 @@ func (c serveConfig) run(ctx context.Context, e env) error {
 	}()
 	// Research datasets: built, offered and purged by this process; with
 	// several replicas the folder must be shared storage.
-	datasets, err := newDatasetService(store, store, policy, audit, datasetsDir(e), log)
+	datasets, err := newDatasetService(store, store, keys.ring, policy, audit, datasetsDir(e), log)
 	if err != nil {
 		return fail(err)
 	}

@@ -119,7 +119,7 @@ func stateAsStored(st registry.DatasetState) registry.DatasetState {
 }
 
 func cloneDataset(d registry.Dataset) registry.Dataset {
-	d.Key = slices.Clone(d.Key)
+	d.SealedKey = slices.Clone(d.SealedKey)
 	d.Manifest = slices.Clone(d.Manifest)
 	d.Spec.Fields = slices.Clone(d.Spec.Fields)
 	d.Spec.Levels = slices.Clone(d.Spec.Levels)

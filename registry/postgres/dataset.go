@@ -17,7 +17,7 @@ var _ registry.DatasetStore = (*Store)(nil)
 
 // datasetCols are the columns every dataset query selects, in the order
 // scanDataset reads them.
-const datasetCols = `id, contractor, purpose, legal_basis, policy_version, spec, requested_by, requested_at, key,
+const datasetCols = `id, contractor, purpose, legal_basis, policy_version, spec, requested_by, requested_at, key_id, key,
 	status, decided_by, decided_at, decision_note, built_at, expires_at, manifest, failure, purged_at`
 
 func scanDataset(row pgx.Row) (registry.Dataset, error) {
@@ -27,7 +27,7 @@ func scanDataset(row pgx.Row) (registry.Dataset, error) {
 		decided, built, expires, purged *time.Time
 	)
 	if err := row.Scan(&d.ID, &d.Contractor, &d.Purpose, &d.LegalBasis, &d.PolicyVersion, &spec,
-		&d.RequestedBy, &d.RequestedAt, &d.Key, &status, &d.DecidedBy, &decided, &d.DecisionNote,
+		&d.RequestedBy, &d.RequestedAt, &d.KeyID, &d.SealedKey, &status, &d.DecidedBy, &decided, &d.DecisionNote,
 		&built, &expires, &d.Manifest, &d.Failure, &purged); err != nil {
 		return registry.Dataset{}, err
 	}
@@ -57,9 +57,9 @@ func (s *Store) PutDataset(ctx context.Context, d registry.Dataset) error {
 		return fmt.Errorf("put dataset: spec: %w", err)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO datasets (`+datasetCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		d.ID, d.Contractor, d.Purpose, d.LegalBasis, d.PolicyVersion, string(spec), d.RequestedBy,
-		dbTime(d.RequestedAt), d.Key, string(d.Status), d.DecidedBy, nullTime(d.DecidedAt), d.DecisionNote,
+		dbTime(d.RequestedAt), d.KeyID, d.SealedKey, string(d.Status), d.DecidedBy, nullTime(d.DecidedAt), d.DecisionNote,
 		nullTime(d.BuiltAt), nullTime(d.ExpiresAt), nullBytes(d.Manifest), d.Failure, nullTime(d.PurgedAt))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("put dataset: %w", registry.ErrDuplicate)
@@ -151,6 +151,33 @@ func (s *Store) UpdateDataset(ctx context.Context, id string, from registry.Data
 	return out, nil
 }
 
+var _ registry.LegacyKeySealer = (*Store)(nil)
+
+// SealLegacyKey seals a key stored in clear before migration 00006. The
+// WHERE clause makes it happen at most once, whoever runs it; the guard
+// trigger allows no other change of a key.
+func (s *Store) SealLegacyKey(ctx context.Context, id, keyID string, sealed []byte) error {
+	if keyID == "" || len(sealed) != registry.SealedDatasetKeySize {
+		return fmt.Errorf("seal legacy dataset key: %w", &registry.InvalidError{Violations: []registry.Violation{
+			{Field: "key", Code: registry.CodeFormat, Message: "want a key sealed by Keyring.SealDatasetKey"}}})
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE datasets SET key_id = $2, key = $3 WHERE id = $1 AND key_id = ''`, id, keyID, sealed)
+	if err != nil {
+		return fmt.Errorf("seal legacy dataset key: %w", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM datasets WHERE id = $1)`, id).Scan(&exists); err != nil {
+		return fmt.Errorf("seal legacy dataset key: %w", err)
+	}
+	if !exists {
+		return fmt.Errorf("seal legacy dataset key: %w", registry.ErrNotFound)
+	}
+	return fmt.Errorf("seal legacy dataset key: already sealed: %w", registry.ErrDatasetTransition)
+}
+
 var _ registry.BulkScanner = (*Store)(nil)
 
 // ScanBulk streams, in one read-only snapshot, the newest versions the
@@ -158,7 +185,11 @@ var _ registry.BulkScanner = (*Store)(nil)
 // (parallel) hash anti-join and sends rows as it finds them, and pgx
 // hands them over as they arrive, so the server's work, the transfer and
 // fn overlap. fn runs while the query is open: it must not use the store.
-// JIT is off for the query: compiling costs more than it saves here.
+// JIT is off for the query: compiling costs more than it saves here. The
+// anti-join's hash of certificate numbers takes some 63 MB at a million
+// records; under the default work_mem (4 MB, hash tables twice that) it
+// spilled to temporary files in 8 batches, so the query gets 64 MB
+// (128 MB of hash); builds run one at a time.
 func (s *Store) ScanBulk(ctx context.Context, f registry.Filter, fn func(registry.Version) error) error {
 	where, args := filterSQL(f)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
@@ -166,7 +197,7 @@ func (s *Store) ScanBulk(ctx context.Context, f registry.Filter, fn func(registr
 		return fmt.Errorf("bulk scan: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
+	if _, err := tx.Exec(ctx, "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'"); err != nil {
 		return fmt.Errorf("bulk scan: %w", err)
 	}
 	rows, err := tx.Query(ctx, `SELECT v.version, v.person_index, v.body FROM record_versions v WHERE `+newest+where, args...)

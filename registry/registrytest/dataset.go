@@ -69,7 +69,10 @@ func datasetID(name string) string {
 
 // newDataset is a request made n minutes after datasetEpoch.
 func newDataset(name, contractor string, n int) registry.Dataset {
-	key := sha256.Sum256([]byte("key:" + name))
+	// The store keeps the sealed key as it is given; any bytes of the
+	// sealed length do for it.
+	k1, k2 := sha256.Sum256([]byte("key:"+name)), sha256.Sum256([]byte("nonce and tag:"+name))
+	sealed := append(k1[:], k2[:registry.SealedDatasetKeySize-len(k1)]...)
 	return registry.Dataset{
 		ID:            datasetID(name),
 		Contractor:    contractor,
@@ -90,7 +93,8 @@ func newDataset(name, contractor string, n int) registry.Dataset {
 		},
 		RequestedBy:  "official-1",
 		RequestedAt:  datasetEpoch.Add(time.Duration(n) * time.Minute),
-		Key:          key[:],
+		KeyID:        "d20250701-test",
+		SealedKey:    sealed,
 		DatasetState: registry.DatasetState{Status: registry.DatasetRequested},
 	}
 }
@@ -130,8 +134,9 @@ func diffDataset(got, want registry.Dataset) []string {
 	str("DecidedBy", got.DecidedBy, want.DecidedBy)
 	str("DecisionNote", got.DecisionNote, want.DecisionNote)
 	str("Failure", got.Failure, want.Failure)
-	if !bytes.Equal(got.Key, want.Key) {
-		diffs = append(diffs, "Key differs")
+	str("KeyID", got.KeyID, want.KeyID)
+	if !bytes.Equal(got.SealedKey, want.SealedKey) {
+		diffs = append(diffs, "SealedKey differs")
 	}
 	if !bytes.Equal(got.Manifest, want.Manifest) {
 		diffs = append(diffs, fmt.Sprintf("Manifest: got %d bytes, want %d", len(got.Manifest), len(want.Manifest)))
@@ -217,7 +222,9 @@ func testDatasetInvalid(t *testing.T, s registry.DatasetStore) {
 		{"no policy version", func(d *registry.Dataset) { d.PolicyVersion = "" }, "policy_version"},
 		{"no requester", func(d *registry.Dataset) { d.RequestedBy = "" }, "requested_by"},
 		{"no request time", func(d *registry.Dataset) { d.RequestedAt = time.Time{} }, "requested_at"},
-		{"short key", func(d *registry.Dataset) { d.Key = d.Key[:16] }, "key"},
+		{"short sealed key", func(d *registry.Dataset) { d.SealedKey = d.SealedKey[:16] }, "key"},
+		{"key in clear", func(d *registry.Dataset) { d.KeyID, d.SealedKey = "", d.SealedKey[:registry.DatasetKeySize] }, "key"},
+		{"sealed key without its key id", func(d *registry.Dataset) { d.KeyID = "" }, "key"},
 		{"no fields", func(d *registry.Dataset) { d.Spec.Fields = nil }, "fields"},
 		{"k zero", func(d *registry.Dataset) { d.Spec.K = 0 }, "k"},
 		{"l without sensitive", func(d *registry.Dataset) { d.Spec.Sensitive = "" }, "l"},
@@ -440,13 +447,13 @@ func testDatasetList(t *testing.T, s registry.DatasetStore) {
 func testDatasetCopies(t *testing.T, s registry.DatasetStore) {
 	d := newDataset("copies", "pub:a", 0)
 	want := d
-	want.Key = slices.Clone(d.Key)
+	want.SealedKey = slices.Clone(d.SealedKey)
 	want.Spec.Fields = slices.Clone(d.Spec.Fields)
 	mustPutDataset(t, s, d)
-	d.Key[0] ^= 0xff
+	d.SealedKey[0] ^= 0xff
 	d.Spec.Fields[0] = "name"
 	got := mustGetDataset(t, s, d.ID)
-	got.Key[1] ^= 0xff
+	got.SealedKey[1] ^= 0xff
 	got.Spec.Fields[1] = "id_number"
 	if len(got.Spec.Regions) > 0 {
 		got.Spec.Regions[0] = "xx"
