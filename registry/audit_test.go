@@ -157,6 +157,48 @@ func TestAuditWriterBatchesConcurrentRecords(t *testing.T) {
 	}
 }
 
+// TestAuditWriterFlushesOnFullBatchTickOrClose: the writer stores a
+// partial batch on its tick, a full batch at once, and everything on
+// Close at once (it no longer waits on the queue, see run).
+func TestAuditWriterFlushesOnFullBatchTickOrClose(t *testing.T) {
+	a := newSliceAudit()
+	w := NewAuditWriter(a, AuditWriterOptions{MaxBatch: 100, FlushEvery: time.Hour})
+	record := func(n int) {
+		for range n {
+			if err := w.Record(AuditEntry{Action: "verify.public"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitDepth := func(want int64) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); w.Depth() != want; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("depth %d, want %d", w.Depth(), want)
+			}
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // the writer has started and waits
+	record(99)
+	time.Sleep(50 * time.Millisecond)
+	if d := w.Depth(); d != 99 || a.calls.Load() != 0 {
+		t.Fatalf("99 entries of a 100 batch, no tick yet: depth %d after %d appends, want 99 waiting", d, a.calls.Load())
+	}
+	record(1) // the batch is full: stored without waiting for the tick
+	waitDepth(0)
+	record(7)
+	start := time.Now()
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Errorf("Close took %v: it waited for the tick", time.Since(start))
+	}
+	if n, err := VerifyChain(context.Background(), a); err != nil || n != 107 {
+		t.Fatalf("after close: %d entries, err %v; want 107", n, err)
+	}
+}
+
 func TestAuditWriterRetriesAndRefusesWhenFull(t *testing.T) {
 	a := newSliceAudit()
 	a.fail.Store(3)
