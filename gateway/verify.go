@@ -163,7 +163,7 @@ func (s *Server) handlePublicVerify() fiber.Handler {
 		}
 		c.Response().Header.SetContentType(fiber.MIMEApplicationJSON)
 		// The body is ours alone: hand it over without a copy.
-		c.Response().SetBodyRaw(ans.appendJSON(make([]byte, 0, 2048)))
+		c.Response().SetBodyRaw(ans.appendJSON(make([]byte, 0, 128+len(ans.degreeJSON)+len(ans.Receipt))))
 		return nil
 	}
 }
