@@ -102,23 +102,12 @@ func (w *thriftWalker) structure(depth int, path []int16) error {
 	}
 	var id int16
 	for {
-		h, err := w.byte()
-		if err != nil {
+		var t byte
+		var end bool
+		var err error
+		if id, t, end, err = w.fieldHeader(id); err != nil || end {
 			return err
 		}
-		if h == 0 {
-			return nil
-		}
-		if delta := int16(h >> 4); delta != 0 {
-			id += delta
-		} else {
-			v, err := w.varint()
-			if err != nil {
-				return err
-			}
-			id = int16(v)
-		}
-		t := h & 0x0f
 		if t == tTrue || t == tFalse {
 			continue
 		}
@@ -327,28 +316,35 @@ func columnChunks(footer []byte) ([]chunk, error) {
 	})
 }
 
+// fieldHeader reads one field header of the compact protocol after the
+// field id prev: the field's id and type, or end at the stop byte.
+func (w *thriftWalker) fieldHeader(prev int16) (id int16, t byte, end bool, err error) {
+	h, err := w.byte()
+	if err != nil || h == 0 {
+		return 0, 0, h == 0, err
+	}
+	id = prev + int16(h>>4)
+	if h>>4 == 0 {
+		v, err := w.varint()
+		if err != nil {
+			return 0, 0, false, err
+		}
+		id = int16(v)
+	}
+	return id, h & 0x0f, false, nil
+}
+
 // fields walks a structure's fields, letting handle consume those it
 // wants (returning true); the others are skipped.
 func (w *thriftWalker) fields(handle func(id int16, t byte) (bool, error)) error {
 	var id int16
 	for {
-		h, err := w.byte()
-		if err != nil {
+		var t byte
+		var end bool
+		var err error
+		if id, t, end, err = w.fieldHeader(id); err != nil || end {
 			return err
 		}
-		if h == 0 {
-			return nil
-		}
-		if delta := int16(h >> 4); delta != 0 {
-			id += delta
-		} else {
-			v, err := w.varint()
-			if err != nil {
-				return err
-			}
-			id = int16(v)
-		}
-		t := h & 0x0f
 		if t == tTrue || t == tFalse {
 			continue
 		}
