@@ -96,6 +96,28 @@ var errStopScan = errors.New("stop scan")
 // ErrTampered is wrapped by every *ChainError.
 var ErrTampered = errors.New("audit trail tampered")
 
+// ErrAuditUnstorable is AppendAudit's and AuditWriter.Record's answer to
+// an entry whose text no store can keep (PostgreSQL's text type takes
+// neither NUL nor invalid UTF-8). Refused up front, such an entry can
+// never wedge the writer, which retries a failed batch until it lands.
+var ErrAuditUnstorable = errors.New("audit entry holds text that is not UTF-8 or contains NUL")
+
+// Storable reports whether every text field of e can be stored.
+func (e *AuditEntry) Storable() bool {
+	return isText(e.Actor) && isText(e.Action) && isText(e.RecordRef) && isText(e.Purpose) && isText(e.Detail)
+}
+
+// CheckStorable is ErrAuditUnstorable (naming the entry's position, never
+// its text) for the first entry of batch that is not Storable.
+func CheckStorable(batch []AuditEntry) error {
+	for i := range batch {
+		if !batch[i].Storable() {
+			return fmt.Errorf("entry %d of %d: %w", i+1, len(batch), ErrAuditUnstorable)
+		}
+	}
+	return nil
+}
+
 // ChainError names the first entry where the trail stops being a chain.
 type ChainError struct {
 	Seq    int64 // the first bad entry (or the expected one, when missing)

@@ -199,6 +199,28 @@ func TestAuditWriterFlushesOnFullBatchTickOrClose(t *testing.T) {
 	}
 }
 
+// TestAuditWriterRefusesUnstorableText: an entry no store could keep is
+// refused at Record, so it never reaches (and never wedges) the writer.
+func TestAuditWriterRefusesUnstorableText(t *testing.T) {
+	a := newSliceAudit()
+	w := NewAuditWriter(a, AuditWriterOptions{FlushEvery: time.Millisecond})
+	if err := w.Record(AuditEntry{Action: "verify.public", Detail: "\x00"}); !errors.Is(err, ErrAuditUnstorable) {
+		t.Errorf("Record with NUL: %v, want ErrAuditUnstorable", err)
+	}
+	if err := w.Record(AuditEntry{Action: "verify.public", Actor: "\xff"}); !errors.Is(err, ErrAuditUnstorable) {
+		t.Errorf("Record with invalid UTF-8: %v, want ErrAuditUnstorable", err)
+	}
+	if err := w.Record(AuditEntry{Action: "verify.public"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := VerifyChain(context.Background(), a); err != nil || n != 1 {
+		t.Fatalf("%d entries stored (err %v), want the one good entry", n, err)
+	}
+}
+
 func TestAuditWriterRetriesAndRefusesWhenFull(t *testing.T) {
 	a := newSliceAudit()
 	a.fail.Store(3)

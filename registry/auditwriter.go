@@ -71,6 +71,9 @@ func (w *AuditWriter) Record(e AuditEntry) error {
 	if w.shut {
 		return ErrAuditClosed
 	}
+	if !e.Storable() {
+		return ErrAuditUnstorable
+	}
 	if e.At.IsZero() {
 		e.At = w.opt.Now()
 	}

@@ -23,6 +23,9 @@ func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) 
 	if len(entries) == 0 {
 		return nil
 	}
+	if err := registry.CheckStorable(entries); err != nil {
+		return fmt.Errorf("inmem: append audit: %w", err)
+	}
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
 	head := s.head

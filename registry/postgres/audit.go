@@ -34,6 +34,9 @@ func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) 
 	if len(entries) == 0 {
 		return nil
 	}
+	if err := registry.CheckStorable(entries); err != nil {
+		return fmt.Errorf("postgres: append audit: %w", err)
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var head registry.ChainHead
 		err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head FOR UPDATE`).Scan(&head.Seq, &head.Hash)

@@ -30,6 +30,7 @@ func runAudit(t *testing.T, open func(t *testing.T) Backend) {
 		{"CopiesInAndOut", testAuditCopies},
 		{"EmptyBatch", testAuditEmptyBatch},
 		{"CancelledContext", testAuditCancelled},
+		{"RefusesUnstorableText", testAuditUnstorable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -323,6 +324,32 @@ func testAuditEmptyBatch(t *testing.T, a registry.AuditLog) {
 		t.Errorf("AppendAudit(nil) moved the head from %d to %d", before.Seq, after.Seq)
 	}
 	mustVerify(t, a, 2)
+}
+
+// testAuditUnstorable: a batch holding text no store can keep (NUL,
+// invalid UTF-8) is refused whole with ErrAuditUnstorable, in every store
+// alike, and the trail stays as it was.
+func testAuditUnstorable(t *testing.T, a registry.AuditLog) {
+	mustAppendAudit(t, a, auditEntries("ok", 2))
+	before := mustHead(t, a)
+	for _, bad := range []func(*registry.AuditEntry){
+		func(e *registry.AuditEntry) { e.Detail = "{\"note\":\"a\x00b\"}" },
+		func(e *registry.AuditEntry) { e.Actor = "public:\xff\xfe" },
+		func(e *registry.AuditEntry) { e.RecordRef = "\x00" },
+		func(e *registry.AuditEntry) { e.Purpose = "bad \xc3" },
+	} {
+		batch := auditEntries("mixed", 3)
+		bad(&batch[1])
+		err := a.AppendAudit(t.Context(), batch)
+		if !errors.Is(err, registry.ErrAuditUnstorable) {
+			t.Errorf("AppendAudit with unstorable text: %v, want ErrAuditUnstorable", err)
+		}
+		if after := mustHead(t, a); after.Seq != before.Seq || !bytes.Equal(after.Hash, before.Hash) {
+			t.Fatalf("a refused batch moved the head from %d to %d", before.Seq, after.Seq)
+		}
+	}
+	mustAppendAudit(t, a, auditEntries("after", 1))
+	mustVerify(t, a, 3)
 }
 
 func testAuditCancelled(t *testing.T, a registry.AuditLog) {
