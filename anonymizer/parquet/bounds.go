@@ -146,26 +146,7 @@ func (w *thriftWalker) value(t byte, depth int, path []int16) error {
 		}
 		return w.skip(n)
 	case tList, tSet:
-		h, err := w.byte()
-		if err != nil {
-			return err
-		}
-		size := uint64(h >> 4)
-		if size == 15 {
-			if size, err = w.uvarint(); err != nil {
-				return err
-			}
-		}
-		n, err := w.length(size, 1)
-		if err != nil {
-			return err
-		}
-		for range n {
-			if err := w.element(h&0x0f, depth+1); err != nil {
-				return err
-			}
-		}
-		return nil
+		return w.list(func(t byte) error { return w.element(t, depth+1) })
 	case tMap:
 		size, err := w.uvarint()
 		if err != nil || size == 0 {
