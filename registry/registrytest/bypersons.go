@@ -22,15 +22,7 @@ func runByPersons(t *testing.T, open func(t *testing.T) Backend) {
 		{"Copies", testByPersonsCopies},
 		{"CancelledContext", testByPersonsCancelled},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			b := open(t)
-			if b.Store == nil {
-				t.Fatal("open returned a Backend without a Store")
-			}
-			tc.fn(t, b.Store)
-		})
-	}
+	runStoreTests(t, open, tests)
 }
 
 func mustByPersons(t *testing.T, s registry.Store, pis [][]byte) []registry.Version {

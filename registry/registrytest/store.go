@@ -41,15 +41,7 @@ func runStore(t *testing.T, open func(t *testing.T) Backend) {
 		{"Count", testCount},
 		{"CancelledContext", testCancelledContext},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			b := open(t)
-			if b.Store == nil {
-				t.Fatal("open returned a Backend without a Store")
-			}
-			tc.fn(t, b.Store)
-		})
-	}
+	runStoreTests(t, open, tests)
 }
 
 // cst is China Standard Time: changes arrive in local time and must come
@@ -874,5 +866,18 @@ func testCancelledContext(t *testing.T, s registry.Store) {
 	}
 	if h := mustHistory(t, s, cert); len(h) != 1 {
 		t.Errorf("Append with a cancelled context wrote a version")
+	}
+}
+
+// runStoreTests runs each test on a fresh backend's Store.
+func runStoreTests(t *testing.T, open func(t *testing.T) Backend, tests []storeTest) {
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := open(t)
+			if b.Store == nil {
+				t.Fatal("open returned a Backend without a Store")
+			}
+			tc.fn(t, b.Store)
+		})
 	}
 }
