@@ -103,6 +103,7 @@ type quotaQueue struct {
 }
 
 type quotaTake struct {
+	ctx  context.Context // a take whose caller has gone is not sent
 	n    int64
 	done chan struct{}
 	ok   bool
@@ -133,11 +134,14 @@ func (q *Quota) Take(ctx context.Context, org string, n, limit int64) (QuotaDeci
 	if limit < 1 {
 		return d, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return QuotaDecision{}, fmt.Errorf("redisstate: quota: %w", err)
+	}
 	// The date is in the key, so a replica whose clock is a little off at
 	// midnight writes to the right day's counter or the next, never
 	// resets another's; the expiry only frees the memory.
 	qk := quotaQueueKey{key: q.prefix + org + ":" + now.Format("20060102"), limit: limit}
-	t := &quotaTake{n: n, done: make(chan struct{})}
+	t := &quotaTake{ctx: ctx, n: n, done: make(chan struct{})}
 	q.mu.Lock()
 	qq, running := q.queues[qk]
 	if !running {
@@ -153,7 +157,13 @@ func (q *Quota) Take(ctx context.Context, org string, n, limit int64) (QuotaDeci
 	select {
 	case <-t.done:
 	case <-ctx.Done():
-		return QuotaDecision{}, fmt.Errorf("redisstate: quota: %w", ctx.Err())
+		// An answer that arrived together with the cancellation is still the
+		// truth about the counter: report it rather than hide a spent take.
+		select {
+		case <-t.done:
+		default:
+			return QuotaDecision{}, fmt.Errorf("redisstate: quota: %w", ctx.Err())
+		}
 	}
 	if t.err != nil {
 		return QuotaDecision{}, t.err
@@ -186,6 +196,17 @@ func (q *Quota) drain(qk quotaQueueKey, qq *quotaQueue) {
 
 // send makes one script call for batch and answers every take in it.
 func (q *Quota) send(qk quotaQueueKey, ttl int64, batch []*quotaTake) {
+	batch = slices.DeleteFunc(batch, func(t *quotaTake) bool {
+		if err := t.ctx.Err(); err != nil {
+			t.err = fmt.Errorf("redisstate: quota: %w", err)
+			close(t.done)
+			return true
+		}
+		return false
+	})
+	if len(batch) == 0 {
+		return
+	}
 	args := make([]any, 0, 2+len(batch))
 	args = append(args, qk.limit, ttl)
 	for _, t := range batch {

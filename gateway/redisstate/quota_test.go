@@ -183,10 +183,16 @@ func TestQuotaCoalescesConcurrentTakes(t *testing.T) {
 // TestQuotaTakeHonoursContext: a caller whose context ends stops waiting.
 func TestQuotaTakeHonoursContext(t *testing.T) {
 	rdb := testClient(t)
-	q := NewQuota(rdb, testPrefix(t, rdb))
+	prefix := testPrefix(t, rdb)
+	q := NewQuota(rdb, prefix)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := q.Take(ctx, "org", 1, 10); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled take: err %v, want context.Canceled", err)
+	}
+	// A caller that has gone was never charged.
+	day := time.Now().In(shanghai).Format("20060102")
+	if n, err := rdb.Exists(context.Background(), prefix+"quota:org:"+day).Result(); err != nil || n != 0 {
+		t.Errorf("counter exists after a cancelled take (%d, %v)", n, err)
 	}
 }
