@@ -182,7 +182,7 @@ func TestSignerRejects(t *testing.T) {
 		t.Error("nil key accepted")
 	}
 	s, _ := newSigner(t)
-	if _, err := NewSigner(s.priv, ed25519.PublicKey([]byte{1, 2, 3})); err == nil {
+	if _, err := NewSigner(ed25519.PrivateKey(s.priv), ed25519.PublicKey([]byte{1, 2, 3})); err == nil {
 		t.Error("malformed older key accepted")
 	}
 	for _, bad := range []string{``, `[]`, `"x"`, `{"a":`, `{} {}`} {
@@ -223,5 +223,34 @@ func TestReceiptIsNotAToken(t *testing.T) {
 	}
 	if _, err := v.Verify(context.Background(), compact); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "receipt") {
 		t.Fatalf("receipt as token: %v", err)
+	}
+}
+
+// TestSignerMatchesStandardLibrary: the Signer's Ed25519 (curve25519-voi)
+// makes exactly the signatures crypto/ed25519 makes, for many keys and
+// messages of many lengths, so swapping the implementation changed speed
+// and nothing else.
+func TestSignerMatchesStandardLibrary(t *testing.T) {
+	for i := range 300 {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := NewSigner(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := make([]byte, i*7)
+		rand.Read(msg)
+		payload, _ := json.Marshal(map[string][]byte{"m": msg})
+		compact, err := s.SignJSON(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dot := strings.LastIndexByte(compact, '.')
+		want := b64.EncodeToString(ed25519.Sign(priv, []byte(compact[:dot])))
+		if compact[dot+1:] != want {
+			t.Fatalf("key %d: signature differs from crypto/ed25519's", i)
+		}
 	}
 }
