@@ -22,7 +22,7 @@ import (
 // that happen to use the same key (per-address and per-certificate limits
 // are different rules).
 type Rule struct {
-	Name  string
+	Name  string  // from configuration; tables keep it without a copy, so never a request's buffer
 	Rate  float64 // tokens per second
 	Burst int
 }

@@ -86,7 +86,7 @@ func decodeBody(b []byte, r *registry.Record) error {
 	if b[0] != bodyFormat1 {
 		return fmt.Errorf("%w: unknown format %d", errBody, b[0])
 	}
-	d := bodyDecoder{b: b[1:]}
+	d := bodyDecoder{b: b[1:], text: string(b[1:])}
 	r.Kind = registry.Kind(d.str("kind"))
 	r.Name = d.str("name")
 	r.Gender = registry.Gender(d.str("gender"))
@@ -177,9 +177,15 @@ func (e *bodyEncoder) strs(list []string) {
 
 // bodyDecoder keeps the first error and turns every later read into a
 // no-op, so decodeBody reads as a plain list of fields.
+//
+// Every string it returns is a substring of text, one copy of the whole
+// body: a record is one allocation rather than one per field, which a
+// cache of many records makes the garbage collector's work (it marks
+// objects, and forty strings a record were most of them).
 type bodyDecoder struct {
-	b   []byte
-	err error
+	b    []byte // what is left to read
+	text string // the whole body; b is always its tail
+	err  error
 }
 
 func (d *bodyDecoder) fail(field, why string) {
@@ -211,9 +217,9 @@ func (d *bodyDecoder) str(field string) string {
 		d.fail(field, "truncated")
 		return ""
 	}
-	s := string(d.b[:n])
+	at := len(d.text) - len(d.b)
 	d.b = d.b[n:]
-	return s
+	return d.text[at : at+int(n)]
 }
 
 func (d *bodyDecoder) int(field string) int {
