@@ -389,7 +389,22 @@ func (s *Server) lookupAgency(c *fiber.Ctx, qs []checkedQuery) (map[string]regis
 		}
 	}
 	certs := make(map[string]registry.Version, len(numbers))
-	if len(numbers) > 0 {
+	switch len(numbers) {
+	case 0:
+	case 1:
+		// A single certificate goes the public path's way: serve's cache,
+		// whose misses are batched with other callers' into few queries
+		// (revocations reach it within a second, and it is bypassed while
+		// they cannot). Single-item calls are the busy agency traffic; a
+		// batch is already one query.
+		v, err := s.lookup(ctx, numbers[0])
+		switch {
+		case err == nil:
+			certs[v.CertificateNumber] = v
+		case !errors.Is(err, registry.ErrNotFound):
+			return nil, nil, fmt.Errorf("agency verify: lookup certificate: %w", err)
+		}
+	default:
 		vs, err := s.deps.Registry.Store().CurrentMany(ctx, numbers)
 		if err != nil {
 			return nil, nil, fmt.Errorf("agency verify: lookup certificates: %w", err)

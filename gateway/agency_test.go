@@ -650,21 +650,30 @@ func TestAgencyBatchLookupRoundTrips(t *testing.T) {
 		name                   string
 		queries                []agencyQuery
 		currentMany, byPersons int64
+		lookups                int64 // through Deps.Lookup, serve's batching cache
 	}{
-		{"by certificate", byCert, 1, 0},
-		{"by id", byID, 0, 1},
-		{"mixed", append(slices.Clone(byID), byCert...), 1, 1},
-		{"one by id", byID[len(byID)-2 : len(byID)-1], 0, 1},
+		{"by certificate", byCert, 1, 0, 0},
+		{"by id", byID, 0, 1, 0},
+		{"mixed", append(slices.Clone(byID), byCert...), 1, 1, 0},
+		{"one by id", byID[len(byID)-2 : len(byID)-1], 0, 1, 0},
+		{"one by certificate", byCert[:1], 0, 0, 1},
 	}
-	reg := f.srv.deps.Registry
+	reg, lookup := f.srv.deps.Registry, f.srv.deps.Lookup
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := &countingStore{Store: f.store}
 			f.srv.deps.Registry = registry.New(cs, reg.Keys(), f.store, time.Now)
-			t.Cleanup(func() { f.srv.deps.Registry = reg })
+			var lookups atomic.Int64
+			f.srv.deps.Lookup = func(ctx context.Context, cert string) (registry.Version, bool, error) {
+				lookups.Add(1)
+				v, err := f.store.Current(ctx, cert)
+				return v, false, err
+			}
+			t.Cleanup(func() { f.srv.deps.Registry, f.srv.deps.Lookup = reg, lookup })
 			out := decodeAgency(t, f.verify(t, f.agencyToken(t), req(tc.queries...)))
-			if got := [3]int64{cs.currentMany.Load(), cs.byPersons.Load(), cs.byPerson.Load()}; got != [3]int64{tc.currentMany, tc.byPersons, 0} {
-				t.Errorf("CurrentMany, ByPersons, ByPerson calls = %v, want [%d %d 0]", got, tc.currentMany, tc.byPersons)
+			got := [4]int64{cs.currentMany.Load(), cs.byPersons.Load(), cs.byPerson.Load(), lookups.Load()}
+			if want := [4]int64{tc.currentMany, tc.byPersons, 0, tc.lookups}; got != want {
+				t.Errorf("CurrentMany, ByPersons, ByPerson, cache lookups = %v, want %v", got, want)
 			}
 			for i, it := range out.Results {
 				if tc.queries[i].IDType == "" {
