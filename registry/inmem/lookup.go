@@ -61,12 +61,23 @@ func (s *Store) ByPerson(ctx context.Context, personIndex []byte) ([]registry.Ve
 	// a person has a handful of degrees, and fewer big copies mean less
 	// garbage on a hot path.
 	var buf [8]int32
-	slots := buf[:0]
+	return s.exportByCertificate(s.appendPersonSlots(buf[:0], personIndex)), nil
+}
+
+// appendPersonSlots appends the slots on personIndex's list. Call with
+// s.mu held.
+func (s *Store) appendPersonSlots(slots []int32, personIndex []byte) []int32 {
 	if head, ok := s.persons[string(personIndex)]; ok {
 		for i := head; i != noSlot; i = s.slot(i).nextOfPerson {
 			slots = append(slots, i)
 		}
 	}
+	return slots
+}
+
+// exportByCertificate orders slots by certificate number and copies each
+// current version once into its place. Call with s.mu held.
+func (s *Store) exportByCertificate(slots []int32) []registry.Version {
 	slices.SortFunc(slots, func(a, b int32) int {
 		return cmp.Compare(s.slot(a).cur.span(tCertificateNumber), s.slot(b).cur.span(tCertificateNumber))
 	})
@@ -74,7 +85,7 @@ func (s *Store) ByPerson(ctx context.Context, personIndex []byte) ([]registry.Ve
 	for k, i := range slots {
 		out[k] = s.export(&s.slot(i).cur)
 	}
-	return out, nil
+	return out
 }
 
 // ByPersons returns the newest version of every certificate whose newest
@@ -88,27 +99,14 @@ func (s *Store) ByPersons(ctx context.Context, personIndexes [][]byte) ([]regist
 	defer s.mu.RUnlock()
 	slots := make([]int32, 0, len(personIndexes))
 	for _, pi := range personIndexes {
-		if len(pi) == 0 {
-			continue
-		}
-		if head, ok := s.persons[string(pi)]; ok {
-			for i := head; i != noSlot; i = s.slot(i).nextOfPerson {
-				slots = append(slots, i)
-			}
+		if len(pi) > 0 {
+			slots = s.appendPersonSlots(slots, pi)
 		}
 	}
 	// A slot is on one person's list only, so an index asked for twice
 	// is the only source of repeats: sort, then drop them.
 	slices.Sort(slots)
-	slots = slices.Compact(slots)
-	slices.SortFunc(slots, func(a, b int32) int {
-		return cmp.Compare(s.slot(a).cur.span(tCertificateNumber), s.slot(b).cur.span(tCertificateNumber))
-	})
-	out := make([]registry.Version, len(slots))
-	for k, i := range slots {
-		out[k] = s.export(&s.slot(i).cur)
-	}
-	return out, nil
+	return s.exportByCertificate(slices.Compact(slots)), nil
 }
 
 // History returns every version of a certificate, oldest first.
