@@ -100,21 +100,9 @@ func (w *thriftWalker) structure(depth int, path []int16) error {
 	if depth > maxThriftDepth {
 		return malformed("thrift nesting too deep")
 	}
-	var id int16
-	for {
-		var t byte
-		var end bool
-		var err error
-		if id, t, end, err = w.fieldHeader(id); err != nil || end {
-			return err
-		}
-		if t == tTrue || t == tFalse {
-			continue
-		}
-		if err := w.value(t, depth, append(path, id)); err != nil {
-			return err
-		}
-	}
+	return w.fields(func(id int16, t byte) (bool, error) {
+		return true, w.value(t, depth, append(path, id))
+	})
 }
 
 func (w *thriftWalker) value(t byte, depth int, path []int16) error {
