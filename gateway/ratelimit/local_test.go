@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/netip"
 	"sync"
@@ -263,6 +264,32 @@ func TestDenyPathDoesNotAllocate(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("a refused request allocates %.1f times, want 0", allocs)
+	}
+}
+
+// TestNewKeyIsOneObject holds the table to one heap object per key: a
+// full table is 100,000 keys, and every object in it is work for each
+// garbage collection (the copied key text, a separately allocated
+// rate.Limiter and a map key holding strings were four more per key).
+func TestNewKeyIsOneObject(t *testing.T) {
+	const n = 2000
+	l := NewLocal(Options{MaxKeys: 4 * n})
+	numbers := make([]string, n+1)
+	for i := range numbers {
+		numbers[i] = fmt.Sprintf("10001%011d", i)
+	}
+	rule := Rule{Name: "r", Rate: 1, Burst: 5}
+	i := 0
+	allocs := testing.AllocsPerRun(n, func() {
+		l.Allow(context.Background(), CertificateKey(numbers[i]), rule)
+		i++
+	})
+	// Map growth adds a fraction of an allocation per key on average.
+	if allocs > 1.5 {
+		t.Fatalf("a new key costs %.2f allocations, want one (its entry)", allocs)
+	}
+	if l.Len() != n+1 {
+		t.Fatalf("%d keys kept, want %d", l.Len(), n+1)
 	}
 }
 

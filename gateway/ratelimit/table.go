@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync"
 	"time"
 )
@@ -23,26 +22,26 @@ const (
 )
 
 // Entry is one (rule, key) in a Table: its local bucket and whatever the
-// table's user keeps beside it (Ext).
+// table's user keeps beside it (Ext). It holds neither the key's text nor
+// the rule's name: a full table is 100,000 entries that the garbage
+// collector marks on every cycle, and one object without strings per
+// entry keeps that short (see Table).
 type Entry[E any] struct {
 	Bucket
-	key  Key
-	rule Rule
-	Ext  E
+	Ext E
 }
 
-// Key is the entry's key; its text is a private copy.
-func (e *Entry[E]) Key() Key { return e.key }
-
-// Rule is the rule the entry counts under.
-func (e *Entry[E]) Rule() Rule { return e.rule }
-
-// tableKey includes the whole rule, so that a changed rate or burst gets a
-// fresh bucket instead of a racy update of the old one; the old entry ages
-// out like any idle one.
+// tableKey identifies a (rule, key) by a keyed 128-bit hash of the rule's
+// name and the key, and by the rule's rate and burst, so that a changed
+// rate or burst gets a fresh bucket instead of a racy update of the old
+// one (the old entry ages out like any idle one). It holds no pointer, so
+// the map's memory is not scanned by the garbage collector. Two seeds
+// chosen at random per table make a collision between the keys of one
+// process a 2^-128 event per pair that nobody outside can aim for.
 type tableKey struct {
-	rule Rule
-	key  Key
+	id    [2]uint64
+	rate  float64
+	burst int
 }
 
 type shard[E any] struct {
@@ -53,30 +52,35 @@ type shard[E any] struct {
 }
 
 // Table is a bounded, sharded map from (rule, key) to an Entry. Lookups of
-// existing keys take a read lock and do not allocate. When a shard is full
-// a new key first sweeps it for idle (full) buckets, at most once a
-// second, and otherwise evicts the least recently used of a few sampled
+// existing keys take a read lock and do not allocate; a new key costs one
+// allocation, its Entry. When a shard is full a new key first sweeps it
+// for idle (full) buckets, at most once a second, and otherwise evicts the least recently used of a few sampled
 // entries, so memory stays bounded under a flood of distinct keys while
 // busy keys keep their state. Evicting a bucket that was not full forgets
 // what it spent; with MaxKeys well above the number of keys that are busy
 // at once that only happens under such a flood, and then to its own keys
 // first, since they are the least recently used.
+//
+// An evicted entry is never reused: whoever still holds it (a request
+// deciding, a settlement in flight) keeps a valid bucket of its own.
 type Table[E any] struct {
-	seed     maphash.Seed
+	seeds    [2]maphash.Seed
 	perShard int
-	init     func(*Entry[E])
+	init     func(e *Entry[E], key Key, rule Rule)
 	shards   [numShards]shard[E]
 }
 
 // NewTable returns a table of at most maxKeys entries (DefaultMaxKeys when
-// maxKeys <= 0). init, when not nil, prepares each new entry's Ext; it
-// runs under the shard's lock and must be quick.
-func NewTable[E any](maxKeys int, init func(*Entry[E])) *Table[E] {
+// maxKeys <= 0). init, when not nil, prepares each new entry's Ext from
+// its key and rule, the only time they are at hand: it runs under the
+// shard's lock, must be quick, and must copy whatever of key it keeps
+// (its text may alias a request buffer).
+func NewTable[E any](maxKeys int, init func(e *Entry[E], key Key, rule Rule)) *Table[E] {
 	if maxKeys <= 0 {
 		maxKeys = DefaultMaxKeys
 	}
 	t := &Table[E]{
-		seed:     maphash.MakeSeed(),
+		seeds:    [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		perShard: max(1, (maxKeys+numShards-1)/numShards),
 		init:     init,
 	}
@@ -89,18 +93,18 @@ func NewTable[E any](maxKeys int, init func(*Entry[E])) *Table[E] {
 // Get returns the entry for (rule, key), creating it with a full bucket if
 // it is new.
 func (t *Table[E]) Get(key Key, rule Rule, now time.Time) *Entry[E] {
-	tk := tableKey{rule: rule, key: key}
-	s := &t.shards[t.shardOf(key)]
+	tk := t.keyOf(key, rule)
+	s := &t.shards[tk.id[0]%numShards]
 	s.mu.RLock()
 	e := s.m[tk]
 	s.mu.RUnlock()
 	if e != nil {
 		return e
 	}
-	return t.insert(s, tk, now)
+	return t.insert(s, tk, key, rule, now)
 }
 
-func (t *Table[E]) insert(s *shard[E], tk tableKey, now time.Time) *Entry[E] {
+func (t *Table[E]) insert(s *shard[E], tk tableKey, key Key, rule Rule, now time.Time) *Entry[E] {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e := s.m[tk]; e != nil {
@@ -116,15 +120,10 @@ func (t *Table[E]) insert(s *shard[E], tk tableKey, now time.Time) *Entry[E] {
 			s.evictLocked()
 		}
 	}
-	// The key's text may alias a request buffer that the server reuses.
-	// The rule's name is configuration (see Rule) and is shared as it is:
-	// a copy per entry would be 100,000 more objects for the garbage
-	// collector to mark when the table is full.
-	tk.key.text = strings.Clone(tk.key.text)
-	e := &Entry[E]{key: tk.key, rule: tk.rule}
-	e.Bucket.init(tk.rule, now)
+	e := &Entry[E]{}
+	e.Bucket.init(rule, now)
 	if t.init != nil {
-		t.init(e)
+		t.init(e, key, rule)
 	}
 	s.m[tk] = e
 	return e
@@ -188,15 +187,26 @@ func (t *Table[E]) Len() int {
 	return n
 }
 
-// shardOf hashes the key by hand: maphash.Comparable would move the key to
-// the heap, and this path must not allocate.
-func (t *Table[E]) shardOf(k Key) int {
-	var h uint64
-	if k.text != "" {
-		h = maphash.String(t.seed, k.text)
-	} else {
-		b := k.addr.As16()
-		h = maphash.Bytes(t.seed, b[:])
+// keyOf hashes the rule's name and the key with both seeds. maphash.Hash
+// on the stack rather than maphash.Comparable, which would move the key
+// to the heap: this path must not allocate.
+func (t *Table[E]) keyOf(k Key, r Rule) tableKey {
+	tk := tableKey{rate: r.Rate, burst: r.Burst}
+	var addr [16]byte
+	if k.text == "" {
+		addr = k.addr.As16()
 	}
-	return int((h ^ uint64(k.kind)) % numShards)
+	for i := range tk.id {
+		var h maphash.Hash
+		h.SetSeed(t.seeds[i])
+		h.WriteString(r.Name)
+		// The kind and a separator after the name: ("ab", "c") and
+		// ("a", "bc") never meet, nor an address and a text.
+		h.WriteByte(0)
+		h.WriteByte(byte(k.kind))
+		h.Write(addr[:])
+		h.WriteString(k.text)
+		tk.id[i] = h.Sum64()
+	}
+	return tk
 }

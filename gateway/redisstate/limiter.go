@@ -157,8 +157,11 @@ type shared struct {
 	// the same key that was evicted and created again.
 	incarnation uint64
 
+	// name is the key's Redis name without the prefix (keyDigest), made
+	// when the entry is: the key's text is not kept.
+	name [16]byte
+
 	// Owned by the settlement goroutine.
-	redisKey string
 	// sent is the total in the latest report, acked the latest total Redis
 	// confirmed; sent > acked while a report's fate is unknown, since
 	// sentAt.
@@ -209,9 +212,10 @@ func NewLimiter(rdb redis.UniversalClient, cfg LimiterConfig) *Limiter {
 	return l
 }
 
-func (l *Limiter) initEntry(e *ratelimit.Entry[shared]) {
-	e.Ext.allowance.Store(share(int64(e.Rule().Burst), l.replicas.Load()))
+func (l *Limiter) initEntry(e *ratelimit.Entry[shared], key ratelimit.Key, rule ratelimit.Rule) {
+	e.Ext.allowance.Store(share(int64(rule.Burst), l.replicas.Load()))
 	e.Ext.incarnation = l.incarnations.Add(1)
+	e.Ext.name = l.keyDigest(rule, key)
 }
 
 // Allow admits one request for key under rule, from local state only.
@@ -281,9 +285,8 @@ func (l *Limiter) regain(e *ratelimit.Entry[shared], now time.Time) bool {
 	if at == 0 || s.regained.Load() {
 		return false
 	}
-	r := e.Rule()
 	left := s.left.Load()
-	level := min(float64(left)+r.Rate*float64(now.UnixNano()-at)/1e9, float64(r.Burst))
+	level := min(float64(left)+e.Rate()*float64(now.UnixNano()-at)/1e9, float64(e.Burst()))
 	back := int64(level) - max(left, 0) // what the shares did not cut yet
 	if back < 1 || !s.regained.CompareAndSwap(false, true) {
 		return false

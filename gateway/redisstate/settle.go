@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -284,12 +285,8 @@ func (l *Limiter) pipeline(ctx context.Context, chunk []*ratelimit.Entry[shared]
 		args[0], args[1] = l.replica, reportKeep.Milliseconds()
 		for i, e := range group {
 			s := &e.Ext
-			if s.redisKey == "" {
-				s.redisKey = l.keyName(e.Rule(), e.Key())
-			}
-			r := e.Rule()
-			keys[i] = s.redisKey
-			args = append(args, 1e6/r.Rate, r.Burst, s.incarnation, s.sent, s.acked)
+			keys[i] = l.redisName(s.name)
+			args = append(args, 1e6/e.Rate(), e.Burst(), s.incarnation, s.sent, s.acked)
 		}
 		calls = append(calls, gcraScript.EvalSha(ctx, pipe, keys, args...))
 	}
@@ -297,17 +294,36 @@ func (l *Limiter) pipeline(ctx context.Context, chunk []*ratelimit.Entry[shared]
 	return hb, calls, err
 }
 
-// keyName names a (rule, key) in Redis: in clear, or as an HMAC when a
-// secret is configured. "v2" keeps these hashes apart from the plain GCRA
-// strings of earlier versions, which the script could not read.
+// keyName is the Redis name of a (rule, key).
 func (l *Limiter) keyName(r ratelimit.Rule, k ratelimit.Key) string {
-	id := r.Name + "|" + k.Ident()
+	return l.redisName(l.keyDigest(r, k))
+}
+
+// keyDigest identifies a (rule, key) across replicas in 16 bytes: an HMAC
+// when a secret is configured, else a plain SHA-256, so Redis never holds
+// a client address or certificate number in clear and a local entry keeps
+// no string for it. Without a secret the digest hides nothing from
+// someone who guesses the key: configure one (serve always does).
+func (l *Limiter) keyDigest(r ratelimit.Rule, k ratelimit.Key) [16]byte {
+	var h hash.Hash
 	if len(l.cfg.KeySecret) == 0 {
-		return l.cfg.Prefix + "rl:v2:" + id
+		h = sha256.New()
+	} else {
+		h = hmac.New(sha256.New, l.cfg.KeySecret)
 	}
-	m := hmac.New(sha256.New, l.cfg.KeySecret)
-	m.Write([]byte(id))
-	return l.cfg.Prefix + "rl:v2:" + hex.EncodeToString(m.Sum(nil)[:16])
+	h.Write([]byte(r.Name + "|" + k.Ident()))
+	var d [16]byte
+	copy(d[:], h.Sum(nil))
+	return d
+}
+
+// redisName is the Redis key for a digest. "v2" keeps these hashes apart
+// from the plain GCRA strings of earlier versions, which the script could
+// not read.
+func (l *Limiter) redisName(d [16]byte) string {
+	var b [32]byte
+	hex.Encode(b[:], d[:])
+	return l.cfg.Prefix + "rl:v2:" + string(b[:])
 }
 
 // loadScripts puts scripts in Redis's script cache (on every shard of a
