@@ -20,7 +20,12 @@ require (
 	golang.org/x/time v0.16.0
 )
 
-require github.com/oasisprotocol/curve25519-voi v0.0.0-20230904125328-1f23a7beb09a
+require (
+	github.com/VictoriaMetrics/fastcache v1.13.2
+	github.com/oasisprotocol/curve25519-voi v0.0.0-20230904125328-1f23a7beb09a
+)
+
+require github.com/golang/snappy v1.0.0 // indirect
 
 require (
 	github.com/andybalholm/brotli v1.3.0 // indirect

@@ -5,9 +5,14 @@
 // Three things keep the registry's load low without changing what anyone
 // is told:
 //
-//   - A bounded LRU with a short TTL holds what was found, and what was not
-//     found: an unknown number costs exactly what a known one costs, cached
-//     or not, so timing tells nobody which numbers exist.
+//   - A bounded cache with a short TTL holds what was found, and what was
+//     not found: an unknown number costs exactly what a known one costs,
+//     cached or not, so timing tells nobody which numbers exist. It keeps
+//     versions encoded (registry/recordbin) in VictoriaMetrics/fastcache,
+//     whose memory the garbage collector never scans: twenty thousand
+//     decoded versions were a quarter of a million objects to mark on
+//     every collection, and those mark phases were serve's latency tail.
+//     A hit decodes its version afresh (two allocations).
 //   - Concurrent misses for one number share one lookup (singleflight).
 //   - Misses for different numbers are batched: up to Loaders store queries
 //     run at once, and whatever arrives while they run waits for the next
@@ -23,22 +28,24 @@
 // already running when an invalidation came is handed to its callers but
 // never stored.
 //
-// The package imports the registry and x/sync only; the serve command
-// wires it to the store and the broadcast.
+// The package imports the registry, x/sync and fastcache only; the serve
+// command wires it to the store and the broadcast.
 package recordcache
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/VictoriaMetrics/fastcache"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordbin"
 )
 
 // Source is what the cache reads through: registry.Store is one.
@@ -51,11 +58,11 @@ type Source interface {
 
 // Defaults of Options.
 const (
-	// DefaultSize bounds memory: a version takes about 2 KB, so the cache
-	// stays under about 40 MB however many numbers are asked for. With
-	// the default TTL it holds every number asked in the last TTL up to
-	// 10,000 distinct numbers a second; beyond that the LRU keeps the hot
-	// ones, the only ones a cache helps with anyway.
+	// DefaultSize is the records the cache is sized for: it takes
+	// entryBytes each, so the cache stays under about 40 MB however many
+	// numbers are asked for. With the default TTL it holds every number
+	// asked in the last TTL up to 10,000 distinct numbers a second; beyond
+	// that the oldest entries go first.
 	DefaultSize = 20_000
 	// DefaultTTL bounds how long an amendment (which is not broadcast)
 	// can take to show, and how long a revocation can if its broadcast
@@ -72,8 +79,14 @@ const (
 	DefaultQueryTimeout = 2 * time.Second
 )
 
+// entryBytes is the room Size reserves per record: an encoded version
+// is 1–1.5 KB. fastcache takes at least 32 MB however small Size is, in
+// 64 KB chunks it maps as they fill.
+const entryBytes = 2048
+
 // Options tune a Cache; zero values take the defaults.
 type Options struct {
+	// Size is the number of records to make room for (see entryBytes).
 	Size         int
 	TTL          time.Duration
 	MaxBatch     int
@@ -98,13 +111,16 @@ type Stats struct {
 }
 
 // Cache is a read-through cache of registry versions by certificate
-// number. It is safe for concurrent use. Versions it returns share their
-// byte slices with the cache and with other callers: read, never modify.
+// number. It is safe for concurrent use. Callers that shared one lookup
+// share the version it found, byte slices included: read, never modify.
 type Cache struct {
-	src  Source
-	opt  Options
-	lru  *lru.Cache[string, *entry]
-	load *batcher
+	src   Source
+	opt   Options
+	store *fastcache.Cache
+	load  *batcher
+	// bufs holds buffers for values read and written: a decoded version
+	// copies what it keeps.
+	bufs sync.Pool
 
 	// mu orders fills against invalidations: gen moves on every
 	// invalidation, and a fill stores only if gen has not moved since its
@@ -118,12 +134,20 @@ type Cache struct {
 	bypass  atomic.Int64
 }
 
-// entry is one cached answer: a version, or registry.ErrNotFound.
+// entry is one lookup's answer: a version, or an error.
 type entry struct {
-	v       registry.Version
-	err     error
-	expires time.Time
+	v   registry.Version
+	err error
 }
+
+// A stored value is the expiry (Unix ns, 8 bytes big-endian), a byte
+// telling a found version from a number that does not exist, and for a
+// found one its recordbin encoding.
+const (
+	valueFound    byte = 1
+	valueNotFound byte = 0
+	valueHeader        = 9
+)
 
 // New makes a cache over src.
 func New(src Source, opt Options) *Cache {
@@ -145,15 +169,12 @@ func New(src Source, opt Options) *Cache {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	l, err := lru.New[string, *entry](opt.Size)
-	if err != nil {
-		panic("recordcache: " + err.Error()) // only for size ≤ 0, excluded above
-	}
 	return &Cache{
-		src:  src,
-		opt:  opt,
-		lru:  l,
-		load: newBatcher(src, opt.MaxBatch, opt.Loaders, opt.QueryTimeout),
+		src:   src,
+		opt:   opt,
+		store: fastcache.New(opt.Size * entryBytes),
+		load:  newBatcher(src, opt.MaxBatch, opt.Loaders, opt.QueryTimeout),
+		bufs:  sync.Pool{New: func() any { return new([]byte) }},
 	}
 }
 
@@ -166,8 +187,7 @@ func (c *Cache) Get(ctx context.Context, certificateNumber string) (registry.Ver
 		v, err := c.src.Current(ctx, certificateNumber)
 		return v, false, err
 	}
-	now := c.opt.Now()
-	if e, ok := c.lru.Get(certificateNumber); ok && now.Before(e.expires) {
+	if e, ok := c.cached(certificateNumber); ok {
 		c.hits.Add(1)
 		return e.v, true, e.err
 	}
@@ -195,14 +215,44 @@ func (c *Cache) Get(ctx context.Context, certificateNumber string) (registry.Ver
 	}
 }
 
-// fill caches an answer unless an invalidation came since gen. It sets
-// the expiry before the entry is shared with anyone.
+// cached returns a stored answer that has not expired.
+func (c *Cache) cached(cert string) (entry, bool) {
+	bp := c.bufs.Get().(*[]byte)
+	defer c.bufs.Put(bp)
+	b, ok := c.store.HasGet((*bp)[:0], []byte(cert))
+	*bp = b
+	if !ok || len(b) < valueHeader || c.opt.Now().UnixNano() >= int64(binary.BigEndian.Uint64(b)) {
+		return entry{}, false
+	}
+	if b[8] == valueNotFound {
+		return entry{err: registry.ErrNotFound}, true
+	}
+	var e entry
+	if err := recordbin.DecodeVersion(b[valueHeader:], &e.v); err != nil {
+		// Only a bug could store a value that does not decode: look
+		// the number up again rather than fail the request.
+		return entry{}, false
+	}
+	return e, true
+}
+
+// fill caches an answer unless an invalidation came since gen.
 func (c *Cache) fill(gen uint64, cert string, e *entry) {
-	e.expires = c.opt.Now().Add(c.opt.TTL)
+	bp := c.bufs.Get().(*[]byte)
+	defer c.bufs.Put(bp)
+	b := binary.BigEndian.AppendUint64((*bp)[:0], uint64(c.opt.Now().Add(c.opt.TTL).UnixNano()))
+	if e.err != nil {
+		b = append(b, valueNotFound)
+	} else {
+		b = recordbin.AppendVersion(append(b, valueFound), &e.v)
+	}
+	*bp = b
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen.Load() == gen {
-		c.lru.Add(cert, e)
+		// fastcache drops what does not fit in 64 KB: such a record is
+		// looked up every time, which is only slower.
+		c.store.Set([]byte(cert), b)
 	}
 }
 
@@ -212,7 +262,7 @@ func (c *Cache) Invalidate(certificateNumber string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen.Add(1)
-	c.lru.Remove(certificateNumber)
+	c.store.Del([]byte(certificateNumber))
 }
 
 // Reset drops everything: invalidations may have been missed.
@@ -220,11 +270,15 @@ func (c *Cache) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen.Add(1)
-	c.lru.Purge()
+	c.store.Reset()
 }
 
 // Len is the number of entries held, expired ones included.
-func (c *Cache) Len() int { return c.lru.Len() }
+func (c *Cache) Len() int {
+	var s fastcache.Stats
+	c.store.UpdateStats(&s)
+	return int(s.EntriesCount)
+}
 
 // Stats returns the counters.
 func (c *Cache) Stats() Stats {

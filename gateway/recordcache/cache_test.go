@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/registrytest"
 )
 
 // fakeSource is a store of certificate → status. gate, when set, holds
@@ -18,6 +21,8 @@ import (
 type fakeSource struct {
 	mu      sync.Mutex
 	status  map[string]registry.Status
+	full    map[string]registry.Version // whole versions, when set
+	pad     int                         // thesis title length of made-up versions
 	queries [][]string
 	gate    chan struct{}
 	fail    error
@@ -63,10 +68,14 @@ func (s *fakeSource) wait(ctx context.Context, certs []string) error {
 func (s *fakeSource) version(cert string) (registry.Version, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if v, ok := s.full[cert]; ok {
+		return v, true
+	}
 	st, ok := s.status[cert]
 	var v registry.Version
 	v.CertificateNumber = cert
 	v.Status = st
+	v.ThesisTitle = strings.Repeat("x", s.pad)
 	return v, ok
 }
 
@@ -464,14 +473,51 @@ func TestGetHonoursContext(t *testing.T) {
 	}
 }
 
+// TestSizeIsBounded asks for twice what the smallest cache holds (32 MB
+// of 16 KB versions): the oldest go, and what stays still answers.
 func TestSizeIsBounded(t *testing.T) {
+	const pad, asked = 16 << 10, 4096
 	src := newFakeSource()
-	c := New(src, Options{Size: 100})
-	for i := 0; i < 1000; i++ {
+	src.pad = pad
+	for i := range asked {
+		src.set(fmt.Sprintf("C%05d", i), registry.StatusFiled)
+	}
+	c := New(src, Options{Size: 1, TTL: time.Hour})
+	for i := range asked {
 		get(t, c, fmt.Sprintf("C%05d", i))
 	}
-	if c.Len() > 100 {
-		t.Errorf("%d entries, bound 100", c.Len())
+	if n := c.Len(); n > asked*3/4 || n == 0 {
+		t.Errorf("%d entries of %d asked, want about half", n, asked)
+	}
+	v, hit, err := get(t, c, fmt.Sprintf("C%05d", asked-1))
+	if err != nil || !hit || len(v.ThesisTitle) != pad {
+		t.Errorf("newest entry: hit %v, title of %d bytes, err %v", hit, len(v.ThesisTitle), err)
+	}
+}
+
+// TestHitReturnsTheWholeVersion: a version kept encoded comes back whole,
+// sealed fields and change included.
+func TestHitReturnsTheWholeVersion(t *testing.T) {
+	src := newFakeSource()
+	want := registry.Version{
+		Sealed:  registrytest.SampleSealed(3),
+		Version: 2,
+		Change:  registry.Change{Actor: "office:1", Reason: "amend", At: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)},
+	}
+	src.full = map[string]registry.Version{want.CertificateNumber: want}
+	c := New(src, Options{TTL: time.Hour})
+	for _, wantHit := range []bool{false, true} {
+		got, hit, err := get(t, c, want.CertificateNumber)
+		if err != nil || hit != wantHit {
+			t.Fatalf("hit %v (want %v), err %v", hit, wantHit, err)
+		}
+		if !got.Change.At.Equal(want.Change.At) {
+			t.Errorf("hit %v: change time %v, want %v", hit, got.Change.At, want.Change.At)
+		}
+		got.Change.At = want.Change.At
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("hit %v: version differs:\n got %+v\nwant %+v", hit, got, want)
+		}
 	}
 }
 

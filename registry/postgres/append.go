@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordbin"
 )
 
 // appendSQL writes version $2+1 only if $2 is the newest version now:
@@ -32,7 +33,7 @@ func (s *Store) Append(ctx context.Context, after int, next registry.Sealed, cha
 		return registry.Version{}, fmt.Errorf("append: %w", err)
 	}
 	change.At = dbTime(change.At)
-	body := encodeBody(nil, &next.Record)
+	body := recordbin.AppendRecord(nil, &next.Record)
 	args := versionRow(nil, &next, int32(after), body, change)
 	tag, err := s.pool.Exec(ctx, appendSQL, args...)
 	if isUniqueViolation(err) {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordbin"
 )
 
 var _ registry.DatasetStore = (*Store)(nil)
@@ -214,7 +215,7 @@ func (s *Store) ScanBulk(ctx context.Context, f registry.Filter, fn func(registr
 		if err := rows.Scan(&ver, &v.PersonIndex, &body); err != nil {
 			return fmt.Errorf("bulk scan: %w", err)
 		}
-		if err := decodeBody(body, &v.Record); err != nil {
+		if err := recordbin.DecodeRecord(body, &v.Record); err != nil {
 			return fmt.Errorf("bulk scan: record version %d: %w", ver, err)
 		}
 		v.Version = int(ver)

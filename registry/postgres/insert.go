@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordbin"
 )
 
 // insertAttempts bounds the retries of a batch that lost a race: when a
@@ -179,7 +180,7 @@ func (src *versionSource) Next() bool {
 
 func (src *versionSource) Values() ([]any, error) {
 	r := &src.batch[src.rows[src.next]]
-	src.body = encodeBody(src.body[:0], &r.Record)
+	src.body = recordbin.AppendRecord(src.body[:0], &r.Record)
 	src.row = versionRow(src.row[:0], r, 1, src.body, src.change)
 	return src.row, nil
 }

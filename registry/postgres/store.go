@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordbin"
 )
 
 // Store is the PostgreSQL registry: record versions and the audit trail
@@ -129,7 +130,7 @@ func scanVersion(rows pgx.CollectableRow) (registry.Version, error) {
 		&v.Change.Actor, &v.Change.Reason, &v.Change.At); err != nil {
 		return registry.Version{}, fmt.Errorf("read record version: %w", err)
 	}
-	if err := decodeBody(body, &v.Record); err != nil {
+	if err := recordbin.DecodeRecord(body, &v.Record); err != nil {
 		return registry.Version{}, fmt.Errorf("read record version %d: %w", ver, err)
 	}
 	v.Version = int(ver)

@@ -1,4 +1,4 @@
-package postgres
+package recordbin
 
 import (
 	"bytes"
@@ -18,13 +18,13 @@ var directIdentifiers = map[string]bool{"IDNumber": true, "Phone": true, "Email"
 func roundTrip(t *testing.T, r registry.Record) registry.Record {
 	t.Helper()
 	var got registry.Record
-	if err := decodeBody(encodeBody(nil, &r), &got); err != nil {
+	if err := DecodeRecord(AppendRecord(nil, &r), &got); err != nil {
 		t.Fatalf("decode of a fresh encoding: %v", err)
 	}
 	return got
 }
 
-func TestBodyRoundTrip(t *testing.T) {
+func TestRecordRoundTrip(t *testing.T) {
 	odd := registrytest.SampleSealed(7).Record
 	odd.BirthDate = registry.NewDate(-44, 13, 99) // unvalidated: still kept exactly
 	odd.EnrolmentMonth = registry.NewMonth(1<<40, 0)
@@ -55,10 +55,10 @@ func TestBodyRoundTrip(t *testing.T) {
 	}
 }
 
-// TestBodyCoversEveryField sets each field of Record in turn, by
+// TestRecordCoversEveryField sets each field of Record in turn, by
 // reflection, so that a field added to Record later fails here until the
 // codec carries it (or it is declared a direct identifier).
-func TestBodyCoversEveryField(t *testing.T) {
+func TestRecordCoversEveryField(t *testing.T) {
 	rt := reflect.TypeFor[registry.Record]()
 	for i := range rt.NumField() {
 		f := rt.Field(i)
@@ -92,11 +92,11 @@ func TestBodyCoversEveryField(t *testing.T) {
 	}
 }
 
-func TestBodyDropsDirectIdentifiers(t *testing.T) {
+func TestRecordDropsDirectIdentifiers(t *testing.T) {
 	r := registrytest.SampleSealed(3).Record
 	secrets := map[string]string{"IDNumber": "11010519491231002X", "Phone": "13800138000", "Email": "holder@example.cn"}
 	r.IDNumber, r.Phone, r.Email = secrets["IDNumber"], secrets["Phone"], secrets["Email"]
-	enc := encodeBody(nil, &r)
+	enc := AppendRecord(nil, &r)
 	for field, v := range secrets {
 		if bytes.Contains(enc, []byte(v)) {
 			t.Errorf("the body encoding holds %s in clear", field)
@@ -107,10 +107,10 @@ func TestBodyDropsDirectIdentifiers(t *testing.T) {
 	}
 }
 
-func TestBodyRejectsCorruption(t *testing.T) {
+func TestRecordRejectsCorruption(t *testing.T) {
 	r := registrytest.SampleSealed(5).Record
 	r.IDNumber = ""
-	enc := encodeBody(nil, &r)
+	enc := AppendRecord(nil, &r)
 	cases := map[string][]byte{
 		"empty":          nil,
 		"unknown format": append([]byte{99}, enc[1:]...),
@@ -121,34 +121,34 @@ func TestBodyRejectsCorruption(t *testing.T) {
 	}
 	for name, b := range cases {
 		var got registry.Record
-		err := decodeBody(b, &got)
-		if !errors.Is(err, errBody) {
-			t.Errorf("%s: err = %v, want errBody", name, err)
+		err := DecodeRecord(b, &got)
+		if !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
 		}
 	}
 }
 
-// FuzzDecodeBody: stored bodies are outside input to the decoder (a
+// FuzzDecodeRecord: stored bodies are outside input to the decoder (a
 // database can be restored from anywhere); it must never panic or
 // allocate beyond its input, and whatever it accepts must re-encode to
 // something that decodes to the same record.
-func FuzzDecodeBody(f *testing.F) {
+func FuzzDecodeRecord(f *testing.F) {
 	for _, i := range []int{0, 1, 2, 9, 21} {
 		r := registrytest.SampleSealed(i).Record
-		f.Add(encodeBody(nil, &r))
+		f.Add(AppendRecord(nil, &r))
 	}
-	f.Add(encodeBody(nil, &registry.Record{}))
+	f.Add(AppendRecord(nil, &registry.Record{}))
 	f.Add([]byte{bodyFormat1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r registry.Record
-		if err := decodeBody(b, &r); err != nil {
-			if !errors.Is(err, errBody) {
-				t.Fatalf("error does not wrap errBody: %v", err)
+		if err := DecodeRecord(b, &r); err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error does not wrap ErrMalformed: %v", err)
 			}
 			return
 		}
 		var again registry.Record
-		if err := decodeBody(encodeBody(nil, &r), &again); err != nil {
+		if err := DecodeRecord(AppendRecord(nil, &r), &again); err != nil {
 			t.Fatalf("re-encoding of an accepted body does not decode: %v", err)
 		}
 		if !reflect.DeepEqual(again, r) {

@@ -1,4 +1,12 @@
-package postgres
+// Package recordbin is the compact binary encoding of registry records:
+// the record body the PostgreSQL store keeps in its body column, and a
+// whole stored version (body, sealed identifiers, version number and
+// change) for caches that keep versions as bytes the garbage collector
+// need not look into.
+//
+// Decoding returns strings that share one copy of the input, so a decoded
+// record is one allocation for all its text, not one per field.
+package recordbin
 
 import (
 	"encoding/binary"
@@ -9,8 +17,8 @@ import (
 	"github.com/degreegate/degreegate/registry"
 )
 
-// The sealed record body is stored as a compact binary encoding rather
-// than jsonb: at import rates of 100,000 records a second the server's
+// The PostgreSQL store keeps a record body in this encoding rather than
+// as jsonb: at import rates of 100,000 records a second the server's
 // jsonb parser and Go's encoding/json would cost more CPU than everything
 // else in Insert together, and nothing queries inside the body (the
 // queryable fields have columns of their own).
@@ -25,16 +33,25 @@ import (
 //   - string lists: uvarint 0 for nil, else 1+len, then each string, so
 //     that nil and empty lists stay distinct.
 //
-// A new Record field needs a new format byte; TestBodyCoversEveryField
-// fails until the codec is extended.
+// A new Record field needs a new format byte; TestRecordCoversEveryField
+// fails until the codec is extended. The format is stored: it never
+// changes in place.
 const bodyFormat1 byte = 1
 
-// errBody is wrapped by every decoding error; messages name the field,
-// never its content.
-var errBody = errors.New("malformed record body")
+// ErrMalformed is wrapped by every decoding error; messages name the
+// field, never its content.
+var ErrMalformed = errors.New("malformed record encoding")
 
-func encodeBody(dst []byte, r *registry.Record) []byte {
-	e := bodyEncoder{b: dst}
+// AppendRecord appends r's body encoding to dst. The direct identifiers
+// (IDNumber, Phone, Email) are left out: sealed records keep them only in
+// their encrypted Secret.
+func AppendRecord(dst []byte, r *registry.Record) []byte {
+	e := encoder{b: dst}
+	e.record(r)
+	return e.b
+}
+
+func (e *encoder) record(r *registry.Record) {
 	e.b = append(e.b, bodyFormat1)
 	e.str(string(r.Kind))
 	e.str(r.Name)
@@ -76,17 +93,41 @@ func encodeBody(dst []byte, r *registry.Record) []byte {
 	e.date(r.RevokedOn)
 	e.str(r.RevocationResolution)
 	e.str(r.RevocationReason)
-	return e.b
 }
 
-func decodeBody(b []byte, r *registry.Record) error {
-	if len(b) == 0 {
-		return fmt.Errorf("%w: empty", errBody)
+// DecodeRecord decodes a body AppendRecord made into r.
+func DecodeRecord(b []byte, r *registry.Record) error {
+	d := newDecoder(b)
+	d.record(r)
+	return d.end()
+}
+
+func newDecoder(b []byte) *decoder { return &decoder{b: b, text: string(b)} }
+
+// end reports the first error, or trailing bytes.
+func (d *decoder) end() error {
+	if d.err != nil {
+		return d.err
 	}
-	if b[0] != bodyFormat1 {
-		return fmt.Errorf("%w: unknown format %d", errBody, b[0])
+	if len(d.b) != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, len(d.b))
 	}
-	d := bodyDecoder{b: b[1:], text: string(b[1:])}
+	return nil
+}
+
+func (d *decoder) record(r *registry.Record) {
+	if d.err != nil {
+		return
+	}
+	switch {
+	case len(d.b) == 0:
+		d.fail("format", "empty")
+		return
+	case d.b[0] != bodyFormat1:
+		d.fail("format", fmt.Sprintf("unknown format %d", d.b[0]))
+		return
+	}
+	d.b = d.b[1:]
 	r.Kind = registry.Kind(d.str("kind"))
 	r.Name = d.str("name")
 	r.Gender = registry.Gender(d.str("gender"))
@@ -127,25 +168,18 @@ func decodeBody(b []byte, r *registry.Record) error {
 	r.RevokedOn = d.date("revoked_on")
 	r.RevocationResolution = d.str("revocation_resolution")
 	r.RevocationReason = d.str("revocation_reason")
-	if d.err != nil {
-		return d.err
-	}
-	if len(d.b) != 0 {
-		return fmt.Errorf("%w: %d trailing bytes", errBody, len(d.b))
-	}
-	return nil
 }
 
-type bodyEncoder struct{ b []byte }
+type encoder struct{ b []byte }
 
-func (e *bodyEncoder) str(s string) {
+func (e *encoder) str(s string) {
 	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
 	e.b = append(e.b, s...)
 }
 
-func (e *bodyEncoder) int(n int) { e.b = binary.AppendVarint(e.b, int64(n)) }
+func (e *encoder) int(n int) { e.b = binary.AppendVarint(e.b, int64(n)) }
 
-func (e *bodyEncoder) bool(v bool) {
+func (e *encoder) bool(v bool) {
 	if v {
 		e.b = append(e.b, 1)
 	} else {
@@ -153,18 +187,18 @@ func (e *bodyEncoder) bool(v bool) {
 	}
 }
 
-func (e *bodyEncoder) date(d registry.Date) {
+func (e *encoder) date(d registry.Date) {
 	e.int(d.Year())
 	e.int(int(d.Month()))
 	e.int(d.Day())
 }
 
-func (e *bodyEncoder) month(m registry.Month) {
+func (e *encoder) month(m registry.Month) {
 	e.int(m.Year())
 	e.int(int(m.Month()))
 }
 
-func (e *bodyEncoder) strs(list []string) {
+func (e *encoder) strs(list []string) {
 	if list == nil {
 		e.b = append(e.b, 0)
 		return
@@ -175,27 +209,27 @@ func (e *bodyEncoder) strs(list []string) {
 	}
 }
 
-// bodyDecoder keeps the first error and turns every later read into a
-// no-op, so decodeBody reads as a plain list of fields.
+// decoder keeps the first error and turns every later read into a
+// no-op, so the decoding functions read as plain lists of fields.
 //
 // Every string it returns is a substring of text, one copy of the whole
-// body: a record is one allocation rather than one per field, which a
+// input: a record is one allocation rather than one per field, which a
 // cache of many records makes the garbage collector's work (it marks
 // objects, and forty strings a record were most of them).
-type bodyDecoder struct {
+type decoder struct {
 	b    []byte // what is left to read
-	text string // the whole body; b is always its tail
+	text string // the whole input; b is always its tail
 	err  error
 }
 
-func (d *bodyDecoder) fail(field, why string) {
+func (d *decoder) fail(field, why string) {
 	if d.err == nil {
-		d.err = fmt.Errorf("%w: field %s: %s", errBody, field, why)
+		d.err = fmt.Errorf("%w: field %s: %s", ErrMalformed, field, why)
 	}
 	d.b = nil
 }
 
-func (d *bodyDecoder) uvarint(field string) uint64 {
+func (d *decoder) uvarint(field string) uint64 {
 	if d.err != nil {
 		return 0
 	}
@@ -208,7 +242,7 @@ func (d *bodyDecoder) uvarint(field string) uint64 {
 	return v
 }
 
-func (d *bodyDecoder) str(field string) string {
+func (d *decoder) str(field string) string {
 	n := d.uvarint(field)
 	if d.err != nil {
 		return ""
@@ -222,7 +256,7 @@ func (d *bodyDecoder) str(field string) string {
 	return d.text[at : at+int(n)]
 }
 
-func (d *bodyDecoder) int(field string) int {
+func (d *decoder) int(field string) int {
 	if d.err != nil {
 		return 0
 	}
@@ -235,7 +269,7 @@ func (d *bodyDecoder) int(field string) int {
 	return int(v)
 }
 
-func (d *bodyDecoder) bool(field string) bool {
+func (d *decoder) bool(field string) bool {
 	if d.err != nil {
 		return false
 	}
@@ -248,17 +282,17 @@ func (d *bodyDecoder) bool(field string) bool {
 	return v
 }
 
-func (d *bodyDecoder) date(field string) registry.Date {
+func (d *decoder) date(field string) registry.Date {
 	y, m, day := d.int(field), d.int(field), d.int(field)
 	return registry.NewDate(y, time.Month(m), day)
 }
 
-func (d *bodyDecoder) month(field string) registry.Month {
+func (d *decoder) month(field string) registry.Month {
 	y, m := d.int(field), d.int(field)
 	return registry.NewMonth(y, time.Month(m))
 }
 
-func (d *bodyDecoder) strs(field string) []string {
+func (d *decoder) strs(field string) []string {
 	n := d.uvarint(field)
 	if d.err != nil || n == 0 {
 		return nil
@@ -267,7 +301,7 @@ func (d *bodyDecoder) strs(field string) []string {
 	// Every string costs at least its length byte: a count beyond the
 	// remaining bytes is corrupt, and must not become a huge allocation.
 	if n > uint64(len(d.b)) {
-		d.fail(field, "count exceeds body")
+		d.fail(field, "count exceeds input")
 		return nil
 	}
 	list := make([]string, n)
