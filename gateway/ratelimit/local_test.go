@@ -299,3 +299,48 @@ func TestUnlimited(t *testing.T) {
 		t.Fatalf("got %+v", d)
 	}
 }
+
+// TestFruitlessSweepsBackOff: when a full table holds only busy buckets
+// (one-off keys under a slow rule), a sweep frees nothing, and the next
+// one waits longer, up to maxSweepGap; once sweeps free buckets again the
+// gap returns to sweepGap.
+func TestFruitlessSweepsBackOff(t *testing.T) {
+	c := newClock()
+	l := NewLocal(Options{MaxKeys: 8 * numShards, Now: c.Now})
+	slow := Rule{Name: "slow", Rate: 0.001, Burst: 5} // refills in 5,000 s
+	ctx := context.Background()
+	gaps := func() (lo, hi int64) {
+		lo = math.MaxInt64
+		for i := range l.table.shards {
+			g := max(l.table.shards[i].gap, int64(sweepGap))
+			lo, hi = min(lo, g), max(hi, g)
+		}
+		return lo, hi
+	}
+	key := 0
+	flood := func(n int, r Rule) {
+		for range n {
+			c.Advance(time.Millisecond)
+			l.Allow(ctx, CertificateKey(fmt.Sprintf("1000%012d", key)), r)
+			key++
+		}
+	}
+	// Ten minutes of one-off keys: every shard is full and sweeps often.
+	for range 600 {
+		flood(50, slow)
+		c.Advance(time.Second)
+	}
+	if lo, hi := gaps(); lo < int64(30*time.Second) || hi > int64(maxSweepGap) {
+		t.Fatalf("sweep gaps %v–%v after fruitless sweeps, want ≥ 30 s and ≤ %v", time.Duration(lo), time.Duration(hi), maxSweepGap)
+	}
+	// Keys that refill in a second: the next sweep of each shard frees
+	// most of it, and the gap falls back.
+	fast := Rule{Name: "fast", Rate: 100, Burst: 5}
+	for range 300 {
+		flood(50, fast)
+		c.Advance(time.Second)
+	}
+	if lo, hi := gaps(); lo != int64(sweepGap) || hi > int64(2*sweepGap) {
+		t.Fatalf("sweep gaps %v–%v once sweeps free buckets, want back near %v", time.Duration(lo), time.Duration(hi), sweepGap)
+	}
+}

@@ -14,8 +14,13 @@ const (
 	// 300 bytes per key, so some 30 MB.
 	DefaultMaxKeys = 100_000
 	// sweepGap is how often a full shard may be swept for idle buckets
-	// when a new key arrives; between sweeps it evicts by sampling.
-	sweepGap = time.Second
+	// when a new key arrives; between sweeps it evicts by sampling. A
+	// sweep that frees little doubles the shard's gap, up to maxSweepGap:
+	// under a flood of one-off keys whose buckets take minutes to refill
+	// (the per-certificate rule), every sweep would walk the whole shard
+	// for nothing.
+	sweepGap    = time.Second
+	maxSweepGap = time.Minute
 	// evictSample is how many entries a full shard looks at to choose the
 	// least recently used one to evict (the approximation Redis uses).
 	evictSample = 8
@@ -48,6 +53,7 @@ type shard[E any] struct {
 	mu        sync.RWMutex
 	m         map[tableKey]*Entry[E]
 	lastSweep int64
+	gap       int64    // current sweep gap (ns); zero means sweepGap
 	_         [64]byte // keeps neighbouring shards' locks off one cache line
 }
 
@@ -112,9 +118,13 @@ func (t *Table[E]) insert(s *shard[E], tk tableKey, key Key, rule Rule, now time
 	}
 	if len(s.m) >= t.perShard {
 		ns := now.UnixNano()
-		if ns-s.lastSweep >= int64(sweepGap) {
+		if ns-s.lastSweep >= max(s.gap, int64(sweepGap)) {
 			s.lastSweep = ns
-			s.sweepLocked(ns)
+			if freed := s.sweepLocked(ns); freed >= t.perShard/8 {
+				s.gap = int64(sweepGap)
+			} else {
+				s.gap = min(2*max(s.gap, int64(sweepGap)), int64(maxSweepGap))
+			}
 		}
 		if len(s.m) >= t.perShard {
 			s.evictLocked()
