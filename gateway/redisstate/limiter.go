@@ -41,8 +41,9 @@ type LimiterConfig struct {
 	// zero. Keys beyond it wait for the next interval.
 	MaxBatch int
 	// KeySecret, when set, makes Redis key names an HMAC of the client
-	// identity, so Redis holds no client address or certificate number in
-	// clear. Every replica needs the same secret.
+	// identity; without it they are a plain SHA-256 of it, which hides
+	// nothing from someone who guesses the identity (see keyDigest).
+	// Every replica needs the same secret.
 	KeySecret []byte
 	// Logger receives state changes (degraded, recovered); never keys.
 	Logger *slog.Logger
