@@ -60,9 +60,10 @@ type shard[E any] struct {
 // Table is a bounded, sharded map from (rule, key) to an Entry. Lookups of
 // existing keys take a read lock and do not allocate; a new key costs one
 // allocation, its Entry. When a shard is full a new key first sweeps it
-// for idle (full) buckets, at most once a second, and otherwise evicts the least recently used of a few sampled
-// entries, so memory stays bounded under a flood of distinct keys while
-// busy keys keep their state. Evicting a bucket that was not full forgets
+// for idle (full) buckets, at most once a second (less often while sweeps
+// free little), and otherwise evicts the least recently used of a few
+// sampled entries, so memory stays bounded under a flood of distinct keys
+// while busy keys keep their state. Evicting a bucket that was not full forgets
 // what it spent; with MaxKeys well above the number of keys that are busy
 // at once that only happens under such a flood, and then to its own keys
 // first, since they are the least recently used.
