@@ -63,10 +63,10 @@ type shard[E any] struct {
 // for idle (full) buckets, at most once a second (less often while sweeps
 // free little), and otherwise evicts the least recently used of a few
 // sampled entries, so memory stays bounded under a flood of distinct keys
-// while busy keys keep their state. Evicting a bucket that was not full forgets
-// what it spent; with MaxKeys well above the number of keys that are busy
-// at once that only happens under such a flood, and then to its own keys
-// first, since they are the least recently used.
+// while busy keys keep their state. Evicting a bucket that was not full
+// forgets what it spent; with MaxKeys well above the number of keys that
+// are busy at once that only happens under such a flood, and then to its
+// own keys first, since they are the least recently used.
 //
 // An evicted entry is never reused: whoever still holds it (a request
 // deciding, a settlement in flight) keeps a valid bucket of its own.

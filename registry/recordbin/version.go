@@ -1,7 +1,6 @@
 package recordbin
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -26,7 +25,7 @@ func AppendVersion(dst []byte, v *registry.Version) []byte {
 	e.int(v.Version)
 	e.str(v.Change.Actor)
 	e.str(v.Change.Reason)
-	e.b = binary.AppendVarint(e.b, v.Change.At.Unix())
+	e.int(int(v.Change.At.Unix()))
 	e.int(v.Change.At.Nanosecond())
 	return e.b
 }
