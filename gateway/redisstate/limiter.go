@@ -2,7 +2,9 @@ package redisstate
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
 	"sync"
@@ -103,10 +105,13 @@ type LimiterConfig struct {
 // recovers by itself on the next settlement that succeeds; go-redis
 // re-dials at least once a second.
 type Limiter struct {
-	rdb      redis.UniversalClient
-	cfg      LimiterConfig
-	table    *ratelimit.Table[shared]
-	replica  string
+	rdb     redis.UniversalClient
+	cfg     LimiterConfig
+	table   *ratelimit.Table[shared]
+	replica string
+	// digests holds the hashes keyDigest uses: it runs for every new key,
+	// under the table shard's lock.
+	digests  sync.Pool
 	beatKey  string
 	beatTTL  int64 // ms
 	replicas atomic.Int64
@@ -206,6 +211,12 @@ func NewLimiter(rdb redis.UniversalClient, cfg LimiterConfig) *Limiter {
 		degradeAfter: max(250*time.Millisecond, 5*cfg.Interval),
 		perCall:      perCall,
 		perPipeline:  perPipeline,
+	}
+	l.digests.New = func() any {
+		if len(cfg.KeySecret) == 0 {
+			return sha256.New()
+		}
+		return hmac.New(sha256.New, cfg.KeySecret)
 	}
 	l.replicas.Store(1)
 	l.degraded.Store(true)

@@ -2,11 +2,11 @@ package redisstate
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -305,15 +305,15 @@ func (l *Limiter) keyName(r ratelimit.Rule, k ratelimit.Key) string {
 // no string for it. Without a secret the digest hides nothing from
 // someone who guesses the key: configure one (serve always does).
 func (l *Limiter) keyDigest(r ratelimit.Rule, k ratelimit.Key) [16]byte {
-	var h hash.Hash
-	if len(l.cfg.KeySecret) == 0 {
-		h = sha256.New()
-	} else {
-		h = hmac.New(sha256.New, l.cfg.KeySecret)
-	}
-	h.Write([]byte(r.Name + "|" + k.Ident()))
+	h := l.digests.Get().(hash.Hash)
+	defer l.digests.Put(h)
+	h.Reset()
+	io.WriteString(h, r.Name)
+	io.WriteString(h, "|")
+	io.WriteString(h, k.Ident())
+	var sum [sha256.Size]byte
 	var d [16]byte
-	copy(d[:], h.Sum(nil))
+	copy(d[:], h.Sum(sum[:0]))
 	return d
 }
 
