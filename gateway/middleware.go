@@ -24,18 +24,35 @@ func (s *Server) observe() fiber.Handler {
 			}
 		}
 		route := c.Route().Path
+		method := methodName(c.Method())
 		status := c.Response().StatusCode()
 		d := time.Since(start)
-		s.metrics.observe(route, c.Method(), status, d)
+		s.metrics.observe(route, method, status, d)
 		// Refusals by the rate limiter are counted in metrics, not logged one
 		// by one: a flood must cost almost nothing, log volume included.
 		if !s.deps.QuietAccessLog && status != fiber.StatusTooManyRequests {
 			s.deps.Logger.LogAttrs(c.UserContext(), slog.LevelInfo, "http",
-				slog.String("method", c.Method()), slog.String("route", route),
+				slog.String("method", method), slog.String("route", route),
 				slog.Int("status", status), slog.Float64("ms", float64(d.Microseconds())/1000))
 		}
 		return nil
 	}
+}
+
+// methodName is m as a constant string. Fiber's c.Method() views the
+// connection's request buffer, which the next request overwrites; a
+// metric label kept from it changes under the series (and two series
+// reading alike made Prometheus refuse the whole page).
+func methodName(m string) string {
+	for _, known := range [...]string{
+		fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+		fiber.MethodDelete, fiber.MethodConnect, fiber.MethodOptions, fiber.MethodTrace,
+	} {
+		if m == known {
+			return known
+		}
+	}
+	return "other"
 }
 
 // recoverer turns a panic into an internal-error problem: no panic

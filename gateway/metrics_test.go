@@ -1,0 +1,70 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// Fiber hands out the method as a view of the connection's request
+// buffer. A label kept from it changed under the next request on the
+// same connection ("GET" read "POS" after a POST), and once two series
+// read alike Prometheus refused the whole /metrics page with a 500. This
+// goes over one keep-alive connection so the buffer really is reused.
+func TestMetricsLabelsSurviveBufferReuse(t *testing.T) {
+	f := newFixture(t, 3, fixtureOptions{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Serve(ctx, ln, time.Second) }()
+	defer func() { cancel(); <-done }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	send := func(method, path, body string) (int, string) {
+		t.Helper()
+		fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", method, path, len(body), body)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	r := f.records[0]
+	for i := 0; i < 3; i++ {
+		send("GET", "/metrics", "")
+		send("POST", "/v1/verify", verifyBody(r.CertificateNumber, r.Name))
+		send("DELETE", "/v1/holder/codes/x", "")
+		send("PUT", "/healthz", "")
+		send("GET", "/healthz", "")
+	}
+	code, page := send("GET", "/metrics", "")
+	if code != 200 {
+		t.Fatalf("/metrics after mixed requests on one connection: %d\n%s", code, page)
+	}
+	methods := regexp.MustCompile(`degreegate_http_requests_total\{[^}]*method="([^"]*)"`).FindAllStringSubmatch(page, -1)
+	if len(methods) == 0 {
+		t.Fatal("no request counters on /metrics")
+	}
+	for _, m := range methods {
+		switch m[1] {
+		case "GET", "POST", "DELETE", "PUT":
+		default:
+			t.Errorf("method label %q", m[1])
+		}
+	}
+}
