@@ -477,32 +477,22 @@ func (s *Server) handleIssueCode() fiber.Handler {
 			return err
 		}
 		now := s.deps.Now()
-		existing, err := s.deps.Codes.ShareCodesOf(ctx, h.owner)
-		if err != nil {
-			return fmt.Errorf("issue code: list codes: %w", err)
-		}
-		active := 0
-		for _, sc := range existing {
-			if sc.Usable(now) == nil {
-				active++
-			}
-		}
-		// Checked, not locked: two requests racing past the count can
-		// exceed the bound by one each; the per-subject rate limit keeps
-		// that small, and the bound is about clutter, not secrecy.
-		if maxActive := s.deps.Policy.HolderCodes().MaxActive; maxActive > 0 && active >= maxActive {
-			return problemTooManyCodes.with(fmt.Sprintf("at most %d unexpired codes; withdraw one first", maxActive))
-		}
+		maxActive := s.deps.Policy.HolderCodes().MaxActive
 		var code, id string
 		sc := registry.ShareCode{CertificateNumber: req.CertificateNumber, Owner: h.owner, Level: level,
 			CreatedAt: now, ExpiresAt: now.Add(validity)}
 		for attempt := 0; ; attempt++ {
 			code = newShareCode()
 			sc.Hash, id = codeHash(code)
-			err = s.deps.Codes.PutShareCode(ctx, sc)
+			// The store counts the holder's unexpired codes and inserts in
+			// one step, so racing requests cannot pass the bound together.
+			err = s.deps.Codes.PutShareCode(ctx, sc, maxActive)
 			if !errors.Is(err, registry.ErrDuplicate) || attempt == 2 {
 				break
 			}
+		}
+		if errors.Is(err, registry.ErrTooManyCodes) {
+			return problemTooManyCodes.with(fmt.Sprintf("at most %d unexpired codes; withdraw one first", maxActive))
 		}
 		if err != nil {
 			return fmt.Errorf("issue code: store: %w", err)

@@ -15,6 +15,9 @@ var (
 	ErrCodeExpired = errors.New("share code expired")
 	// ErrCodeWithdrawn: the holder withdrew the share code.
 	ErrCodeWithdrawn = errors.New("share code withdrawn")
+	// ErrTooManyCodes: the owner already holds as many usable codes as
+	// the caller allows.
+	ErrTooManyCodes = errors.New("too many usable share codes")
 )
 
 // ShareCode is what a store keeps of a code through which a holder shares
@@ -103,8 +106,11 @@ func (c ShareCode) Validate() error {
 type ShareCodeStore interface {
 	// PutShareCode stores a new code (see ShareCode.Validate). A code
 	// whose Hash is already stored is refused with ErrDuplicate and
-	// nothing changes.
-	PutShareCode(ctx context.Context, c ShareCode) error
+	// nothing changes. When maxUsable > 0 and the owner already holds
+	// maxUsable codes usable at c.CreatedAt, it is refused with
+	// ErrTooManyCodes; the count and the insert are one atomic step, so
+	// racing requests cannot pass the bound together.
+	PutShareCode(ctx context.Context, c ShareCode, maxUsable int) error
 
 	// ShareCode returns the code with this hash, or ErrNotFound. It does
 	// not count a view.

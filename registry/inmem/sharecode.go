@@ -24,8 +24,9 @@ type shareCodes struct {
 	byOwner map[string][]string
 }
 
-// PutShareCode stores a copy of a new code.
-func (s *Store) PutShareCode(ctx context.Context, c registry.ShareCode) error {
+// PutShareCode stores a copy of a new code; the count of the owner's
+// usable codes is taken under the same lock as the insert.
+func (s *Store) PutShareCode(ctx context.Context, c registry.ShareCode, maxUsable int) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("inmem: put share code: %w", err)
 	}
@@ -43,6 +44,17 @@ func (s *Store) PutShareCode(ctx context.Context, c registry.ShareCode) error {
 	key := string(c.Hash)
 	if _, dup := k.byHash[key]; dup {
 		return fmt.Errorf("inmem: put share code: %w", registry.ErrDuplicate)
+	}
+	if maxUsable > 0 {
+		usable := 0
+		for _, h := range k.byOwner[string(c.Owner)] {
+			if k.byHash[h].Usable(c.CreatedAt) == nil {
+				usable++
+			}
+		}
+		if usable >= maxUsable {
+			return fmt.Errorf("inmem: put share code: %w", registry.ErrTooManyCodes)
+		}
 	}
 	if k.byHash == nil {
 		k.byHash = make(map[string]*registry.ShareCode)

@@ -43,16 +43,45 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
+// shareCodeOwnerLock is the first key of the advisory locks PutShareCode
+// takes per owner (the second is a hash of the owner): a namespace of
+// its own, apart from the migrations' lock.
+const shareCodeOwnerLock int32 = 0x53430001
+
 // PutShareCode inserts a new code; the primary key on hash refuses a
-// duplicate.
-func (s *Store) PutShareCode(ctx context.Context, c registry.ShareCode) error {
+// duplicate. With a bound, the same transaction first takes an advisory lock on the
+// owner, counts the owner's usable codes (share_codes_owner) and inserts:
+// a row lock could not cover an owner's first code, which has no row to
+// lock yet. Owners whose lock keys collide only wait for each other.
+func (s *Store) PutShareCode(ctx context.Context, c registry.ShareCode, maxUsable int) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("put share code: %w", err)
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO share_codes (`+shareCodeCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		c.Hash, c.CertificateNumber, c.Owner, c.Level, dbTime(c.CreatedAt), dbTime(c.ExpiresAt),
-		nullTime(c.WithdrawnAt), c.Views)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if maxUsable > 0 {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(encode($2, 'hex')))`,
+				shareCodeOwnerLock, c.Owner); err != nil {
+				return err
+			}
+			var usable int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM share_codes
+				WHERE owner = $1 AND withdrawn_at IS NULL AND expires_at > $2`,
+				c.Owner, dbTime(c.CreatedAt)).Scan(&usable); err != nil {
+				return err
+			}
+			if usable >= maxUsable {
+				return registry.ErrTooManyCodes
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO share_codes (`+shareCodeCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			c.Hash, c.CertificateNumber, c.Owner, c.Level, dbTime(c.CreatedAt), dbTime(c.ExpiresAt),
+			nullTime(c.WithdrawnAt), c.Views)
+		return err
+	})
+	if errors.Is(err, registry.ErrTooManyCodes) {
+		return fmt.Errorf("put share code: %w", err)
+	}
 	if isUniqueViolation(err) {
 		return fmt.Errorf("put share code: %w", registry.ErrDuplicate)
 	}

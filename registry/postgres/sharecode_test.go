@@ -21,7 +21,7 @@ func TestShareCodeGuard(t *testing.T) {
 		Hash: hash[:], CertificateNumber: "1000123202500001", Owner: []byte("person-index"),
 		Level: "full", CreatedAt: created, ExpiresAt: created.Add(time.Hour),
 	}
-	if err := s.PutShareCode(ctx, c); err != nil {
+	if err := s.PutShareCode(ctx, c, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ViewShareCode(ctx, c.Hash, created); err != nil {

@@ -20,7 +20,9 @@ import (
 //     a zero WithdrawnAt stays zero;
 //   - a refused PutShareCode (invalid or duplicate) stores nothing;
 //   - a view that is refused counts nothing, and views racing each other
-//     each see a count of their own.
+//     each see a count of their own;
+//   - PutShareCode's bound counts only the owner's codes usable at the new
+//     code's creation, and holds when many puts race.
 
 type shareCodeTest struct {
 	name string
@@ -39,6 +41,8 @@ func runShareCodes(t *testing.T, open func(t *testing.T) Backend) {
 		{"WithdrawByOther", testCodeWithdrawByOther},
 		{"ListNewestFirst", testCodeList},
 		{"ConcurrentViews", testCodeConcurrentViews},
+		{"BoundOnUsable", testCodeBound},
+		{"BoundUnderRace", testCodeBoundRace},
 		{"CopiesInAndOut", testCodeCopies},
 		{"CancelledContext", testCodeCancelled},
 	}
@@ -89,7 +93,7 @@ func newCode(code, owner string, n int) registry.ShareCode {
 
 func mustPutCode(t *testing.T, s registry.ShareCodeStore, c registry.ShareCode) {
 	t.Helper()
-	if err := s.PutShareCode(t.Context(), c); err != nil {
+	if err := s.PutShareCode(t.Context(), c, 0); err != nil {
 		t.Fatalf("PutShareCode: %v", err)
 	}
 }
@@ -204,7 +208,7 @@ func testCodeInvalid(t *testing.T, s registry.ShareCodeStore) {
 			c := newCode(fmt.Sprintf("invalid-%d", i), "holder-1", i)
 			valid := slices.Clone(c.Hash)
 			tc.edit(&c)
-			err := s.PutShareCode(t.Context(), c)
+			err := s.PutShareCode(t.Context(), c, 0)
 			if !errors.Is(err, registry.ErrInvalid) {
 				t.Fatalf("PutShareCode = %v, want ErrInvalid", err)
 			}
@@ -232,7 +236,7 @@ func testCodeDuplicate(t *testing.T, s registry.ShareCodeStore) {
 	mustPutCode(t, s, first)
 	second := newCode("same", "holder-2", 5) // same code, another holder
 	second.Level = "basic"
-	err := s.PutShareCode(t.Context(), second)
+	err := s.PutShareCode(t.Context(), second, 0)
 	if !errors.Is(err, registry.ErrDuplicate) {
 		t.Fatalf("PutShareCode of a stored hash = %v, want ErrDuplicate", err)
 	}
@@ -450,6 +454,74 @@ func testCodeConcurrentViews(t *testing.T, s registry.ShareCodeStore) {
 	}
 }
 
+func testCodeBound(t *testing.T, s registry.ShareCodeStore) {
+	ctx := t.Context()
+	put := func(c registry.ShareCode, bound int) error { return s.PutShareCode(ctx, c, bound) }
+	// Two usable codes of holder-1 at minute 10; one withdrawn and one
+	// expired by then, which must not count.
+	mustPutCode(t, s, newCode("a", "holder-1", 0))
+	mustPutCode(t, s, newCode("b", "holder-1", 1))
+	gone := newCode("withdrawn", "holder-1", 2)
+	mustPutCode(t, s, gone)
+	if err := s.WithdrawShareCode(ctx, gone.Hash, gone.Owner, codeEpoch.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	old := newCode("expired", "holder-1", 3)
+	old.ExpiresAt = old.CreatedAt.Add(time.Minute)
+	mustPutCode(t, s, old)
+
+	third := newCode("c", "holder-1", 10)
+	if err := put(third, 2); !errors.Is(err, registry.ErrTooManyCodes) {
+		t.Fatalf("a third usable code under a bound of 2: %v, want ErrTooManyCodes", err)
+	}
+	if _, err := s.ShareCode(ctx, third.Hash); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("the refused code was stored (%v)", err)
+	}
+	if err := put(third, 3); err != nil {
+		t.Fatalf("a third usable code under a bound of 3: %v", err)
+	}
+	if err := put(newCode("d", "holder-1", 11), 0); err != nil {
+		t.Fatalf("no bound: %v", err)
+	}
+	// Another holder has a count of its own.
+	if err := put(newCode("e", "holder-2", 11), 1); err != nil {
+		t.Fatalf("holder-2's first code under a bound of 1: %v", err)
+	}
+	// A day after c and d, every earlier code has expired and frees its
+	// place.
+	if err := put(newCode("f", "holder-1", 24*60+12), 1); err != nil {
+		t.Fatalf("after the earlier codes expired: %v", err)
+	}
+}
+
+func testCodeBoundRace(t *testing.T, s registry.ShareCodeStore) {
+	const workers, bound = 12, 3
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			errs[w] = s.PutShareCode(t.Context(), newCode(fmt.Sprintf("race-%d", w), "holder-1", w%2), bound)
+		})
+	}
+	wg.Wait()
+	stored := 0
+	for w, err := range errs {
+		switch {
+		case err == nil:
+			stored++
+		case !errors.Is(err, registry.ErrTooManyCodes):
+			t.Errorf("worker %d: %v", w, err)
+		}
+	}
+	got, err := s.ShareCodesOf(t.Context(), personIndex("holder-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored != bound || len(got) != bound {
+		t.Fatalf("%d racing puts under a bound of %d: %d accepted, %d stored", workers, bound, stored, len(got))
+	}
+}
+
 func testCodeCopies(t *testing.T, s registry.ShareCodeStore) {
 	c := newCode("copied", "holder-1", 0)
 	want := c
@@ -482,7 +554,7 @@ func testCodeCancelled(t *testing.T, s registry.ShareCodeStore) {
 	cancel()
 	late := newCode("late", "holder-1", 1)
 	calls := map[string]func() error{
-		"PutShareCode":      func() error { return s.PutShareCode(ctx, late) },
+		"PutShareCode":      func() error { return s.PutShareCode(ctx, late, 0) },
 		"ShareCode":         func() error { _, err := s.ShareCode(ctx, c.Hash); return err },
 		"ViewShareCode":     func() error { _, err := s.ViewShareCode(ctx, c.Hash, c.CreatedAt); return err },
 		"WithdrawShareCode": func() error { return s.WithdrawShareCode(ctx, c.Hash, c.Owner, c.CreatedAt) },
