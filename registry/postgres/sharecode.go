@@ -49,10 +49,11 @@ func nullTime(t time.Time) *time.Time {
 const shareCodeOwnerLock int32 = 0x53430001
 
 // PutShareCode inserts a new code; the primary key on hash refuses a
-// duplicate. With a bound, the same transaction first takes an advisory lock on the
-// owner, counts the owner's usable codes (share_codes_owner) and inserts:
-// a row lock could not cover an owner's first code, which has no row to
-// lock yet. Owners whose lock keys collide only wait for each other.
+// duplicate. With a bound, the inserting transaction first takes an
+// advisory lock on the owner and counts the owner's usable codes
+// (share_codes_owner): a row lock could not cover an owner's first code,
+// which has no row to lock yet. Owners whose lock keys collide only wait
+// for each other.
 func (s *Store) PutShareCode(ctx context.Context, c registry.ShareCode, maxUsable int) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("put share code: %w", err)
