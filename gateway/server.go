@@ -46,7 +46,13 @@ type Deps struct {
 	Limiter ratelimit.Limiter
 	// Proxies whose X-Forwarded-For is believed.
 	Proxies ratelimit.Proxies
-	Audit   Auditor
+	// PublicURL is the gateway's public address (scheme://host[:port]),
+	// which the web page's QR codes link to. Empty: each request's Host
+	// names it, which suits a developer machine; a deployment sets it so
+	// that a printed QR code leads to the registry's own address whatever
+	// Host the printing request sent.
+	PublicURL string
+	Audit     Auditor
 	// Tokens verifies bearer tokens; nil leaves token routes answering 503.
 	Tokens TokenVerifier
 	// Replay refuses a replayed jti where the policy demands one.
@@ -111,6 +117,13 @@ func New(d Deps) (*Server, error) {
 		return nil, errors.New("gateway: registry, policy, receipt signer, limiter and audit are required")
 	case len(d.AddressKey) < 16:
 		return nil, errors.New("gateway: address key must be at least 16 bytes")
+	}
+	if d.PublicURL != "" {
+		u, err := ParsePublicURL(d.PublicURL)
+		if err != nil {
+			return nil, fmt.Errorf("gateway: public URL: %w", err)
+		}
+		d.PublicURL = u
 	}
 	pub, err := newPublicPolicy(d.Policy)
 	if err != nil {

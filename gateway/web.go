@@ -337,10 +337,14 @@ func displayCertificate(s string) string {
 	return s
 }
 
-// baseURL is the page's absolute address, for QR codes. The Host header
-// (or a trusted proxy's X-Forwarded-Host/-Proto) names it; a host of any
-// other shape gives "" and the page goes without a QR code.
+// baseURL is the page's absolute address, for QR codes: Deps.PublicURL
+// when set, else what the Host header (or a trusted proxy's
+// X-Forwarded-Host/-Proto) names; a host of any other shape gives "" and
+// the page goes without a QR code.
 func (p *webPage) baseURL(c *fiber.Ctx) string {
+	if p.s.deps.PublicURL != "" {
+		return p.s.deps.PublicURL
+	}
 	scheme := "http"
 	if c.Context().IsTLS() {
 		scheme = "https"
@@ -358,6 +362,24 @@ func (p *webPage) baseURL(c *fiber.Ctx) string {
 		return ""
 	}
 	return scheme + "://" + host
+}
+
+// ParsePublicURL checks a configured public address (Deps.PublicURL) and returns it as
+// scheme://host[:port]: http or https, a host of validHost's shape, and
+// nothing else (no user, path, query or fragment) for links to append to.
+func ParsePublicURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "", errors.New("not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", errors.New("want http:// or https://")
+	case !validHost(u.Host):
+		return "", errors.New("want a host name or address, with an optional port")
+	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return "", errors.New("want scheme://host[:port] only, without a path, query or user")
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // validHost accepts host, host:port and [v6]:port made of the characters

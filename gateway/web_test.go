@@ -603,3 +603,50 @@ func TestWebCodeViewFullLevel(t *testing.T) {
 		t.Error("the full report shows the whole ID number or the phone")
 	}
 }
+
+// With a public URL configured, the QR code links there whatever Host
+// the request named; without one, the request's Host names it.
+func TestWebQRLinksToThePublicURL(t *testing.T) {
+	f := newFixture(t, 200, fixtureOptions{})
+	r := f.find(t, func(r registry.Record) bool { return r.Status == registry.StatusFiled })
+	link := regexp.MustCompile(`<a[^>]* href="(https?://[^/"]+)/\?`)
+	base := func() string {
+		t.Helper()
+		p := f.verifyPage(t, r.CertificateNumber, r.Name, "en") // Host: example.com (httptest)
+		m := link.FindStringSubmatch(p.body)
+		if p.status != 200 || m == nil {
+			t.Fatalf("status %d, no QR link in the page", p.status)
+		}
+		return m[1]
+	}
+	if got := base(); got != "http://example.com" {
+		t.Errorf("without a public URL the link goes to %q, want the Host header's", got)
+	}
+	f.srv.deps.PublicURL = "https://verify.example.cn"
+	if got := base(); got != "https://verify.example.cn" {
+		t.Errorf("with a public URL the link goes to %q", got)
+	}
+}
+
+func TestParsePublicURL(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://verify.example.cn", "https://verify.example.cn"},
+		{"https://verify.example.cn/", "https://verify.example.cn"},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080"},
+		{"http://[2001:db8::1]:8443", "http://[2001:db8::1]:8443"},
+		{"verify.example.cn", ""},
+		{"ftp://verify.example.cn", ""},
+		{"https://verify.example.cn/app", ""},
+		{"https://verify.example.cn/?a=1", ""},
+		{"https://user@verify.example.cn", ""},
+		{"https://verify.example.cn#x", ""},
+		{"https://", ""},
+		{"https://exa mple.cn", ""},
+		{"javascript:alert(1)", ""},
+	} {
+		got, err := ParsePublicURL(tc.in)
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("ParsePublicURL(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

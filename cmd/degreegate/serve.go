@@ -37,6 +37,7 @@ type serveConfig struct {
 	policy         string
 	trustedIssuers string
 	trustedProxies string
+	publicURL      string
 	dbPool         int
 	cacheSize      int
 	cacheTTL       time.Duration
@@ -66,6 +67,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	c.redis.register(fs, e)
 	fs.StringVar(&c.policy, "policy", e.getenv("DEGREEGATE_POLICY"), "policy file (env DEGREEGATE_POLICY); the embedded default when empty")
 	fs.StringVar(&c.trustedIssuers, "trusted-issuers", e.getenv("DEGREEGATE_TRUSTED_ISSUERS"), "trusted token issuers file (env DEGREEGATE_TRUSTED_ISSUERS); without it token routes answer 503")
+	fs.StringVar(&c.publicURL, "public-url", e.getenv("DEGREEGATE_PUBLIC_URL"), "the gateway's public address, scheme://host[:port], for the web page's QR codes (env DEGREEGATE_PUBLIC_URL); without it they follow each request's Host")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", e.getenv("DEGREEGATE_TRUSTED_PROXIES"), "CIDRs whose X-Forwarded-For is believed (env DEGREEGATE_TRUSTED_PROXIES)")
 	fs.IntVar(&c.dbPool, "db-pool", 0, "PostgreSQL connections (default: the URL's pool_max_conns, else 4 per CPU, 4 to 32)")
 	fs.IntVar(&c.cacheSize, "cache-size", recordcache.DefaultSize, "records kept in the public verification cache")
@@ -188,6 +190,11 @@ func (c serveConfig) run(ctx context.Context, e env) error {
 	if err != nil {
 		return fail(fmt.Errorf("DEGREEGATE_TRUSTED_PROXIES: %w", err))
 	}
+	if c.publicURL == "" {
+		log.Warn("no public URL (DEGREEGATE_PUBLIC_URL): the web page's QR codes link to the Host each request names")
+	} else if _, err := gateway.ParsePublicURL(c.publicURL); err != nil {
+		return fail(fmt.Errorf("DEGREEGATE_PUBLIC_URL: %w", err))
+	}
 	dbURL, poolSize, err := poolURL(c.db.databaseURL, c.dbPool)
 	if err != nil {
 		return fail(err)
@@ -272,6 +279,7 @@ func (c serveConfig) run(ctx context.Context, e env) error {
 		Receipts:    keys.receipt,
 		Limiter:     limiter,
 		Proxies:     proxies,
+		PublicURL:   c.publicURL,
 		Audit:       audit,
 		Tokens:      tokens,
 		Replay:      redisstate.NewReplayCache(rdb, c.redis.prefix),

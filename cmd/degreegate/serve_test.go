@@ -531,6 +531,23 @@ func TestServeStopsWithoutKeys(t *testing.T) {
 	}
 }
 
+// A public URL that is not scheme://host[:port] stops serve with a
+// message naming the variable, before it connects anywhere.
+func TestServeRefusesABadPublicURL(t *testing.T) {
+	var tr transcript
+	keys := filepath.Join(t.TempDir(), "keys")
+	if r := tr.run(t, nil, "keys", "init", "--dir", keys); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	env := []string{"DEGREEGATE_KEYS_DIR=" + keys, "DATABASE_URL=postgres://nobody@127.0.0.1:1/none", "REDIS_URL=redis://127.0.0.1:1/0"}
+	for _, bad := range []string{"verify.example.cn", "https://verify.example.cn/path", "ftp://verify.example.cn"} {
+		r := tr.run(t, append(env, "DEGREEGATE_PUBLIC_URL="+bad), "serve", "--addr", "127.0.0.1:0")
+		if r.code != 1 || !strings.Contains(r.stderr, "DEGREEGATE_PUBLIC_URL") || strings.Contains(r.stderr, "127.0.0.1:1") {
+			t.Errorf("public URL %q: exit %d\n%s", bad, r.code, r.stderr)
+		}
+	}
+}
+
 func TestPoolURLSizesThePoolExplicitly(t *testing.T) {
 	for _, tc := range []struct {
 		name, in string
