@@ -18,7 +18,7 @@ var (
 
 // AuditWriterOptions tune an AuditWriter; zero values take the defaults.
 type AuditWriterOptions struct {
-	Buffer     int           // entries waiting before Record refuses (default 65536)
+	Buffer     int           // entries recorded, not yet stored, before Record refuses (default 65536)
 	MaxBatch   int           // entries per AppendAudit (default 2048)
 	FlushEvery time.Duration // longest an entry waits (default 50 ms)
 	Now        func() time.Time
@@ -30,16 +30,24 @@ type AuditWriterOptions struct {
 // thousands per second for one lock and one round trip per batch. Entries
 // are never dropped: a failed batch is retried (with backoff) until it is
 // written or Close gives up; while the backlog is full, Record refuses.
+//
+// Record appends under a mutex and wakes the flushing goroutine only when
+// a batch is full: below that the writer sleeps until its tick. A channel
+// send per entry woke the writer for every request, and at moderate load
+// that wake-up (often another CPU's) cost more than the entry itself.
 type AuditWriter struct {
-	log   AuditLog
-	opt   AuditWriterOptions
-	in    chan AuditEntry
-	done  chan struct{}
-	stop  chan struct{}
-	depth atomic.Int64
-	fails atomic.Int64
-	mu    sync.RWMutex // guards closed against Record racing Close
-	shut  bool
+	log     AuditLog
+	opt     AuditWriterOptions
+	full    chan struct{} // a batch is waiting (capacity 1)
+	closing chan struct{} // closed by Close
+	done    chan struct{}
+	stop    chan struct{}
+	depth   atomic.Int64 // recorded, not yet stored
+	fails   atomic.Int64
+
+	mu      sync.Mutex
+	pending []AuditEntry // recorded, not yet taken by the writer
+	shut    bool
 }
 
 // NewAuditWriter starts the writer's flushing goroutine; Close stops it.
@@ -59,31 +67,41 @@ func NewAuditWriter(log AuditLog, opt AuditWriterOptions) *AuditWriter {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &AuditWriter{log: log, opt: opt, in: make(chan AuditEntry, opt.Buffer), done: make(chan struct{}), stop: make(chan struct{})}
+	w := &AuditWriter{log: log, opt: opt, full: make(chan struct{}, 1), closing: make(chan struct{}),
+		done: make(chan struct{}), stop: make(chan struct{})}
 	go w.run()
 	return w
 }
 
 // Record queues e (its At set now if zero) without waiting for storage.
+// It refuses while Buffer entries are recorded and not yet stored.
 func (w *AuditWriter) Record(e AuditEntry) error {
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.shut {
-		return ErrAuditClosed
-	}
 	if !e.Storable() {
 		return ErrAuditUnstorable
 	}
 	if e.At.IsZero() {
 		e.At = w.opt.Now()
 	}
-	select {
-	case w.in <- e:
-		w.depth.Add(1)
-		return nil
-	default:
+	w.mu.Lock()
+	if w.shut {
+		w.mu.Unlock()
+		return ErrAuditClosed
+	}
+	if w.depth.Load() >= int64(w.opt.Buffer) {
+		w.mu.Unlock()
 		return ErrAuditBacklog
 	}
+	w.pending = append(w.pending, e)
+	w.depth.Add(1)
+	batchFull := len(w.pending) == w.opt.MaxBatch
+	w.mu.Unlock()
+	if batchFull {
+		select {
+		case w.full <- struct{}{}:
+		default: // already signalled
+		}
+	}
+	return nil
 }
 
 // Depth is the number of entries not yet stored.
@@ -98,7 +116,7 @@ func (w *AuditWriter) Close(ctx context.Context) error {
 	w.mu.Lock()
 	if !w.shut {
 		w.shut = true
-		close(w.in)
+		close(w.closing)
 	}
 	w.mu.Unlock()
 	select {
@@ -113,46 +131,38 @@ func (w *AuditWriter) Close(ctx context.Context) error {
 	return nil
 }
 
+// run stores what is recorded: on its tick, when a batch is full, and
+// once more on Close, after which nothing more can be recorded.
 func (w *AuditWriter) run() {
 	defer close(w.done)
-	batch := make([]AuditEntry, 0, w.opt.MaxBatch)
 	tick := time.NewTicker(w.opt.FlushEvery)
 	defer tick.Stop()
+	var spare []AuditEntry
 	for {
+		closing := false
 		select {
-		case e, ok := <-w.in:
-			if !ok {
-				w.flush(batch)
+		case <-tick.C:
+		case <-w.full:
+		case <-w.closing:
+			closing = true
+		}
+		// Take everything recorded so far, handing the writer's emptied
+		// slice back for the next entries, and store it a batch at a time.
+		w.mu.Lock()
+		taken := w.pending
+		w.pending = spare[:0]
+		w.mu.Unlock()
+		for rest := taken; len(rest) > 0; {
+			n := min(len(rest), w.opt.MaxBatch)
+			if !w.flush(rest[:n]) {
 				return
 			}
-			batch = append(batch, e)
-			// Drain whatever else is waiting, up to a batch.
-			for len(batch) < w.opt.MaxBatch {
-				select {
-				case e, ok = <-w.in:
-					if !ok {
-						w.flush(batch)
-						return
-					}
-					batch = append(batch, e)
-					continue
-				default:
-				}
-				break
-			}
-			if len(batch) >= w.opt.MaxBatch {
-				if !w.flush(batch) {
-					return
-				}
-				batch = batch[:0]
-			}
-		case <-tick.C:
-			if len(batch) > 0 {
-				if !w.flush(batch) {
-					return
-				}
-				batch = batch[:0]
-			}
+			rest = rest[n:]
+		}
+		clear(taken) // the stored entries' strings may go
+		spare = taken
+		if closing {
+			return
 		}
 	}
 }
