@@ -12,11 +12,12 @@ import (
 )
 
 // batcher turns concurrent lookups of different numbers into few store
-// queries. Up to maxActive loader goroutines run at once, each taking up
-// to maxBatch waiting lookups per query until none wait; a lookup that
-// finds fewer than maxActive loaders starts one. So a lone lookup is sent
-// at once, alone, and under load each query carries what queued while the
-// previous ones ran: the batch size follows the load, with no timer.
+// queries. Up to maxActive loaders run at once, each taking up to
+// maxBatch waiting lookups per query until none wait; a lookup that finds
+// fewer than maxActive loaders becomes one, in its own goroutine (see
+// lead). So a lone lookup is sent at once, alone, and under load each
+// query carries what queued while the previous ones ran: the batch size
+// follows the load, with no timer.
 type batcher struct {
 	src       Source
 	maxBatch  int
@@ -52,38 +53,78 @@ func (b *batcher) get(cert string) *entry {
 	c := &call{cert: cert, done: make(chan struct{})}
 	b.mu.Lock()
 	b.pending = append(b.pending, c)
-	start := b.active < b.maxActive
-	if start {
+	lead := b.active < b.maxActive
+	if lead {
 		b.active++
 	}
 	b.mu.Unlock()
-	if start {
-		go b.run()
+	if lead {
+		b.lead(c)
 	}
 	<-c.done
 	return &c.entry
 }
 
+// lead sends queries from the caller's own goroutine until c is answered,
+// then hands its loader slot to a goroutine if lookups still wait. A
+// loader goroutine per miss cost a goroutine start and two wake-ups (the
+// loader's, then the caller's) on every lookup of a moderately loaded
+// gateway; the caller's own wait for the store's reply is the only one
+// left.
+func (b *batcher) lead(c *call) {
+	for {
+		batch, ok := b.next()
+		if !ok {
+			return
+		}
+		b.query(batch)
+		select {
+		case <-c.done:
+		default:
+			continue // more waited than one query takes: c is in a later one
+		}
+		b.mu.Lock()
+		more := len(b.pending) > 0
+		if !more {
+			b.active--
+		}
+		b.mu.Unlock()
+		if more {
+			go b.run()
+		}
+		return
+	}
+}
+
 // run sends queries until nothing waits.
 func (b *batcher) run() {
 	for {
-		b.mu.Lock()
-		n := min(len(b.pending), b.maxBatch)
-		if n == 0 {
-			b.active--
-			b.mu.Unlock()
+		batch, ok := b.next()
+		if !ok {
 			return
 		}
-		batch := make([]*call, n)
-		copy(batch, b.pending)
-		// Shift rather than reslice, so the backing array does not keep
-		// answered calls reachable.
-		rest := copy(b.pending, b.pending[n:])
-		clear(b.pending[rest:])
-		b.pending = b.pending[:rest]
-		b.mu.Unlock()
 		b.query(batch)
 	}
+}
+
+// next takes up to maxBatch waiting calls, or gives up the loader's slot
+// when none wait.
+func (b *batcher) next() ([]*call, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := min(len(b.pending), b.maxBatch)
+	if n == 0 {
+		b.active--
+		return nil, false
+	}
+	batch := make([]*call, n)
+	copy(batch, b.pending)
+	// Shift rather than reslice, so the backing array does not keep
+	// answered calls reachable.
+	rest := copy(b.pending, b.pending[n:])
+	clear(b.pending[rest:])
+	b.pending = b.pending[:rest]
+	return batch, true
 }
 
 // query answers every call of batch with one store round trip.

@@ -197,7 +197,7 @@ func (c *Cache) Get(ctx context.Context, certificateNumber string) (registry.Ver
 	// invalidation is never joined by a request that came after it.
 	key := strconv.FormatUint(gen, 10) + "/" + certificateNumber
 	cert := key[len(key)-len(certificateNumber):] // a copy: it outlives the request's buffers
-	ch := c.flights.DoChan(key, func() (any, error) {
+	load := func() (any, error) {
 		e := c.load.get(cert)
 		if e.err == nil || errors.Is(e.err, registry.ErrNotFound) {
 			c.fill(gen, cert, e)
@@ -205,9 +205,17 @@ func (c *Cache) Get(ctx context.Context, certificateNumber string) (registry.Ver
 		// The same entry goes to every caller and into the cache: one
 		// allocation per lookup, however many wait for it.
 		return e, nil
-	})
+	}
+	if ctx.Done() == nil {
+		// Nothing can cancel this caller (the gateway's requests carry
+		// context.Background): wait in its own goroutine, which DoChan
+		// would spend one more goroutine and wake-up per miss on.
+		r, _, _ := c.flights.Do(key, load)
+		e := r.(*entry)
+		return e.v, false, e.err
+	}
 	select {
-	case r := <-ch:
+	case r := <-c.flights.DoChan(key, load):
 		e := r.Val.(*entry)
 		return e.v, false, e.err
 	case <-ctx.Done():
