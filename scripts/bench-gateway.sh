@@ -238,7 +238,7 @@ sed -E '/"public": \{/,/"scopes"/ {
 grep -q '"rps": 1000000' "$work/policy.json" || { log "could not relax the policy"; exit 1; }
 grep -q '"daily_quota_per_org": 1000000000000' "$work/policy.json" || { log "could not raise the agency quota"; exit 1; }
 
-start serve $serveport "$dg" serve --addr 127.0.0.1:$serveport --redis-prefix "$prefix" --policy "$work/policy.json" --access-log=false \
+start serve $serveport "$dg" serve --addr 127.0.0.1:$serveport --redis-prefix "$prefix" --policy "$work/policy.json" --access-log=false --public-url http://127.0.0.1:$serveport \
 	--trusted-issuers "$work/devstate/trusted-issuers.json" --debug-addr 127.0.0.1:$debugport
 servepid=$lastpid
 DUR_SAVED=$DUR; DUR=2; wrkrun serve-warmup http://127.0.0.1:$serveport/v1/verify >/dev/null; DUR=$DUR_SAVED

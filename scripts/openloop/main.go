@@ -56,12 +56,18 @@ func run(args []string, out io.Writer) error {
 	conns := fs.Int("conns", 64, "connections")
 	dur := fs.Duration("duration", 10*time.Second, "how long to send")
 	procs := fs.Int("procs", 1, "GOMAXPROCS of the generator (it shares the machine)")
-	distinct := fs.Int("requests", 50000, "distinct requests formatted before the run")
+	distinct := fs.Int("requests", 0, "distinct requests formatted before the run (0: enough that no certificate number is asked more than about ten times, at least 50,000)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *rate <= 0 || *conns < 1 || *dur <= 0 || *distinct < 1 {
-		return errors.New("--rate, --conns, --duration and --requests must be positive")
+	if *rate <= 0 || *conns < 1 || *dur <= 0 || *distinct < 0 {
+		return errors.New("--rate, --conns and --duration must be positive, --requests not negative")
+	}
+	if *distinct == 0 {
+		// The policy caps requests per certificate number (burst 20, then
+		// one in ten seconds): a long run over a small pool of numbers
+		// would measure that limit's 429s, not verification.
+		*distinct = max(50000, int(*rate*dur.Seconds()/10))
 	}
 	u, err := url.Parse(*target)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
