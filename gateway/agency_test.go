@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
@@ -1194,15 +1193,7 @@ func TestReadSheetRowCap(t *testing.T) {
 // over a real connection the answer is still a 400 problem.
 func TestAgencyBrokenMultipartOverTheWire(t *testing.T) {
 	f := newAgencyFixture(t, 1, fixtureOptions{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.srv.Serve(ctx, ln, time.Second) }()
-	defer func() { cancel(); <-done }()
-	req, _ := http.NewRequestWithContext(ctx, "POST", "http://"+ln.Addr().String()+"/v1/agency/verify", strings.NewReader("0"))
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", "http://"+serveOnSocket(t, f.srv)+"/v1/agency/verify", strings.NewReader("0"))
 	req.Header.Set("Content-Type", "multipart/form-data; boundary=xyz")
 	req.Header.Set("Authorization", "Bearer "+f.agencyToken(t))
 	resp, err := http.DefaultClient.Do(req)

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -136,6 +137,22 @@ func newFixture(t testing.TB, n int, o fixtureOptions) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{srv: srv, records: recs, audit: audit, logs: logs, signer: signer, store: store}
+}
+
+// serveOnSocket serves srv on a loopback port until the test ends and
+// returns the address, for what app.Test cannot show: a connection that
+// is reused, limits the server applies before routing.
+func serveOnSocket(t testing.TB, srv *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, time.Second) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
 }
 
 // do sends one request through the whole Fiber stack in process.

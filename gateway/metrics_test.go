@@ -2,14 +2,12 @@ package gateway
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
 	"testing"
-	"time"
 )
 
 // Fiber hands out the method as a view of the connection's request
@@ -19,15 +17,7 @@ import (
 // goes over one keep-alive connection so the buffer really is reused.
 func TestMetricsLabelsSurviveBufferReuse(t *testing.T) {
 	f := newFixture(t, 3, fixtureOptions{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.srv.Serve(ctx, ln, time.Second) }()
-	defer func() { cancel(); <-done }()
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", serveOnSocket(t, f.srv))
 	if err != nil {
 		t.Fatal(err)
 	}

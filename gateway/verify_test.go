@@ -2,14 +2,12 @@ package gateway
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -279,17 +277,9 @@ func FuzzVerifyRequest(f *testing.F) {
 // so this goes over a real socket.
 func TestVerifyHugeBodyGets413(t *testing.T) {
 	f := newFixture(t, 1, fixtureOptions{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.srv.Serve(ctx, ln, time.Second) }()
-	defer func() { cancel(); <-done }()
 	// Announce a 2 MiB body and send none: the server must refuse on the
 	// header alone, before reading it.
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", serveOnSocket(t, f.srv))
 	if err != nil {
 		t.Fatal(err)
 	}
