@@ -374,12 +374,22 @@ func ParsePublicURL(raw string) (string, error) {
 		return "", errors.New("not a URL")
 	case u.Scheme != "http" && u.Scheme != "https":
 		return "", errors.New("want http:// or https://")
-	case !validHost(u.Host):
+	case !validHost(u.Host) || u.Hostname() == "" || !validPort(u.Host, u.Port()):
 		return "", errors.New("want a host name or address, with an optional port")
 	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
 		return "", errors.New("want scheme://host[:port] only, without a path, query or user")
 	}
 	return u.Scheme + "://" + u.Host, nil
+}
+
+// validPort accepts no port, or a port of 1 to 65535 written in digits;
+// host is the URL's host part, to tell "h" from "h:" (an empty port).
+func validPort(host, port string) bool {
+	if port == "" {
+		return !strings.HasSuffix(host, ":")
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535 && port[0] != '+' && port[0] != '-'
 }
 
 // validHost accepts host, host:port and [v6]:port made of the characters

@@ -643,10 +643,38 @@ func TestParsePublicURL(t *testing.T) {
 		{"https://", ""},
 		{"https://exa mple.cn", ""},
 		{"javascript:alert(1)", ""},
+		{"http://:80", ""},
+		{"http://verify.example.cn:", ""},
+		{"http://verify.example.cn:99999", ""},
+		{"http://verify.example.cn:0", ""},
+		{"http://[::1]", "http://[::1]"},
 	} {
 		got, err := ParsePublicURL(tc.in)
 		if got != tc.want || (err == nil) != (tc.want != "") {
 			t.Errorf("ParsePublicURL(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
+}
+
+// FuzzParsePublicURL: whatever the configuration holds, an accepted value
+// is http(s)://host[:port] with nothing after it, of validHost's shape,
+// and reads back as itself.
+func FuzzParsePublicURL(f *testing.F) {
+	for _, s := range []string{"https://verify.example.cn/", "http://[::1]:80", "https://a/b", "http://x?y", "https://%41", "https://a\x00b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, err := ParsePublicURL(raw)
+		if err != nil {
+			return
+		}
+		scheme, host, ok := strings.Cut(got, "://")
+		if u, err := url.Parse(got); !ok || (scheme != "http" && scheme != "https") || !validHost(host) ||
+			err != nil || u.Hostname() == "" {
+			t.Fatalf("ParsePublicURL(%q) = %q", raw, got)
+		}
+		if again, err := ParsePublicURL(got); err != nil || again != got {
+			t.Fatalf("ParsePublicURL(%q) = %q, which reads back as %q, %v", raw, got, again, err)
+		}
+	})
 }
