@@ -256,11 +256,10 @@ func (s *Server) answerAgency(c *fiber.Ctx, purpose string, queries []agencyQuer
 	if err := s.takeQuota(c, p.Org, int64(n), d.Limits.DailyQuotaPerOrg); err != nil {
 		return agencyAnswer{}, err
 	}
-	// Audited before anything is shown: no trail, no data.
-	for _, e := range entries {
-		if err := s.deps.Audit.Record(e); err != nil {
-			return agencyAnswer{}, problemAuditDown
-		}
+	// Audited before anything is shown: no trail, no data. All the
+	// batch's entries or none, since a refusal shows nothing.
+	if err := s.deps.Audit.RecordBatch(entries); err != nil {
+		return agencyAnswer{}, problemAuditDown
 	}
 	return agencyAnswer{agencyResponse: resp, fields: disclosableFields(d, dID, anyByID)}, nil
 }

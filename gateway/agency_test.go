@@ -783,6 +783,25 @@ func TestAgencyAuditDownDisclosesNothing(t *testing.T) {
 	assertNoPersonalData(t, "the refusal", string(b), f.records)
 }
 
+// A batch whose entries do not all fit in the audit backlog is refused
+// with none of them queued: a 503 leaves no trail of items it never
+// showed.
+func TestAgencyBatchAuditedAllOrNothing(t *testing.T) {
+	f := newAgencyFixture(t, 20, fixtureOptions{})
+	w := registry.NewAuditWriter(f.store, registry.AuditWriterOptions{Buffer: 3, MaxBatch: 100, FlushEvery: time.Hour})
+	t.Cleanup(func() { w.Close(context.Background()) })
+	f.srv.deps.Audit = w
+	var qs []agencyQuery
+	for _, r := range f.records[:5] {
+		qs = append(qs, q(r.CertificateNumber, r.Name))
+	}
+	resp := f.verify(t, f.agencyToken(t), req(qs...))
+	problemOf(t, resp, 503, "/problems/audit-unavailable")
+	if d := w.Depth(); d != 0 {
+		t.Fatalf("a refused batch of 5 left %d entries queued", d)
+	}
+}
+
 // --- spreadsheets ---
 
 func csvTable(t testing.TB, b []byte) [][]string {

@@ -57,6 +57,15 @@ func (a *recordingAuditor) Record(e registry.AuditEntry) error {
 	a.entries = append(a.entries, e)
 	return nil
 }
+func (a *recordingAuditor) RecordBatch(es []registry.AuditEntry) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refuse {
+		return registry.ErrAuditBacklog
+	}
+	a.entries = append(a.entries, es...)
+	return nil
+}
 func (a *recordingAuditor) Depth() int64  { return 0 }
 func (a *recordingAuditor) Healthy() bool { return !a.refuse }
 

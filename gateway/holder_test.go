@@ -44,6 +44,13 @@ func (a *holderAuditor) Record(e registry.AuditEntry) error {
 	return a.trail.AppendAudit(context.Background(), []registry.AuditEntry{e})
 }
 
+func (a *holderAuditor) RecordBatch(es []registry.AuditEntry) error {
+	if err := a.recordingAuditor.RecordBatch(es); err != nil {
+		return err
+	}
+	return a.trail.AppendAudit(context.Background(), es)
+}
+
 // holderFixture is newFixture with token verification by a dev issuer,
 // the store's share codes and audit search, and a clock the test moves.
 type holderFixture struct {

@@ -28,8 +28,11 @@ import (
 // Auditor takes audit entries without waiting for storage;
 // *registry.AuditWriter is one. Record fails when the trail cannot keep
 // up, and personal-data routes then answer 503 rather than serve unaudited.
+// RecordBatch takes a request's entries all or none, so a refused batch
+// leaves no partial trail.
 type Auditor interface {
 	Record(registry.AuditEntry) error
+	RecordBatch([]registry.AuditEntry) error
 	Depth() int64
 	Healthy() bool
 }

@@ -251,6 +251,52 @@ func TestAuditWriterRetriesAndRefusesWhenFull(t *testing.T) {
 	}
 }
 
+// TestAuditWriterRecordBatchAllOrNothing: a batch that does not fit in
+// the backlog is refused whole, one with an unstorable entry too, and a
+// batch's unset times are one instant.
+func TestAuditWriterRecordBatchAllOrNothing(t *testing.T) {
+	a := newSliceAudit()
+	// Nothing is stored before Close: no full batch, no tick.
+	w := NewAuditWriter(a, AuditWriterOptions{Buffer: 10, MaxBatch: 100, FlushEvery: time.Hour})
+	batch := func(n int) []AuditEntry {
+		es := make([]AuditEntry, n)
+		for i := range es {
+			es[i] = AuditEntry{Actor: fmt.Sprintf("a%d", i), Action: "verify.agency"}
+		}
+		return es
+	}
+	if err := w.RecordBatch(batch(6)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.RecordBatch(batch(5)); !errors.Is(err, ErrAuditBacklog) || w.Depth() != 6 {
+		t.Fatalf("5 more into 4 places: %v, depth %d; want ErrAuditBacklog and nothing taken", err, w.Depth())
+	}
+	bad := batch(2)
+	bad[1].Detail = "\x00"
+	if err := w.RecordBatch(bad); !errors.Is(err, ErrAuditUnstorable) || w.Depth() != 6 {
+		t.Fatalf("a batch with an unstorable entry: %v, depth %d; want ErrAuditUnstorable and nothing taken", err, w.Depth())
+	}
+	if err := w.RecordBatch(batch(4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := VerifyChain(context.Background(), a)
+	if err != nil || n != 10 {
+		t.Fatalf("stored %d entries (err %v), want 10", n, err)
+	}
+	var at []time.Time
+	if err := a.ScanAudit(context.Background(), 7, func(e AuditEntry) error { at = append(at, e.At); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range at {
+		if x.IsZero() || !x.Equal(at[0]) {
+			t.Fatalf("one batch's times %v: want one instant", at)
+		}
+	}
+}
+
 func TestAuditWriterCloseGivesUpWhenStorageStaysDown(t *testing.T) {
 	a := newSliceAudit()
 	a.fail.Store(1 << 30)

@@ -76,24 +76,45 @@ func NewAuditWriter(log AuditLog, opt AuditWriterOptions) *AuditWriter {
 // Record queues e (its At set now if zero) without waiting for storage.
 // It refuses while Buffer entries are recorded and not yet stored.
 func (w *AuditWriter) Record(e AuditEntry) error {
-	if !e.Storable() {
-		return ErrAuditUnstorable
+	return w.RecordBatch([]AuditEntry{e})
+}
+
+// RecordBatch queues entries together or not at all: a batch that does
+// not fit in what is left of Buffer is refused whole, so a request that
+// is refused leaves no part of its trail behind. Entries with a zero At
+// get the same time, now.
+func (w *AuditWriter) RecordBatch(entries []AuditEntry) error {
+	stamp := false
+	for i := range entries {
+		if !entries[i].Storable() {
+			return ErrAuditUnstorable
+		}
+		stamp = stamp || entries[i].At.IsZero()
 	}
-	if e.At.IsZero() {
-		e.At = w.opt.Now()
+	var now time.Time
+	if stamp {
+		now = w.opt.Now()
 	}
 	w.mu.Lock()
 	if w.shut {
 		w.mu.Unlock()
 		return ErrAuditClosed
 	}
-	if w.depth.Load() >= int64(w.opt.Buffer) {
+	if w.depth.Load()+int64(len(entries)) > int64(w.opt.Buffer) {
 		w.mu.Unlock()
 		return ErrAuditBacklog
 	}
-	w.pending = append(w.pending, e)
-	w.depth.Add(1)
-	batchFull := len(w.pending) == w.opt.MaxBatch
+	first := len(w.pending)
+	w.pending = append(w.pending, entries...)
+	if stamp {
+		for i := first; i < len(w.pending); i++ {
+			if w.pending[i].At.IsZero() {
+				w.pending[i].At = now
+			}
+		}
+	}
+	w.depth.Add(int64(len(entries)))
+	batchFull := first < w.opt.MaxBatch && len(w.pending) >= w.opt.MaxBatch
 	w.mu.Unlock()
 	if batchFull {
 		select {
