@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -250,15 +251,20 @@ func (s *Server) answerAgency(c *fiber.Ctx, purpose string, queries []agencyQuer
 	// The quota is charged once the registry has answered, not before:
 	// a lookup or an opening that fails uses none of the day's items,
 	// and nothing has left yet, so a refusal here still discloses
-	// nothing. The Quota interface has no refund, so charging earlier
-	// would bill callers for the gateway's own failures. Rate limits,
-	// taken first, bound the lookups a caller over quota can cause.
-	if err := s.takeQuota(c, p.Org, int64(n), d.Limits.DailyQuotaPerOrg); err != nil {
+	// nothing. Rate limits, taken first, bound the lookups a caller over
+	// quota can cause.
+	refund, err := s.takeQuota(c, p.Org, int64(n), d.Limits.DailyQuotaPerOrg)
+	if err != nil {
 		return agencyAnswer{}, err
 	}
 	// Audited before anything is shown: no trail, no data. All the
-	// batch's entries or none, since a refusal shows nothing.
+	// batch's entries or none, since a refusal shows nothing, and then
+	// the items it charged are given back: the gateway's failure is not
+	// the caller's to pay for.
 	if err := s.deps.Audit.RecordBatch(entries); err != nil {
+		if refund != nil {
+			refund()
+		}
 		return agencyAnswer{}, problemAuditDown
 	}
 	return agencyAnswer{agencyResponse: resp, fields: disclosableFields(d, dID, anyByID)}, nil
@@ -349,26 +355,39 @@ func (s *Server) requireFreshJTI(c *fiber.Ctx, p token.Principal) error {
 }
 
 // takeQuota counts n items against the organisation's daily quota; a
-// limit of 0 means the policy sets none.
-func (s *Server) takeQuota(c *fiber.Ctx, org string, n, limit int64) error {
+// limit of 0 means the policy sets none. refund gives the items back when
+// the request cannot be answered after all; it is nil when nothing was
+// charged.
+func (s *Server) takeQuota(c *fiber.Ctx, org string, n, limit int64) (refund func(), err error) {
 	if limit <= 0 {
-		return nil
+		return nil, nil
 	}
 	if s.deps.Quota == nil {
-		return problemQuotaDown
+		return nil, problemQuotaDown
 	}
 	q, err := s.deps.Quota.Take(c.UserContext(), org, n, limit)
 	if err != nil {
 		s.deps.Logger.Warn("quota unavailable", "err", err)
-		return problemQuotaDown
+		return nil, problemQuotaDown
 	}
 	c.Set("Degreegate-Quota-Limit", strconv.FormatInt(q.Limit, 10))
 	c.Set("Degreegate-Quota-Remaining", strconv.FormatInt(q.Remaining, 10))
 	if !q.Allowed {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, ceilSeconds(q.Reset))))
-		return problemQuotaExhausted.with(fmt.Sprintf("%d items asked, %d left today", n, q.Remaining))
+		return nil, problemQuotaExhausted.with(fmt.Sprintf("%d items asked, %d left today", n, q.Remaining))
 	}
-	return nil
+	return func() {
+		// The request's own context may be ending with it; the refund
+		// gets a short one of its own. If it fails the items stay
+		// charged: counted too much, never too little.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := s.deps.Quota.Refund(ctx, org, n, q.Day); err != nil {
+			s.deps.Logger.Warn("quota refund failed", "items", n, "err", err)
+			return
+		}
+		c.Set("Degreegate-Quota-Remaining", strconv.FormatInt(min(q.Remaining+n, q.Limit), 10))
+	}, nil
 }
 
 // lookupAgency reads every record the valid queries need in at most two

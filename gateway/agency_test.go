@@ -783,6 +783,29 @@ func TestAgencyAuditDownDisclosesNothing(t *testing.T) {
 	assertNoPersonalData(t, "the refusal", string(b), f.records)
 }
 
+// A batch the trail refuses is answered 503 and charges none of the
+// day's quota: the gateway's failure is not the caller's to pay for.
+func TestAgencyAuditRefusalRefundsTheQuota(t *testing.T) {
+	f := newAgencyFixture(t, 20, fixtureOptions{})
+	f.setPolicy(t, `"daily_quota_per_org": 5000000`, `"daily_quota_per_org": 5`)
+	f.srv.deps.Tokens = stubVerifier{p: agencyPrincipal()}
+	r := f.find(t, filed)
+	three := req(q(r.CertificateNumber, r.Name), q(r.CertificateNumber, r.Name), q(r.CertificateNumber, r.Name))
+	f.audit.refuse = true
+	resp := f.verify(t, "x", three)
+	problemOf(t, resp, 503, "/problems/audit-unavailable")
+	if got := resp.Header.Get("Degreegate-Quota-Remaining"); got != "5" {
+		t.Errorf("quota remaining %q after a refused batch, want 5", got)
+	}
+	f.audit.refuse = false
+	resp = f.verify(t, "x", req(q(r.CertificateNumber, r.Name), q(r.CertificateNumber, r.Name),
+		q(r.CertificateNumber, r.Name), q(r.CertificateNumber, r.Name), q(r.CertificateNumber, r.Name)))
+	if resp.StatusCode != 200 {
+		t.Fatalf("all 5 of the day's items after the refund: status %d", resp.StatusCode)
+	}
+	decodeAgency(t, resp)
+}
+
 // A batch whose entries do not all fit in the audit backlog is refused
 // with none of them queued: a 503 leaves no trail of items it never
 // showed.

@@ -13,8 +13,13 @@ import (
 // MemoryQuota. Take adds n to org's count when the count stays within
 // limit; a refused request consumes nothing. An error means the count
 // cannot be kept, and the caller refuses rather than serve uncounted.
+//
+// Refund gives back n items that Take charged to org on day (the
+// decision's Day) when the request could not be answered after all; a day
+// that has ended is left alone, and the count never goes below zero.
 type Quota interface {
 	Take(ctx context.Context, org string, n, limit int64) (QuotaDecision, error)
+	Refund(ctx context.Context, org string, n int64, day string) error
 }
 
 // QuotaDecision is one quota check, shaped like redisstate.QuotaDecision.
@@ -25,6 +30,9 @@ type QuotaDecision struct {
 	Remaining int64
 	// Reset is how long until the quota day ends and the count restarts.
 	Reset time.Duration
+	// Day is the quota day charged (yyyymmdd, Asia/Shanghai), for Refund;
+	// empty when nothing was counted.
+	Day string
 }
 
 // quotaZone is Asia/Shanghai, where quota days begin and end, as in
@@ -83,8 +91,22 @@ func (q *MemoryQuota) Take(ctx context.Context, org string, n, limit int64) (Quo
 	if used+n <= limit && used+n >= used { // the second test refuses overflow
 		used += n
 		q.used[org] = used
-		d.Allowed = true
+		d.Allowed, d.Day = true, day
 	}
 	d.Used, d.Remaining = used, max(limit-used, 0)
 	return d, nil
+}
+
+// Refund implements Quota.
+func (q *MemoryQuota) Refund(ctx context.Context, org string, n int64, day string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if day == "" || day != q.day || n < 1 {
+		return nil
+	}
+	q.used[org] = max(q.used[org]-n, 0)
+	return nil
 }

@@ -67,6 +67,36 @@ func TestMemoryQuota(t *testing.T) {
 	}
 }
 
+// Refund gives items back to the day charged, never below zero, and
+// not to another day.
+func TestMemoryQuotaRefund(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2025, 6, 1, 15, 59, 30, 0, time.UTC)
+	q := NewMemoryQuota(func() time.Time { return now })
+	d, err := q.Take(ctx, "gov:a", 4, 5)
+	if err != nil || !d.Allowed || d.Day != "20250601" {
+		t.Fatalf("take: %+v %v", d, err)
+	}
+	if err := q.Refund(ctx, "gov:a", 3, d.Day); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := q.Take(ctx, "gov:a", 4, 5); !got.Allowed || got.Used != 5 {
+		t.Fatalf("after a refund of 3: %+v, want 4 more to fit", got)
+	}
+	q.Refund(ctx, "gov:a", 100, d.Day)
+	if got, _ := q.Take(ctx, "gov:a", 5, 5); !got.Allowed || got.Used != 5 {
+		t.Fatalf("after refunding more than was used: %+v", got)
+	}
+	now = now.Add(time.Minute) // the next Shanghai day
+	if got, _ := q.Take(ctx, "gov:a", 5, 5); !got.Allowed {
+		t.Fatalf("a new day: %+v", got)
+	}
+	q.Refund(ctx, "gov:a", 5, d.Day) // yesterday's: not today's count
+	if got, _ := q.Take(ctx, "gov:a", 1, 5); got.Allowed {
+		t.Fatalf("yesterday's refund freed today's quota: %+v", got)
+	}
+}
+
 // Concurrent takes never hand out more than the limit.
 func TestMemoryQuotaConcurrent(t *testing.T) {
 	q := NewMemoryQuota(nil)

@@ -162,6 +162,10 @@ func (a quotaAdapter) Take(ctx context.Context, org string, n, limit int64) (gat
 	return gateway.QuotaDecision(d), err
 }
 
+func (a quotaAdapter) Refund(ctx context.Context, org string, n int64, day string) error {
+	return a.q.Refund(ctx, org, n, day)
+}
+
 // run checks what needs no network first (keys, configuration, policy),
 // then opens in order — token issuers, PostgreSQL, Redis and its
 // background loops, the audit writer, the listener — and closes in

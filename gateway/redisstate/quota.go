@@ -62,6 +62,8 @@ type QuotaDecision struct {
 	// Reset is how long until the day ends in Asia/Shanghai and the count
 	// starts again.
 	Reset time.Duration
+	// Day is the day charged (yyyymmdd) when allowed, for Refund.
+	Day string
 }
 
 // Quota counts each organisation's requests per calendar day (Asia/
@@ -140,7 +142,8 @@ func (q *Quota) Take(ctx context.Context, org string, n, limit int64) (QuotaDeci
 	// The date is in the key, so a replica whose clock is a little off at
 	// midnight writes to the right day's counter or the next, never
 	// resets another's; the expiry only frees the memory.
-	qk := quotaQueueKey{key: q.prefix + org + ":" + now.Format("20060102"), limit: limit}
+	day := now.Format("20060102")
+	qk := quotaQueueKey{key: q.prefix + org + ":" + day, limit: limit}
 	t := &quotaTake{ctx: ctx, n: n, done: make(chan struct{})}
 	q.mu.Lock()
 	qq, running := q.queues[qk]
@@ -170,7 +173,33 @@ func (q *Quota) Take(ctx context.Context, org string, n, limit int64) (QuotaDeci
 	}
 	d.Allowed, d.Used = t.ok, t.used
 	d.Remaining = max(limit-d.Used, 0)
+	if d.Allowed {
+		d.Day = day
+	}
 	return d, nil
+}
+
+// refundScript gives n back to a day's count while that day's key lives
+// (it expires when the day ends), never below zero.
+var refundScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local v = redis.call('DECRBY', KEYS[1], ARGV[1])
+if v < 0 then redis.call('INCRBY', KEYS[1], -v) end
+return 1
+`)
+
+// Refund gives back n items Take charged to org on day (its decision's
+// Day), for a request that could not be answered after all.
+func (q *Quota) Refund(ctx context.Context, org string, n int64, day string) error {
+	if day == "" || n < 1 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.timeout)
+	defer cancel()
+	if err := refundScript.Run(ctx, q.rdb, []string{q.prefix + org + ":" + day}, n).Err(); err != nil {
+		return fmt.Errorf("redisstate: quota refund: %w", err)
+	}
+	return nil
 }
 
 // drain sends the queue's takes, up to maxTakesPerCall a call, until none

@@ -196,3 +196,37 @@ func TestQuotaTakeHonoursContext(t *testing.T) {
 		t.Errorf("counter exists after a cancelled take (%d, %v)", n, err)
 	}
 }
+
+// Refund gives items back to the day charged, shared by every replica,
+// never below zero, and leaves an ended day (its key gone) alone.
+func TestQuotaRefund(t *testing.T) {
+	rdb := testClient(t)
+	prefix := testPrefix(t, rdb)
+	a, b := NewQuota(rdb, prefix), NewQuota(testClient(t), prefix)
+	ctx := context.Background()
+	d, err := a.Take(ctx, "org", 4, 5)
+	if err != nil || !d.Allowed || d.Day == "" {
+		t.Fatalf("take: %+v %v", d, err)
+	}
+	if err := b.Refund(ctx, "org", 3, d.Day); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.Take(ctx, "org", 4, 5); err != nil || !got.Allowed || got.Used != 5 {
+		t.Fatalf("after a refund of 3: %+v %v, want 4 more to fit (used 5)", got, err)
+	}
+	if err := a.Refund(ctx, "org", 100, d.Day); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.Take(ctx, "org", 5, 5); !got.Allowed || got.Used != 5 {
+		t.Fatalf("after refunding more than was used: %+v, want the count at 0 then 5", got)
+	}
+	if err := a.Refund(ctx, "org", 2, "20000101"); err != nil {
+		t.Fatal(err)
+	}
+	if n := rdb.Exists(ctx, prefix+"quota:org:20000101").Val(); n != 0 {
+		t.Error("a refund for an ended day created its counter")
+	}
+	if d, _ := a.Take(ctx, "org", 1, 0); d.Day != "" {
+		t.Errorf("no quota, yet a day to refund: %+v", d)
+	}
+}
