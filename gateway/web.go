@@ -364,9 +364,10 @@ func (p *webPage) baseURL(c *fiber.Ctx) string {
 	return scheme + "://" + host
 }
 
-// ParsePublicURL checks a configured public address (Deps.PublicURL) and returns it as
-// scheme://host[:port]: http or https, a host of validHost's shape, and
-// nothing else (no user, path, query or fragment) for links to append to.
+// ParsePublicURL checks a configured public address (Deps.PublicURL) and
+// returns it as scheme://host[:port]: http or https, a host of validHost's
+// shape, and nothing else (no user, path, query or fragment) for links to
+// append to.
 func ParsePublicURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	switch {
@@ -382,14 +383,15 @@ func ParsePublicURL(raw string) (string, error) {
 	return u.Scheme + "://" + u.Host, nil
 }
 
-// validPort accepts no port, or a port of 1 to 65535 written in digits;
-// host is the URL's host part, to tell "h" from "h:" (an empty port).
+// validPort accepts no port, or a port of 1 to 65535 (url.Parse has
+// already refused anything but digits); host is the URL's host part, to
+// tell "h" from "h:" (an empty port).
 func validPort(host, port string) bool {
 	if port == "" {
 		return !strings.HasSuffix(host, ":")
 	}
 	n, err := strconv.Atoi(port)
-	return err == nil && n >= 1 && n <= 65535 && port[0] != '+' && port[0] != '-'
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // validHost accepts host, host:port and [v6]:port made of the characters
