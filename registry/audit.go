@@ -69,26 +69,22 @@ func Link(head ChainHead, e *AuditEntry) ChainHead {
 }
 
 // computeHash is SHA-256 over the previous hash and every field,
-// each length-prefixed so that no two entries encode alike.
+// each length-prefixed so that no two entries encode alike. The input is
+// gathered in one buffer (on the stack for ordinary entries) and hashed
+// at once: writing field by field to a hash.Hash cost five allocations
+// an entry.
 func (e *AuditEntry) computeHash() []byte {
-	h := sha256.New()
-	var n [8]byte
-	put := func(b []byte) {
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
+	var stack [512]byte
+	b := binary.BigEndian.AppendUint64(stack[:0], uint64(e.Seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.At.UnixMicro()))
+	b = binary.BigEndian.AppendUint64(b, uint64(len(e.PrevHash)))
+	b = append(b, e.PrevHash...)
+	for _, f := range [...]string{e.Actor, e.Action, e.RecordRef, e.Purpose, e.Detail} {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(f)))
+		b = append(b, f...)
 	}
-	binary.BigEndian.PutUint64(n[:], uint64(e.Seq))
-	h.Write(n[:])
-	binary.BigEndian.PutUint64(n[:], uint64(e.At.UnixMicro()))
-	h.Write(n[:])
-	put(e.PrevHash)
-	put([]byte(e.Actor))
-	put([]byte(e.Action))
-	put([]byte(e.RecordRef))
-	put([]byte(e.Purpose))
-	put([]byte(e.Detail))
-	return h.Sum(nil)
+	sum := sha256.Sum256(b)
+	return sum[:]
 }
 
 var errStopScan = errors.New("stop scan")

@@ -2,8 +2,10 @@ package registry
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -112,6 +114,27 @@ func TestVerifyChainDetectsTampering(t *testing.T) {
 				t.Fatalf("first bad entry %d (%s), want %d", ce.Seq, ce.Reason, c.wantSeq)
 			}
 		})
+	}
+}
+
+// TestChainHashIsStable pins the hash of a small chain: trails written
+// by earlier releases must still verify, so the encoding hashed may not
+// change. The last entry's Detail is longer than computeHash's stack
+// buffer.
+func TestChainHashIsStable(t *testing.T) {
+	want := []string{
+		"4414587e0f6fb588216b4df77530640c1c2ae2440165e2360570e4acc6019a6d",
+		"2699918322fbbe0e5ca4055740eed550c92de3a84a086b1e02abec73e0be5e72",
+		"732781e62283b20f864e8a29c8c53fdeaff3484c979dee3e234836fe703db616",
+	}
+	head := ChainHead{Hash: GenesisHash}
+	for i, d := range []string{"", `{"result":"match"}`, strings.Repeat("详", 300)} {
+		e := AuditEntry{At: time.Date(2026, 1, 2, 3, 4, 5, 678901000, time.UTC), Actor: "public:ABC", Action: "verify.public",
+			RecordRef: "1000142019000123", Purpose: "public_verification", Detail: d}
+		head = Link(head, &e)
+		if got := hex.EncodeToString(e.Hash); got != want[i] {
+			t.Errorf("entry %d: hash %s, want %s", i, got, want[i])
+		}
 	}
 }
 
