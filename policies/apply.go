@@ -29,13 +29,34 @@ func (d Disclosure) Fields() []string {
 	return slices.Sorted(maps.Keys(d))
 }
 
+// Shown is one disclosed field and its masked value.
+type Shown struct {
+	Field string
+	Value string
+}
+
 // Apply masks one record for the caller. It reads only the decision's
 // fields, drops empty ones, and drops every NeverIfClassified field unless
 // the record's ClassifiedFlag reads exactly "false" (Art. 25: a missing or
 // odd flag counts as classified). It fails only when a MaskKeyedHash field
 // has no usable key, which is a configuration error.
 func (d Decision) Apply(src FieldSource, opts ApplyOptions) (Disclosure, error) {
-	out := make(Disclosure, len(d.fields))
+	var buf [24]Shown
+	shown, err := d.AppendApplied(buf[:0], src, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make(Disclosure, len(shown))
+	for _, f := range shown {
+		out[f.Field] = f.Value
+	}
+	return out, nil
+}
+
+// AppendApplied is Apply as a list, appended to dst in field-name order
+// (the order of Fields, and of a Disclosure encoded as JSON): for callers
+// that encode the fields at once, with no map to build and sort again.
+func (d Decision) AppendApplied(dst []Shown, src FieldSource, opts ApplyOptions) ([]Shown, error) {
 	classified, checked := true, false
 	for _, f := range d.fields {
 		if f.NeverIfClassified {
@@ -53,11 +74,11 @@ func (d Decision) Apply(src FieldSource, opts ApplyOptions) (Disclosure, error) 
 		}
 		masked, err := f.Mask.Apply(v, opts)
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
 		if masked != "" {
-			out[f.Field] = masked
+			dst = append(dst, Shown{Field: f.Field, Value: masked})
 		}
 	}
-	return out, nil
+	return dst, nil
 }

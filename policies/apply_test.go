@@ -235,3 +235,40 @@ func TestPolicyConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestAppendAppliedIsApplyInOrder: the list form shows exactly what Apply
+// shows, in field-name order, after whatever dst held.
+func TestAppendAppliedIsApplyInOrder(t *testing.T) {
+	p := mustDefault(t)
+	for _, req := range []Request{
+		{Audience: Public, Scope: ScopeVerify},
+		{Audience: Agency, Scope: ScopeVerify, Granted: []string{"degree.verify"}, Org: "gov:x", Purpose: "employment_background_check"},
+	} {
+		d, err := p.Decide(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, classified := range []string{"false", "true", ""} {
+			src := MapSource(fullRecord(classified))
+			want, err := d.Apply(src, ApplyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := d.AppendApplied([]Shown{{Field: "before", Value: "x"}}, src, ApplyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[0] != (Shown{Field: "before", Value: "x"}) || len(got)-1 != len(want) {
+				t.Fatalf("%s, classified %q: got %v, want %v after the first", req.Audience, classified, got, want)
+			}
+			for i, f := range got[1:] {
+				if want[f.Field] != f.Value {
+					t.Errorf("%s: %s = %q, Apply says %q", req.Audience, f.Field, f.Value, want[f.Field])
+				}
+				if i > 0 && got[i].Field >= f.Field {
+					t.Errorf("%s: %s after %s: not in field-name order", req.Audience, f.Field, got[i].Field)
+				}
+			}
+		}
+	}
+}
