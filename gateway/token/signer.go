@@ -94,13 +94,24 @@ func (s *Signer) SignJSON(payload []byte) (string, error) {
 	if !json.Valid(payload) || len(payload) == 0 || payload[0] != '{' {
 		return "", errors.New("receipt: payload must be a JSON object")
 	}
-	n := len(s.header) + 1 + b64.EncodedLen(len(payload))
-	out := make([]byte, 0, n+1+b64.EncodedLen(ed25519.SignatureSize))
-	out = append(out, s.header...)
-	out = append(out, '.')
-	out = b64.AppendEncode(out, payload)
-	sig := voi.Sign(s.priv, out) // the JWS signing input is header.payload
-	out = append(out, '.')
-	out = b64.AppendEncode(out, sig)
-	return string(out), nil
+	return string(s.AppendJWS(make([]byte, 0, s.JWSLen(len(payload))), payload)), nil
+}
+
+// AppendJWS appends the compact JWS over payload to dst. Unlike SignJSON
+// it does not check that payload is one JSON object: it is for callers
+// that encoded the payload themselves, on a path where re-parsing it
+// cost a tenth of the signature.
+func (s *Signer) AppendJWS(dst, payload []byte) []byte {
+	start := len(dst)
+	dst = append(dst, s.header...)
+	dst = append(dst, '.')
+	dst = b64.AppendEncode(dst, payload)
+	sig := voi.Sign(s.priv, dst[start:]) // the JWS signing input is header.payload
+	dst = append(dst, '.')
+	return b64.AppendEncode(dst, sig)
+}
+
+// JWSLen is the length of the compact JWS over a payload of n bytes.
+func (s *Signer) JWSLen(n int) int {
+	return len(s.header) + 1 + b64.EncodedLen(n) + 1 + b64.EncodedLen(ed25519.SignatureSize)
 }

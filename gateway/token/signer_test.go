@@ -254,3 +254,30 @@ func TestSignerMatchesStandardLibrary(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendJWS: appending after other bytes signs only the JWS (the
+// prefix is neither part of the signing input nor overwritten), and
+// JWSLen is the appended length.
+func TestAppendJWS(t *testing.T) {
+	s, priv := newSigner(t)
+	for _, payload := range []string{`{}`, `{"result":"match","degree":{"name":"张*三"}}`, `{"m":"` + strings.Repeat("x", 1000) + `"}`} {
+		prefix := `{"receipt":"`
+		got := s.AppendJWS([]byte(prefix), []byte(payload))
+		if !strings.HasPrefix(string(got), prefix) {
+			t.Fatalf("prefix overwritten: %q", got[:len(prefix)])
+		}
+		jws := string(got[len(prefix):])
+		if len(jws) != s.JWSLen(len(payload)) {
+			t.Errorf("JWSLen(%d) = %d, appended %d", len(payload), s.JWSLen(len(payload)), len(jws))
+		}
+		dot := strings.LastIndexByte(jws, '.')
+		sig, err := b64.DecodeString(jws[dot+1:])
+		if err != nil || !ed25519.Verify(priv.Public().(ed25519.PublicKey), []byte(jws[:dot]), sig) {
+			t.Fatalf("appended JWS does not verify over header.payload: %v", err)
+		}
+		want, err := s.SignJSON([]byte(payload))
+		if err != nil || jws != want {
+			t.Errorf("AppendJWS = %q, SignJSON = %q (%v)", jws, want, err)
+		}
+	}
+}
