@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -80,34 +79,25 @@ func appendField(dst []byte, name, value string) []byte {
 	return appendJSONString(dst, value)
 }
 
-// sortedFields is d's field names in order (json.Marshal's map order),
-// in buf when it is large enough.
-func sortedFields(d policies.Disclosure, buf []string) []string {
-	keys := buf[:0]
-	for k := range d {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// appendDisclosure appends d as a JSON object, keys in order.
-func appendDisclosure(dst []byte, d policies.Disclosure, keys []string) []byte {
+// appendShown appends disclosed fields as a JSON object; in the
+// policy's field-name order, it is what json.Marshal writes for the
+// same fields as a map.
+func appendShown(dst []byte, shown []policies.Shown) []byte {
 	dst = append(dst, '{')
-	for _, k := range keys {
-		dst = appendField(dst, k, d[k])
+	for _, f := range shown {
+		dst = appendField(dst, f.Field, f.Value)
 	}
 	return append(dst, '}')
 }
 
-// appendStrings appends a JSON array of strings.
-func appendStrings(dst []byte, ss []string) []byte {
+// appendFieldNames appends the names of disclosed fields as a JSON array.
+func appendFieldNames(dst []byte, shown []policies.Shown) []byte {
 	dst = append(dst, '[')
-	for i, s := range ss {
+	for i, f := range shown {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, s)
+		dst = appendJSONString(dst, f.Field)
 	}
 	return append(dst, ']')
 }

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/degreegate/degreegate/policies"
@@ -36,17 +38,31 @@ func FuzzAppendJSONString(f *testing.F) {
 	})
 }
 
-func TestAppendDisclosure(t *testing.T) {
+// shownOf is d as the policy lists it: in field-name order.
+func shownOf(d policies.Disclosure) []policies.Shown {
+	var out []policies.Shown
+	for _, k := range slices.Sorted(maps.Keys(d)) {
+		out = append(out, policies.Shown{Field: k, Value: d[k]})
+	}
+	return out
+}
+
+func TestAppendShown(t *testing.T) {
 	for _, d := range []policies.Disclosure{
 		{},
 		{"name": "张*三"},
 		{"unit_name": "北京大学", "name": "欧阳**", "conferral_date": "2019-06", "degree_level": "<b>"},
 	} {
 		want, _ := json.Marshal(d)
-		var buf [4]string
-		got := appendDisclosure(nil, d, sortedFields(d, buf[:]))
-		if string(got) != string(want) {
-			t.Errorf("appendDisclosure = %s, json.Marshal = %s", got, want)
+		if got := appendShown(nil, shownOf(d)); string(got) != string(want) {
+			t.Errorf("appendShown = %s, json.Marshal = %s", got, want)
+		}
+		want, _ = json.Marshal(d.Fields())
+		if len(d) == 0 {
+			want = []byte("[]")
+		}
+		if got := appendFieldNames(nil, shownOf(d)); string(got) != string(want) {
+			t.Errorf("appendFieldNames = %s, json.Marshal = %s", got, want)
 		}
 	}
 }
@@ -55,22 +71,36 @@ func TestAppendDisclosure(t *testing.T) {
 // the objects json.Marshal writes for the same values.
 func TestHandEncodedBodies(t *testing.T) {
 	degree := policies.Disclosure{"name": "欧阳*", "unit_name": "清华大学 <&>", "conferral_date": "2019-06"}
-	var buf [4]string
-	enc := appendDisclosure(nil, degree, sortedFields(degree, buf[:]))
+	enc := appendShown(nil, shownOf(degree))
 	rc := receipt{Issuer: "degreegate", ID: "ID", IssuedAt: 1700000000, Result: "match", Status: "valid",
 		CertificateNumber: "1000142019000123", Degree: degree, PolicyVersion: "2020.1"}
 	want, _ := json.Marshal(rc)
 	if got := rc.appendJSON(nil, enc); string(got) != string(want) {
 		t.Errorf("receipt payload\n got %s\nwant %s", got, want)
 	}
-	for _, r := range []verifyResponse{
-		{Result: "no_match"},
-		{Result: "match", Status: "revoked", Degree: degree, Receipt: "a.b.c", degreeJSON: enc},
-		{Result: "match", Status: "valid", Degree: degree, Receipt: "a.b.c"},
+	for _, a := range []publicAnswer{
+		{},
+		{match: true, status: "revoked", shown: shownOf(degree), degree: enc, receipt: []byte("a.b.c")},
+		{match: true, status: "valid", receipt: []byte("a.b.c")},
 	} {
+		r := verifyResponse{Result: "no_match"}
+		if a.match {
+			r = verifyResponse{Result: "match", Status: a.status, Receipt: string(a.receipt)}
+			if len(a.shown) > 0 {
+				r.Degree = degree
+			}
+		}
 		want, _ := json.Marshal(r)
-		if got := r.appendJSON(nil); string(got) != string(want) {
+		if got := a.appendJSON(nil); string(got) != string(want) {
 			t.Errorf("answer\n got %s\nwant %s", got, want)
 		}
 	}
+}
+
+// verifyResponse is POST /v1/verify's answer as DESIGN.md gives it.
+type verifyResponse struct {
+	Result  string              `json:"result"`
+	Status  string              `json:"status,omitempty"`
+	Degree  policies.Disclosure `json:"degree,omitempty"`
+	Receipt string              `json:"receipt,omitempty"`
 }

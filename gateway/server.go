@@ -98,6 +98,8 @@ type Server struct {
 	// addrMACs holds HMAC states keyed with AddressKey: every public
 	// request hashes its address, and a fresh HMAC allocates twice.
 	addrMACs sync.Pool
+	// scratch holds *verifyScratch: public verification's buffers.
+	scratch sync.Pool
 }
 
 // New builds the server and registers every route (routes.go). The
@@ -148,6 +150,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{app: app, deps: d, public: pub, openAPI: doc}
 	s.addrMACs.New = func() any { return hmac.New(sha256.New, d.AddressKey) }
+	s.scratch.New = func() any { return new(verifyScratch) }
 	s.metrics = NewMetrics(MetricSources{
 		AuditQueueDepth: func() float64 { return float64(d.Audit.Depth()) },
 		Degraded:        d.Degraded,

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/degreegate/degreegate/gateway/ratelimit"
+	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 )
 
@@ -334,5 +337,33 @@ func TestVerifyRefusedClientSparesTheCertificate(t *testing.T) {
 	resp := ask("198.51.100.9", verifyBody(x.CertificateNumber, x.Name))
 	if body := readBody(t, resp); resp.StatusCode != 200 || !strings.Contains(body, `"result":"match"`) {
 		t.Fatalf("another client asking for the flooded number: status %d: %s", resp.StatusCode, body)
+	}
+}
+
+// TestScratchEmptiedForPool: a verification's scratch goes back to the
+// pool with no record and no byte of what it held, so nothing personal
+// waits there for the next request.
+func TestScratchEmptiedForPool(t *testing.T) {
+	f := newFixture(t, 5, fixtureOptions{})
+	sc := f.srv.getScratch()
+	sc.rec = f.records[0]
+	sc.shown[0] = policies.Shown{Field: "name", Value: "张*三"}
+	bufs := []*[]byte{&sc.degree, &sc.payload, &sc.receipt, &sc.body}
+	for _, b := range bufs {
+		*b = append(*b, f.records[0].IDNumber...)
+	}
+	big := make([]byte, maxPooledScratch+1)
+	sc.body = big
+	f.srv.putScratch(sc)
+	if !reflect.ValueOf(sc.rec).IsZero() || sc.shown[0] != (policies.Shown{}) {
+		t.Error("record or shown fields kept")
+	}
+	for i, b := range bufs[:3] {
+		if len(*b) != 0 || !slices.Equal((*b)[:cap(*b)][:len(f.records[0].IDNumber)], make([]byte, len(f.records[0].IDNumber))) {
+			t.Errorf("buffer %d not emptied: len %d", i, len(*b))
+		}
+	}
+	if sc.body != nil {
+		t.Error("an oversized buffer went back to the pool")
 	}
 }

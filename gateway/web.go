@@ -103,13 +103,15 @@ func (p *webPage) handleVerify(c *fiber.Ctx) error {
 	if err != nil {
 		return p.fail(c, page, err)
 	}
-	ans, err := p.s.verifyPublic(c, pc, req)
+	sc := p.s.getScratch()
+	defer p.s.putScratch(sc)
+	ans, err := p.s.verifyPublic(c, pc, req, sc)
 	if err != nil {
 		return p.fail(c, page, err)
 	}
 	cert := displayCertificate(req.CertificateNumber)
 	res := &web.Result{
-		Match: ans.Result == "match", Revoked: ans.Status == "revoked",
+		Match: ans.match, Revoked: ans.status == "revoked",
 		CertificateNumber: cert, CheckedAt: p.s.deps.Now(),
 	}
 	if !res.Match {
@@ -118,8 +120,12 @@ func (p *webPage) handleVerify(c *fiber.Ctx) error {
 		page.Result, page.Home = res, true
 		return p.send(c, fiber.StatusOK, page)
 	}
-	res.Rows = web.Rows(lang, ans.Degree)
-	res.Receipt = ans.Receipt
+	shown := make(policies.Disclosure, len(ans.shown))
+	for _, f := range ans.shown {
+		shown[f.Field] = f.Value
+	}
+	res.Rows = web.Rows(lang, shown)
+	res.Receipt = string(ans.receipt)
 	// The QR code cannot carry the name (it would end up in browser
 	// histories and photos of the printout), so it opens this page with
 	// the number filled in: whoever scans it enters the name and gets a
