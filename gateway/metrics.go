@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,6 +20,60 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	limiter  *prometheus.CounterVec
 	cache    *prometheus.CounterVec
+
+	// The series each request touches, found once: WithLabelValues
+	// hashes its labels and locks the vector on every call, and on the
+	// public route that cost more than the limiter it counts.
+	requestsBy children[requestLabels, prometheus.Counter]
+	latencyBy  children[string, prometheus.Observer]
+	limiterBy  children[limitLabels, prometheus.Counter]
+	cacheBy    children[cacheLabels, prometheus.Counter]
+}
+
+type requestLabels struct {
+	route, method string
+	status        int
+}
+
+type limitLabels struct {
+	rule    string
+	allowed bool
+}
+
+type cacheLabels struct {
+	cache string
+	hit   bool
+}
+
+// children memoises a vector's series by their labels. Keys must be
+// strings the caller owns for good (route patterns, constants), never
+// views of a request's buffers. Label sets are few, so the map stays
+// small.
+type children[K comparable, M any] struct {
+	mu     sync.RWMutex
+	m      map[K]M
+	series func(K) M
+}
+
+func newChildren[K comparable, M any](series func(K) M) children[K, M] {
+	return children[K, M]{m: map[K]M{}, series: series}
+}
+
+func (c *children[K, M]) get(k K) M {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.m[k]; ok {
+		return v
+	}
+	v = c.series(k)
+	c.m[k] = v
+	return v
 }
 
 // MetricSources are the live values the gateway reports as gauges.
@@ -47,6 +102,24 @@ func NewMetrics(src MetricSources) *Metrics {
 			Name: "degreegate_cache_lookups_total", Help: "Record cache lookups by result.",
 		}, []string{"cache", "result"}),
 	}
+	m.requestsBy = newChildren(func(l requestLabels) prometheus.Counter {
+		return m.requests.WithLabelValues(l.route, l.method, strconv.Itoa(l.status))
+	})
+	m.latencyBy = newChildren(func(route string) prometheus.Observer { return m.latency.WithLabelValues(route) })
+	m.limiterBy = newChildren(func(l limitLabels) prometheus.Counter {
+		d := "allowed"
+		if !l.allowed {
+			d = "refused"
+		}
+		return m.limiter.WithLabelValues(l.rule, d)
+	})
+	m.cacheBy = newChildren(func(l cacheLabels) prometheus.Counter {
+		r := "miss"
+		if l.hit {
+			r = "hit"
+		}
+		return m.cache.WithLabelValues(l.cache, r)
+	})
 	reg.MustRegister(m.requests, m.latency, m.limiter, m.cache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if src.AuditQueueDepth != nil {
@@ -69,20 +142,12 @@ func NewMetrics(src MetricSources) *Metrics {
 
 // RecordLimit counts one rate-limit decision.
 func (m *Metrics) RecordLimit(rule string, allowed bool) {
-	d := "allowed"
-	if !allowed {
-		d = "refused"
-	}
-	m.limiter.WithLabelValues(rule, d).Inc()
+	m.limiterBy.get(limitLabels{rule, allowed}).Inc()
 }
 
 // RecordCache counts one cache lookup.
 func (m *Metrics) RecordCache(cache string, hit bool) {
-	r := "miss"
-	if hit {
-		r = "hit"
-	}
-	m.cache.WithLabelValues(cache, r).Inc()
+	m.cacheBy.get(cacheLabels{cache, hit}).Inc()
 }
 
 func (m *Metrics) handler() fiber.Handler {
@@ -90,6 +155,6 @@ func (m *Metrics) handler() fiber.Handler {
 }
 
 func (m *Metrics) observe(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	m.requestsBy.get(requestLabels{route, method, status}).Inc()
+	m.latencyBy.get(route).Observe(d.Seconds())
 }
