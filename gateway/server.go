@@ -45,7 +45,8 @@ type Deps struct {
 	// Receipts signs what public verification showed.
 	Receipts *token.Signer
 	// Limiter applies the policy's rate limits; ratelimit.Unlimited only
-	// for `dev --unlimited`.
+	// for `dev --unlimited`, and then no limit is taken, counted in
+	// metrics or advertised in RateLimit-* headers.
 	Limiter ratelimit.Limiter
 	// Proxies whose X-Forwarded-For is believed.
 	Proxies ratelimit.Proxies
@@ -100,6 +101,8 @@ type Server struct {
 	addrMACs sync.Pool
 	// scratch holds *verifyScratch: public verification's buffers.
 	scratch sync.Pool
+	// limitsOff: Deps.Limiter is ratelimit.Unlimited (dev --unlimited).
+	limitsOff bool
 }
 
 // New builds the server and registers every route (routes.go). The
@@ -148,8 +151,11 @@ func New(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: openapi: %w", err)
 	}
-	s := &Server{app: app, deps: d, public: pub, openAPI: doc}
-	s.addrMACs.New = func() any { return hmac.New(sha256.New, d.AddressKey) }
+	_, limitsOff := d.Limiter.(ratelimit.Unlimited)
+	s := &Server{app: app, deps: d, public: pub, openAPI: doc, limitsOff: limitsOff}
+	s.addrMACs.New = func() any {
+		return &addressMAC{mac: hmac.New(sha256.New, d.AddressKey), in: make([]byte, 0, 16+32), sum: make([]byte, 0, sha256.Size)}
+	}
 	s.scratch.New = func() any { return new(verifyScratch) }
 	s.metrics = NewMetrics(MetricSources{
 		AuditQueueDepth: func() float64 { return float64(d.Audit.Depth()) },

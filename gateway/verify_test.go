@@ -367,3 +367,26 @@ func TestScratchEmptiedForPool(t *testing.T) {
 		t.Error("an oversized buffer went back to the pool")
 	}
 }
+
+// TestUnlimitedAdvertisesNoLimits: under ratelimit.Unlimited (dev
+// --unlimited) no route claims a limit it does not apply.
+func TestUnlimitedAdvertisesNoLimits(t *testing.T) {
+	f := newFixture(t, 5, fixtureOptions{})
+	r := f.records[0]
+	resp := f.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name))
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
+		if v := resp.Header.Get(h); v != "" {
+			t.Errorf("%s: %q under Unlimited", h, v)
+		}
+	}
+	if m := readBody(t, f.do(t, "GET", "/metrics", "", "")); strings.Contains(m, "degreegate_rate_limit_decisions_total{") {
+		t.Error("limiter decisions counted under Unlimited")
+	}
+	limited := newFixture(t, 5, fixtureOptions{limiter: ratelimit.NewLocal(ratelimit.Options{})})
+	if v := limited.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name)).Header.Get("RateLimit-Limit"); v == "" {
+		t.Error("a limited gateway sent no RateLimit-Limit")
+	}
+}
