@@ -51,19 +51,20 @@ type verifyRequest struct {
 // normalise trims and upper-cases the number (old certificates carry
 // letters) and normalises the name as the registry stored it.
 func (r *verifyRequest) normalise() map[string]string {
-	errs := map[string]string{}
 	r.CertificateNumber = strings.ToUpper(strings.TrimSpace(r.CertificateNumber))
-	if why := checkCertificateNumber(r.CertificateNumber); why != "" {
-		errs["certificate_number"] = why
-	}
-	if why := checkText(r.Name, 64); why != "" {
-		errs["name"] = why
-	}
+	whyNumber, whyName := checkCertificateNumber(r.CertificateNumber), checkText(r.Name, 64)
 	r.Name = registry.NormalizeName(r.Name)
-	if len(errs) > 0 {
-		return errs
+	if whyNumber == "" && whyName == "" {
+		return nil
 	}
-	return nil
+	errs := map[string]string{}
+	if whyNumber != "" {
+		errs["certificate_number"] = whyNumber
+	}
+	if whyName != "" {
+		errs["name"] = whyName
+	}
+	return errs
 }
 
 // checkCertificateNumber accepts the shapes the registry accepts: 16
@@ -313,17 +314,26 @@ func (s *Server) verifyPublic(c *fiber.Ctx, pc publicClient, req verifyRequest, 
 // hash of its address, so the trail can link one caller's requests
 // without holding the address.
 func (s *Server) addressActor(a netip.Addr) string {
-	m := s.addrMACs.Get().(hash.Hash)
+	m := s.addrMACs.Get().(*addressMAC)
 	defer s.addrMACs.Put(m)
-	m.Reset()
-	var raw [16 + 32]byte // the address, and room for a zone without allocating
-	b, _ := a.AppendBinary(raw[:0])
-	m.Write(b)
-	var buf [sha256.Size]byte
+	m.mac.Reset()
+	// Buffers live in the pooled state: passed to the hash interface,
+	// local arrays would move to the heap on every call.
+	m.in, _ = a.AppendBinary(m.in[:0])
+	m.mac.Write(m.in)
+	m.sum = m.mac.Sum(m.sum[:0])
+	sum := m.sum
 	var out [len("public:") + 16]byte
 	copy(out[:], "public:")
-	b32.Encode(out[len("public:"):], m.Sum(buf[:0])[:10])
+	b32.Encode(out[len("public:"):], sum[:10])
 	return string(out[:])
+}
+
+// addressMAC is an HMAC keyed with Deps.AddressKey and its buffers.
+type addressMAC struct {
+	mac hash.Hash
+	in  []byte // the address in binary form, with room for a zone
+	sum []byte
 }
 
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)

@@ -67,7 +67,16 @@ func (d Date) String() string {
 	if d.IsZero() {
 		return ""
 	}
-	return fmt.Sprintf("%04d-%02d-%02d", d.y, int(d.m), d.d)
+	if d.y < 0 || d.y > 9999 || d.m < 1 || d.m > 12 || d.d < 1 || d.d > 31 {
+		return fmt.Sprintf("%04d-%02d-%02d", d.y, int(d.m), d.d)
+	}
+	// Every public answer formats a date or two: without fmt.
+	b := [10]byte{'0', '0', '0', '0', '-', '0', '0', '-', '0', '0'}
+	y, m, day := d.y, int(d.m), d.d
+	b[0], b[1], b[2], b[3] = byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10)
+	b[5], b[6] = byte('0'+m/10), byte('0'+m%10)
+	b[8], b[9] = byte('0'+day/10), byte('0'+day%10)
+	return string(b[:])
 }
 
 func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -69,4 +70,19 @@ func FuzzParseDate(f *testing.F) {
 			t.Fatalf("ParseMonth(%q) accepted but prints %q", s, m.String())
 		}
 	})
+}
+
+// TestDateStringIsPadded: the hand-formatted String agrees with the
+// zero-padded format, across and beyond the years it formats itself.
+func TestDateStringIsPadded(t *testing.T) {
+	for _, y := range []int{-5, 0, 7, 99, 999, 1000, 1949, 2026, 9999, 10000, 123456} {
+		for _, m := range []time.Month{1, 9, 10, 12} {
+			for _, d := range []int{1, 9, 10, 28, 31} {
+				got, want := NewDate(y, m, d).String(), fmt.Sprintf("%04d-%02d-%02d", y, int(m), d)
+				if got != want {
+					t.Errorf("NewDate(%d, %d, %d) = %q, want %q", y, m, d, got, want)
+				}
+			}
+		}
+	}
 }
