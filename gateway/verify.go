@@ -117,10 +117,11 @@ func (a *publicAnswer) appendJSON(dst []byte) []byte {
 // answer, about 3 KB a request, and collecting that garbage was a tenth
 // of the route's CPU.
 type verifyScratch struct {
-	// rec is the record the policy reads. Kept here because it would
-	// otherwise move to the heap on every match: recordfile reads fields
-	// through a table of accessors, which escape analysis cannot follow.
-	rec     registry.Record
+	// ver is the version looked up, read in place. Kept here because
+	// its record would otherwise move to the heap on every match:
+	// recordfile reads fields through a table of accessors, which escape
+	// analysis cannot follow.
+	ver     registry.Version
 	shown   [24]policies.Shown
 	degree  []byte
 	payload []byte
@@ -137,7 +138,7 @@ func (s *Server) getScratch() *verifyScratch { return s.scratch.Get().(*verifySc
 // putScratch returns sc to the pool, emptied: no personal data waits in
 // the pool for the next request.
 func (s *Server) putScratch(sc *verifyScratch) {
-	sc.rec = registry.Record{}
+	sc.ver = registry.Version{}
 	clear(sc.shown[:])
 	for _, b := range []*[]byte{&sc.degree, &sc.payload, &sc.receipt, &sc.body} {
 		clear(*b)
@@ -254,18 +255,19 @@ func (s *Server) verifyPublic(c *fiber.Ctx, pc publicClient, req verifyRequest, 
 	}
 	c.Set("Degreegate-Policy-Version", pp.decision.PolicyVersion)
 
-	v, err := s.lookup(c.UserContext(), req.CertificateNumber)
+	var err error
+	sc.ver, err = s.lookup(c.UserContext(), req.CertificateNumber)
 	found := err == nil
 	if err != nil && !errors.Is(err, registry.ErrNotFound) {
 		return publicAnswer{}, fmt.Errorf("public verify: lookup: %w", err)
 	}
 	stored := decoyName
 	if found {
-		stored = v.Record.Name
+		stored = sc.ver.Record.Name
 	}
 	asked, have := sha256.Sum256([]byte(req.Name)), sha256.Sum256([]byte(stored))
 	match := subtle.ConstantTimeCompare(asked[:], have[:]) == 1 && found &&
-		(v.Record.Status == registry.StatusFiled || v.Record.Status == registry.StatusRevoked)
+		(sc.ver.Record.Status == registry.StatusFiled || sc.ver.Record.Status == registry.StatusRevoked)
 
 	now := s.deps.Now()
 	entry := registry.AuditEntry{
@@ -280,13 +282,13 @@ func (s *Server) verifyPublic(c *fiber.Ctx, pc publicClient, req verifyRequest, 
 		return publicAnswer{}, nil
 	}
 
-	sc.rec = v.Record
-	shown, err := pp.decision.AppendApplied(sc.shown[:0], func(name string) (string, bool) { return recordfile.Value(&sc.rec, name) }, policies.ApplyOptions{})
+	rec := &sc.ver.Record
+	shown, err := pp.decision.AppendApplied(sc.shown[:0], func(name string) (string, bool) { return recordfile.Value(rec, name) }, policies.ApplyOptions{})
 	if err != nil {
 		return publicAnswer{}, fmt.Errorf("public verify: apply policy: %w", err)
 	}
 	status := "valid"
-	if sc.rec.Status == registry.StatusRevoked {
+	if rec.Status == registry.StatusRevoked {
 		status = "revoked"
 	}
 	// The degree is encoded once, for the receipt and for the answer.

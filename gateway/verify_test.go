@@ -346,7 +346,7 @@ func TestVerifyRefusedClientSparesTheCertificate(t *testing.T) {
 func TestScratchEmptiedForPool(t *testing.T) {
 	f := newFixture(t, 5, fixtureOptions{})
 	sc := f.srv.getScratch()
-	sc.rec = f.records[0]
+	sc.ver.Record = f.records[0]
 	sc.shown[0] = policies.Shown{Field: "name", Value: "张*三"}
 	bufs := []*[]byte{&sc.degree, &sc.payload, &sc.receipt, &sc.body}
 	for _, b := range bufs {
@@ -355,7 +355,7 @@ func TestScratchEmptiedForPool(t *testing.T) {
 	big := make([]byte, maxPooledScratch+1)
 	sc.body = big
 	f.srv.putScratch(sc)
-	if !reflect.ValueOf(sc.rec).IsZero() || sc.shown[0] != (policies.Shown{}) {
+	if !reflect.ValueOf(sc.ver).IsZero() || sc.shown[0] != (policies.Shown{}) {
 		t.Error("record or shown fields kept")
 	}
 	for i, b := range bufs[:3] {
