@@ -31,7 +31,7 @@ func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) 
 	head := s.head
 	for i := range entries {
 		head = registry.Link(head, &entries[i])
-		s.audit.Append(cloneEntry(entries[i]))
+		s.audit.Append(&entries[i])
 	}
 	s.head = registry.ChainHead{Seq: head.Seq, Hash: slices.Clone(head.Hash)}
 	return nil
@@ -55,7 +55,7 @@ func (s *Store) ScanAudit(ctx context.Context, from int64, fn func(registry.Audi
 		// at the end, and a tampered Seq must not send the scan back.
 		page = page[:0]
 		for ; pos < s.audit.Len() && len(page) < auditPage; pos++ {
-			page = append(page, cloneEntry(*s.audit.At(pos)))
+			page = append(page, s.audit.Entry(pos))
 		}
 		done := pos >= s.audit.Len()
 		s.auditMu.RUnlock()
@@ -90,7 +90,9 @@ func (s *Store) TamperAudit(seq int64, mutate func(*registry.AuditEntry)) {
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
 	if k := s.audit.Index(seq); k >= 0 {
-		mutate(s.audit.At(k))
+		e := s.audit.Entry(k)
+		mutate(&e)
+		s.audit.Set(k, e)
 	}
 }
 
@@ -103,10 +105,4 @@ func (s *Store) DeleteAudit(seq int64) {
 	if k := s.audit.Index(seq); k >= 0 {
 		s.audit.Delete(k)
 	}
-}
-
-func cloneEntry(e registry.AuditEntry) registry.AuditEntry {
-	e.PrevHash = slices.Clone(e.PrevHash)
-	e.Hash = slices.Clone(e.Hash)
-	return e
 }

@@ -70,10 +70,10 @@ func (s *Store) searchByRef(ctx context.Context, q registry.AuditQuery) ([]regis
 			}
 		}
 		k := s.audit.Index(seq)
-		if k < 0 || !q.Matches(*s.audit.At(k)) {
+		if k < 0 || !q.Matches(s.audit.Fields(k)) {
 			continue
 		}
-		out = append(out, cloneEntry(*s.audit.At(k)))
+		out = append(out, s.audit.Entry(k))
 		if len(out) == limit {
 			break
 		}
@@ -99,8 +99,8 @@ func (s *Store) searchScan(ctx context.Context, q registry.AuditQuery) ([]regist
 		// only grows at the end.
 		end := min(pos+searchChunk, s.audit.Len())
 		for ; pos < end && len(out) < limit; pos++ {
-			if e := s.audit.At(pos); q.Matches(*e) {
-				out = append(out, cloneEntry(*e))
+			if q.Matches(s.audit.Fields(pos)) {
+				out = append(out, s.audit.Entry(pos))
 			}
 		}
 		done := pos >= s.audit.Len() || len(out) >= limit
@@ -165,10 +165,10 @@ func (x *refIndex) catchUpLocked(audit *auditLog, most int) bool {
 	}
 	end := min(audit.Len(), i+most)
 	for ; i < end; i++ {
-		e := audit.At(i)
 		// The key shares the stored entry's memory.
-		x.seqs[e.RecordRef] = append(x.seqs[e.RecordRef], e.Seq)
-		x.upTo = max(x.upTo, e.Seq)
+		ref, seq := audit.RecordRef(i), audit.Seq(i)
+		x.seqs[ref] = append(x.seqs[ref], seq)
+		x.upTo = max(x.upTo, seq)
 	}
 	return end == audit.Len()
 }
