@@ -120,11 +120,7 @@ func (p *webPage) handleVerify(c *fiber.Ctx) error {
 		page.Result, page.Home = res, true
 		return p.send(c, fiber.StatusOK, page)
 	}
-	shown := make(policies.Disclosure, len(ans.shown))
-	for _, f := range ans.shown {
-		shown[f.Field] = f.Value
-	}
-	res.Rows = web.Rows(lang, shown)
+	res.Rows = web.Rows(lang, policies.DisclosureOf(ans.shown))
 	res.Receipt = string(ans.receipt)
 	// The QR code cannot carry the name (it would end up in browser
 	// histories and photos of the printout), so it opens this page with

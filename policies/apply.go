@@ -46,11 +46,16 @@ func (d Decision) Apply(src FieldSource, opts ApplyOptions) (Disclosure, error) 
 	if err != nil {
 		return nil, err
 	}
+	return DisclosureOf(shown), nil
+}
+
+// DisclosureOf is the Disclosure holding the fields of shown.
+func DisclosureOf(shown []Shown) Disclosure {
 	out := make(Disclosure, len(shown))
 	for _, f := range shown {
 		out[f.Field] = f.Value
 	}
-	return out, nil
+	return out
 }
 
 // AppendApplied is Apply as a list, appended to dst in field-name order
