@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base32"
 	"errors"
 	"fmt"
@@ -265,8 +263,7 @@ func (s *Server) verifyPublic(c *fiber.Ctx, pc publicClient, req verifyRequest, 
 	if found {
 		stored = sc.ver.Record.Name
 	}
-	asked, have := sha256.Sum256([]byte(req.Name)), sha256.Sum256([]byte(stored))
-	match := subtle.ConstantTimeCompare(asked[:], have[:]) == 1 && found &&
+	match := nameMatches(req.Name, stored, found) &&
 		(sc.ver.Record.Status == registry.StatusFiled || sc.ver.Record.Status == registry.StatusRevoked)
 
 	now := s.deps.Now()
