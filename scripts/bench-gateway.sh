@@ -196,7 +196,12 @@ done
 stop "$devpid"; stop "$barepid"; stop "$floodpid"
 mb=$(median "${bare[@]}") mg=$(median "${gw[@]}") mf=$(median "${flood[@]}")
 echo "A. answer size $size bytes; medians: bare Fiber $mb req/s, dev --unlimited POST /v1/verify $mg req/s: $(pct "$mg" "$mb") % (target ≥ 50 %)"
-echo "   runs: bare ${bare[*]}; dev ${gw[*]}"
+# Each round's ratio too: bare and dev of one round share the machine's
+# state of the moment, so their spread shows how much of the result is
+# the machine's drift.
+ratios=()
+for i in "${!bare[@]}"; do ratios+=("$(awk -v a="${gw[$i]}" -v b="${bare[$i]}" 'BEGIN {printf "%.1f", 100*a/b}')"); done
+echo "   runs: bare ${bare[*]}; dev ${gw[*]}; dev / bare of each round: ${ratios[*]} %"
 echo "   dev latency (last run): $(awk '/ 50%| 99%/ {printf "%s %s  ", $1, $2}' "$work/dev-$ROUNDS.wrk")"
 echo "B. flood from one address on dev (default policy): $mf req/s, $(non2xx "$work/flood-$ROUNDS.wrk") of $(awk '/requests in/ {print $1}' "$work/flood-$ROUNDS.wrk") answers not 2xx in the last run: $(pct "$mf" "$mb") % of bare (target ≥ 80 %)"
 echo "   runs: ${flood[*]}"
