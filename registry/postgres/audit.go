@@ -23,9 +23,10 @@ import (
 //  4. Commit, which releases the lock.
 //
 // A batch therefore costs one lock and a handful of round trips (BEGIN,
-// lock, COPY's describe and data, the head, COMMIT) whatever its size. If anything fails, nothing of the
-// batch is stored and the head does not move; the entries keep the
-// links of the failed attempt and are linked afresh by the next call.
+// lock, COPY's describe and data, the head, COMMIT) whatever its size.
+// If anything fails, nothing of the batch is stored and the head does
+// not move; the entries keep the links of the failed attempt and are
+// linked afresh by the next call.
 // Triggers refuse UPDATE, DELETE and TRUNCATE of audit_entries, and any
 // move of the head that is not forward onto an existing entry.
 func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) error {
@@ -47,11 +48,11 @@ func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) 
 		for i := range entries {
 			head = registry.Link(head, &entries[i])
 		}
-		// COPY, binary: a batch costs PostgreSQL less than an INSERT of
-		// unnested arrays, and the gateway no arrays of its own — the
-		// arrays and their text encoding were a third of what serve
-		// allocated per request. The row hands pgx pointers into the
-		// entry, which box without allocating.
+		// COPY in binary spares the gateway the nine arrays an INSERT of
+		// unnested arrays needed, which with their encoding were a third
+		// of what serve allocated per request. The row holds values, not
+		// pointers into the entry: pgx copies a pointer's target through
+		// reflect.New, which allocates more.
 		columns := []string{"seq", "at", "actor", "action", "record_ref", "purpose", "detail", "prev_hash", "hash"}
 		var row [9]any
 		rows := pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
