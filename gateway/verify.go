@@ -314,17 +314,19 @@ func (s *Server) verifyPublic(c *fiber.Ctx, pc publicClient, req verifyRequest, 
 // without holding the address.
 func (s *Server) addressActor(a netip.Addr) string {
 	m := s.addrMACs.Get().(*addressMAC)
-	defer s.addrMACs.Put(m)
 	m.mac.Reset()
 	// Buffers live in the pooled state: passed to the hash interface,
 	// local arrays would move to the heap on every call.
 	m.in, _ = a.AppendBinary(m.in[:0])
 	m.mac.Write(m.in)
 	m.sum = m.mac.Sum(m.sum[:0])
-	sum := m.sum
 	var out [len("public:") + 16]byte
 	copy(out[:], "public:")
-	b32.Encode(out[len("public:"):], sum[:10])
+	b32.Encode(out[len("public:"):], m.sum[:10])
+	// Like the verification scratch, the state goes back holding no
+	// caller's address.
+	clear(m.in)
+	s.addrMACs.Put(m)
 	return string(out[:])
 }
 
