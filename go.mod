@@ -22,10 +22,16 @@ require (
 
 require (
 	github.com/VictoriaMetrics/fastcache v1.13.2
+	github.com/makiuchi-d/gozxing v0.1.1
 	github.com/oasisprotocol/curve25519-voi v0.0.0-20230904125328-1f23a7beb09a
+	github.com/yeqown/go-qrcode/v2 v2.3.0
 )
 
-require github.com/golang/snappy v1.0.0 // indirect
+require (
+	github.com/golang/snappy v1.0.0 // indirect
+	github.com/yeqown/reedsolomon v1.0.0 // indirect
+	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
+)
 
 require (
 	github.com/andybalholm/brotli v1.3.0 // indirect
@@ -64,7 +70,6 @@ require (
 	github.com/richardlehane/msoleps v1.0.6 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/sethvargo/go-retry v0.5.0 // indirect
-	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	github.com/tiendc/go-deepcopy v1.7.2 // indirect
 	github.com/twpayne/go-geom v1.6.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
