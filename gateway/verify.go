@@ -263,8 +263,7 @@ func (s *Server) verifyPublic(c *fiber.Ctx, pc publicClient, req verifyRequest, 
 	if found {
 		stored = sc.ver.Record.Name
 	}
-	match := nameMatches(req.Name, stored, found) &&
-		(sc.ver.Record.Status == registry.StatusFiled || sc.ver.Record.Status == registry.StatusRevoked)
+	match := nameMatches(req.Name, stored, found) && answerable(sc.ver.Record.Status)
 
 	now := s.deps.Now()
 	entry := registry.AuditEntry{
