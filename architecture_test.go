@@ -63,6 +63,12 @@ func violation(pkg, imp string) string {
 		if isDriver {
 			return "only registry/postgres may use a driver"
 		}
+	case top == "disclose":
+		// The one place data leaves the registry decides on the core's
+		// terms alone: no HTTP, no token library, no storage.
+		if isDriver || (ours && imp != module+"/registry" && imp != module+"/policies" && imp != module+"/registry/recordfile") {
+			return "disclose imports registry, its record files and policies only"
+		}
 	case top == "anonymizer":
 		if isDriver || strings.HasPrefix(imp, module+"/gateway") {
 			return "the anonymizer imports registry and policies only"

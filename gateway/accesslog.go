@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 )
@@ -89,7 +90,7 @@ func (s *Server) handleAccessLog() fiber.Handler {
 			return c.JSON(page)
 		}
 		found, err := s.deps.AuditSearch.SearchAudit(ctx, registry.AuditQuery{
-			RecordRefs: refs, Actions: []string{actionPublicVerify, actionAgencyVerify, actionCodeView},
+			RecordRefs: refs, Actions: []string{disclose.ActionPublicVerify, disclose.ActionAgencyVerify, disclose.ActionCodeView},
 			AfterSeq: after, Limit: limit,
 		})
 		if err != nil {
@@ -175,14 +176,14 @@ func (s *Server) describeAccess(e registry.AuditEntry, codes map[string]registry
 	out := accessEntry{Seq: e.Seq, At: e.At.UTC(), CertificateNumber: e.RecordRef, Result: detail.Result, Fields: detail.Fields}
 	var what policies.Text
 	switch e.Action {
-	case actionPublicVerify:
+	case disclose.ActionPublicVerify:
 		out.Who = accessWho{Kind: "public", Description: policies.Text{ZH: "一位公众查询者（地址不予显示）", EN: "a member of the public (address withheld)"}}
 		if detail.Result == "match" {
 			what = policies.Text{ZH: "核验了您的证书，姓名与证书相符，看到的是部分隐藏的信息", EN: "checked your certificate; the name matched and they saw masked details"}
 		} else {
 			what = policies.Text{ZH: "用您的证书编号查询，但所填姓名不符，未看到任何信息", EN: "tried your certificate number with a name that did not match, and saw nothing"}
 		}
-	case actionAgencyVerify:
+	case disclose.ActionAgencyVerify:
 		org := accessLogOrg(e.Actor)
 		out.Who = accessWho{Kind: "agency", Org: org, Description: policies.Text{ZH: "机构 " + org, EN: "the organisation " + org}}
 		if p, ok := s.deps.Policy.Purpose(e.Purpose); ok {
@@ -194,7 +195,7 @@ func (s *Server) describeAccess(e registry.AuditEntry, codes map[string]registry
 		} else {
 			what = policies.Text{ZH: "核验了您的学位", EN: "verified your degree"}
 		}
-	case actionCodeView:
+	case disclose.ActionCodeView:
 		id := strings.TrimPrefix(e.Actor, "code:")
 		out.Who = accessWho{Kind: "code", Description: policies.Text{ZH: "您分享过验证码的人", EN: "someone you gave a code to"}}
 		if sc, ok := codes[id]; ok {
@@ -202,7 +203,7 @@ func (s *Server) describeAccess(e registry.AuditEntry, codes map[string]registry
 			out.Who.Description.ZH += fmt.Sprintf("（验证码签发于 %s）", sc.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
 			out.Who.Description.EN += fmt.Sprintf(" (code issued %s)", sc.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
 		}
-		out.Purpose = &accessPurpose{ID: purposeSharedReport, LegalBasis: "Art. 22",
+		out.Purpose = &accessPurpose{ID: disclose.PurposeSharedReport, LegalBasis: "Art. 22",
 			Description: policies.Text{ZH: "查看您通过验证码分享的报告", EN: "viewing the report you shared through a code"}}
 		switch detail.Result {
 		case "shown":

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
@@ -57,6 +58,7 @@ func (benchAuditor) Healthy() bool                           { return true }
 func BenchmarkAgencyBatch1000(b *testing.B) {
 	f := newAgencyFixture(b, 20_000, fixtureOptions{})
 	f.srv.deps.Audit = benchAuditor{}
+	f.rewire(b)
 	recs := f.records
 	runAgencyBench(b, f.srv, f.issuer, len(recs), func(i int) registry.Record { return recs[i] })
 }
@@ -157,7 +159,7 @@ func runAgencyBench(b *testing.B, srv *Server, issuer *token.DevIssuer, n int, r
 			claims := issuer.Claims(token.AudienceAgency, "bench-officer")
 			claims.Org, claims.Scope = agencyOrg, agencyScopes
 			lat := make([]time.Duration, 0, 1024)
-			queries := make([]agencyQuery, 1000)
+			queries := make([]disclose.AgencyQuery, 1000)
 			for b.Loop() {
 				for i := range queries {
 					r := record(rng.IntN(n))

@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
 )
@@ -60,7 +61,7 @@ type sheet struct {
 	bom     bool   // a CSV answer starts with a BOM (the upload had one, or was GB 18030)
 	header  []string
 	rows    [][]string
-	queries []agencyQuery
+	queries []disclose.AgencyQuery
 }
 
 func (s *Server) handleAgencySheet(c *fiber.Ctx, mt string) error {
@@ -296,7 +297,7 @@ func (sh *sheet) read(next func() ([]string, error), maxRows int) error {
 		padded := make([]string, len(header))
 		copy(padded, row)
 		sh.rows = append(sh.rows, padded)
-		sh.queries = append(sh.queries, agencyQuery{
+		sh.queries = append(sh.queries, disclose.AgencyQuery{
 			CertificateNumber: cell(row, "certificate_number"),
 			IDType:            cell(row, "id_type"),
 			IDNumber:          cell(row, "id_number"),
@@ -317,16 +318,16 @@ func blank(row []string) bool {
 // answer writes the uploaded rows with the result columns appended, in
 // the upload's format. An item answered by several records (a person
 // found by ID with two degrees) takes one row per record.
-func (sh *sheet) answer(ans agencyAnswer) ([]byte, error) {
+func (sh *sheet) answer(ans disclose.AgencyAnswer) ([]byte, error) {
 	head := append(append([]string(nil), sh.header...), "result", "status", "errors")
-	for _, f := range ans.fields {
+	for _, f := range ans.Fields {
 		head = append(head, resultPrefix+f)
 	}
 	table := [][]string{head}
 	for i, item := range ans.Results {
 		line := func(status string, shown policies.Disclosure) {
 			row := append(append(make([]string, 0, len(head)), sh.rows[i]...), item.Result, status, joinErrors(item.Errors))
-			for _, f := range ans.fields {
+			for _, f := range ans.Fields {
 				row = append(row, shown[f])
 			}
 			table = append(table, row)

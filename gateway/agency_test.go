@@ -23,6 +23,7 @@ import (
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
@@ -73,6 +74,7 @@ func (f *agencyFixture) setPolicy(t testing.TB, old, new string) {
 		t.Fatal(err)
 	}
 	f.srv.deps.Policy = pol
+	f.rewire(t)
 }
 
 // mint makes a token of audience a for org with scopes, valid for an hour.
@@ -114,13 +116,13 @@ func (f *agencyFixture) verify(t testing.TB, tok string, body any) *http.Respons
 	return f.do(t, "POST", "/v1/agency/verify", "application/json", string(b), "Authorization", "Bearer "+tok)
 }
 
-func decodeAgency(t testing.TB, r *http.Response) agencyResponse {
+func decodeAgency(t testing.TB, r *http.Response) disclose.AgencyResponse {
 	t.Helper()
 	body := readBody(t, r)
 	if r.StatusCode != 200 {
 		t.Fatalf("status %d, want 200: %s", r.StatusCode, body)
 	}
-	var out agencyResponse
+	var out disclose.AgencyResponse
 	if err := json.Unmarshal([]byte(body), &out); err != nil {
 		t.Fatalf("answer is not the agency JSON: %v", err)
 	}
@@ -139,20 +141,22 @@ func problemOf(t testing.TB, r *http.Response, status int, typ string) Problem {
 	return p
 }
 
-func q(cert, name string) agencyQuery { return agencyQuery{CertificateNumber: cert, Name: name} }
-
-func qID(r registry.Record, name string) agencyQuery {
-	return agencyQuery{IDType: string(r.IDType), IDNumber: r.IDNumber, Name: name}
+func q(cert, name string) disclose.AgencyQuery {
+	return disclose.AgencyQuery{CertificateNumber: cert, Name: name}
 }
 
-func req(queries ...agencyQuery) agencyRequest {
+func qID(r registry.Record, name string) disclose.AgencyQuery {
+	return disclose.AgencyQuery{IDType: string(r.IDType), IDNumber: r.IDNumber, Name: name}
+}
+
+func req(queries ...disclose.AgencyQuery) agencyRequest {
 	return agencyRequest{Purpose: agencyPurpose, Queries: queries}
 }
 
 // addRecord files r in the fixture's store beside the synthetic ones.
 func (f *agencyFixture) addRecord(t testing.TB, r registry.Record) registry.Record {
 	t.Helper()
-	sealed, err := f.srv.deps.Registry.Keys().Seal(r)
+	sealed, err := f.keys.Seal(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +274,7 @@ func TestAgencyBatchItemsOnTheirOwn(t *testing.T) {
 		errField string
 	}
 	cases := []struct {
-		q    agencyQuery
+		q    disclose.AgencyQuery
 		want want
 	}{
 		{q(a.CertificateNumber, a.Name), want{result: "match", records: []registry.Record{a}}},
@@ -280,15 +284,15 @@ func TestAgencyBatchItemsOnTheirOwn(t *testing.T) {
 		{q("12-34", a.Name), want{result: "invalid", errField: "certificate_number"}},
 		{q(a.CertificateNumber, ""), want{result: "invalid", errField: "name"}},
 		{q(a.CertificateNumber, "x\x00y"), want{result: "invalid", errField: "name"}},
-		{agencyQuery{CertificateNumber: a.CertificateNumber, IDType: "resident_id", IDNumber: a.IDNumber, Name: a.Name}, want{result: "invalid", errField: "certificate_number"}},
-		{agencyQuery{Name: a.Name}, want{result: "invalid", errField: "certificate_number"}},
+		{disclose.AgencyQuery{CertificateNumber: a.CertificateNumber, IDType: "resident_id", IDNumber: a.IDNumber, Name: a.Name}, want{result: "invalid", errField: "certificate_number"}},
+		{disclose.AgencyQuery{Name: a.Name}, want{result: "invalid", errField: "certificate_number"}},
 		{qID(c, c.Name), want{result: "match", records: []registry.Record{c, second}}},
 		{qID(a, "无名氏"), want{result: "no_match"}}, // a name nobody has
-		{agencyQuery{IDType: "driving_licence", IDNumber: a.IDNumber, Name: a.Name}, want{result: "invalid", errField: "id_type"}},
-		{agencyQuery{IDType: "resident_id", IDNumber: badCheckDigit(t, f), Name: a.Name}, want{result: "invalid", errField: "id_number"}},
-		{agencyQuery{IDType: "resident_id", Name: a.Name}, want{result: "invalid", errField: "id_number"}},
+		{disclose.AgencyQuery{IDType: "driving_licence", IDNumber: a.IDNumber, Name: a.Name}, want{result: "invalid", errField: "id_type"}},
+		{disclose.AgencyQuery{IDType: "resident_id", IDNumber: badCheckDigit(t, f), Name: a.Name}, want{result: "invalid", errField: "id_number"}},
+		{disclose.AgencyQuery{IDType: "resident_id", Name: a.Name}, want{result: "invalid", errField: "id_number"}},
 	}
-	var queries []agencyQuery
+	var queries []disclose.AgencyQuery
 	for _, tc := range cases {
 		queries = append(queries, tc.q)
 	}
@@ -315,7 +319,7 @@ func TestAgencyBatchItemsOnTheirOwn(t *testing.T) {
 				continue
 			}
 			for _, r := range tc.want.records {
-				k := slices.IndexFunc(it.Degrees, func(m agencyMatch) bool {
+				k := slices.IndexFunc(it.Degrees, func(m disclose.AgencyMatch) bool {
 					return m.Degree["certificate_number"] == r.CertificateNumber
 				})
 				if k < 0 {
@@ -338,18 +342,18 @@ func TestAgencyBatchItemsOnTheirOwn(t *testing.T) {
 
 // assertAgencyAudit checks that every item answered from the registry
 // has its entry, with everything Art. 15 and the issue ask for.
-func assertAgencyAudit(t *testing.T, f *agencyFixture, out agencyResponse) {
+func assertAgencyAudit(t *testing.T, f *agencyFixture, out disclose.AgencyResponse) {
 	t.Helper()
 	type key struct {
 		index int
 		ref   string
 	}
-	entries := map[key]agencyDetail{}
+	entries := map[key]agencyAuditDetail{}
 	for _, e := range f.audit.all() {
 		if e.Action != "verify.agency" {
 			continue
 		}
-		var d agencyDetail
+		var d agencyAuditDetail
 		if err := json.Unmarshal([]byte(e.Detail), &d); err != nil {
 			t.Fatalf("detail is not JSON: %v", err)
 		}
@@ -396,7 +400,7 @@ func assertAgencyAudit(t *testing.T, f *agencyFixture, out agencyResponse) {
 	}
 }
 
-func assertEntry[K comparable](t *testing.T, entries map[K]agencyDetail, k K, shown policies.Disclosure) {
+func assertEntry[K comparable](t *testing.T, entries map[K]agencyAuditDetail, k K, shown policies.Disclosure) {
 	t.Helper()
 	d, ok := entries[k]
 	if !ok {
@@ -413,7 +417,7 @@ func TestAgencyRefusals(t *testing.T) {
 	r := f.find(t, filed)
 	one := req(q(r.CertificateNumber, r.Name))
 	two := req(q(r.CertificateNumber, r.Name), q(r.CertificateNumber, r.Name))
-	over := make([]agencyQuery, 1001)
+	over := make([]disclose.AgencyQuery, 1001)
 	for i := range over {
 		over[i] = q(r.CertificateNumber, r.Name)
 	}
@@ -505,7 +509,7 @@ type stubVerifier struct {
 func (v stubVerifier) Verify(_ context.Context, raw string) (token.Principal, error) {
 	p := v.p
 	if !v.noJTI {
-		p.JTI = newID()
+		p.JTI = disclose.NewID()
 	}
 	return p, nil
 }
@@ -542,7 +546,7 @@ func TestAgencyQuota(t *testing.T) {
 	f.srv.deps.Tokens = stubVerifier{p: agencyPrincipal()}
 	r := f.find(t, filed)
 	items := func(n int) agencyRequest {
-		qs := make([]agencyQuery, n)
+		qs := make([]disclose.AgencyQuery, n)
 		for i := range qs {
 			qs[i] = q(r.CertificateNumber, r.Name)
 		}
@@ -601,7 +605,12 @@ func (s failingStore) ByPersons(ctx context.Context, pis [][]byte) ([]registry.V
 // countingStore counts the lookups a call makes.
 type countingStore struct {
 	registry.Store
-	currentMany, byPerson, byPersons atomic.Int64
+	current, currentMany, byPerson, byPersons atomic.Int64
+}
+
+func (s *countingStore) Current(ctx context.Context, cert string) (registry.Version, error) {
+	s.current.Add(1)
+	return s.Store.Current(ctx, cert)
 }
 
 func (s *countingStore) CurrentMany(ctx context.Context, certs []string) ([]registry.Version, error) {
@@ -627,7 +636,7 @@ func TestAgencyBatchLookupRoundTrips(t *testing.T) {
 	second := a
 	second.CertificateNumber = a.CertificateNumber[:len(a.CertificateNumber)-4] + "9999"
 	f.addRecord(t, second)
-	var byID, byCert []agencyQuery
+	var byID, byCert []disclose.AgencyQuery
 	wantDegrees := map[int]int{} // index in byID → degrees
 	for _, r := range f.records[:12] {
 		if r.CertificateNumber == a.CertificateNumber || r.IDNumber == a.IDNumber || !filed(r) {
@@ -647,9 +656,9 @@ func TestAgencyBatchLookupRoundTrips(t *testing.T) {
 
 	cases := []struct {
 		name                   string
-		queries                []agencyQuery
+		queries                []disclose.AgencyQuery
 		currentMany, byPersons int64
-		lookups                int64 // through Deps.Lookup, serve's batching cache
+		lookups                int64 // Current, which serve's batching cache answers
 	}{
 		{"by certificate", byCert, 1, 0, 0},
 		{"by id", byID, 0, 1, 0},
@@ -657,32 +666,30 @@ func TestAgencyBatchLookupRoundTrips(t *testing.T) {
 		{"one by id", byID[len(byID)-2 : len(byID)-1], 0, 1, 0},
 		{"one by certificate", byCert[:1], 0, 0, 1},
 	}
-	reg, lookup := f.srv.deps.Registry, f.srv.deps.Lookup
+	reg := f.srv.deps.Registry
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := &countingStore{Store: f.store}
-			f.srv.deps.Registry = registry.New(cs, reg.Keys(), f.store, time.Now)
-			var lookups atomic.Int64
-			f.srv.deps.Lookup = func(ctx context.Context, cert string) (registry.Version, bool, error) {
-				lookups.Add(1)
-				v, err := f.store.Current(ctx, cert)
-				return v, false, err
-			}
-			t.Cleanup(func() { f.srv.deps.Registry, f.srv.deps.Lookup = reg, lookup })
+			f.srv.deps.Registry = registry.New(cs, f.keys, f.store, time.Now)
+			f.rewire(t)
+			t.Cleanup(func() {
+				f.srv.deps.Registry = reg
+				f.rewire(t)
+			})
 			out := decodeAgency(t, f.verify(t, f.agencyToken(t), req(tc.queries...)))
-			got := [4]int64{cs.currentMany.Load(), cs.byPersons.Load(), cs.byPerson.Load(), lookups.Load()}
+			got := [4]int64{cs.currentMany.Load(), cs.byPersons.Load(), cs.byPerson.Load(), cs.current.Load()}
 			if want := [4]int64{tc.currentMany, tc.byPersons, 0, tc.lookups}; got != want {
 				t.Errorf("CurrentMany, ByPersons, ByPerson, cache lookups = %v, want %v", got, want)
 			}
 			for i, it := range out.Results {
 				if tc.queries[i].IDType == "" {
-					if it.Result != resultMatch {
+					if it.Result != disclose.ResultMatch {
 						t.Errorf("item %d by certificate: %s, want match", i, it.Result)
 					}
 					continue
 				}
 				// The first equal query: both of a's ask for two degrees.
-				k := slices.IndexFunc(byID, func(q agencyQuery) bool { return q == tc.queries[i] })
+				k := slices.IndexFunc(byID, func(q disclose.AgencyQuery) bool { return q == tc.queries[i] })
 				if len(it.Degrees) != wantDegrees[k] {
 					t.Errorf("item %d by id: %d degrees, want %d", i, len(it.Degrees), wantDegrees[k])
 				}
@@ -720,7 +727,7 @@ func TestAgencyQuotaNotChargedForServerErrors(t *testing.T) {
 			f.srv.deps.Tokens = stubVerifier{p: agencyPrincipal()}
 			reg := f.srv.deps.Registry
 			items := func(n int, byID bool) agencyRequest {
-				qs := make([]agencyQuery, n)
+				qs := make([]disclose.AgencyQuery, n)
 				for i := range qs {
 					r := f.records[i]
 					if byID {
@@ -732,7 +739,8 @@ func TestAgencyQuotaNotChargedForServerErrors(t *testing.T) {
 				return req(qs...)
 			}
 			tc.store.Store = f.store
-			f.srv.deps.Registry = registry.New(tc.store, reg.Keys(), f.store, time.Now)
+			f.srv.deps.Registry = registry.New(tc.store, f.keys, f.store, time.Now)
+			f.rewire(t)
 			resp := f.verify(t, "x", items(3, tc.byID))
 			charged := 0
 			if tc.failing {
@@ -743,6 +751,7 @@ func TestAgencyQuotaNotChargedForServerErrors(t *testing.T) {
 			}
 			// With the registry back, exactly what was not charged fits.
 			f.srv.deps.Registry = reg
+			f.rewire(t)
 			resp = f.verify(t, "x", items(limit-charged, false))
 			if got := resp.Header.Get("Degreegate-Quota-Remaining"); got != "0" {
 				t.Errorf("after %d charged and %d more, remaining %q, want 0", charged, limit-charged, got)
@@ -814,7 +823,8 @@ func TestAgencyBatchAuditedAllOrNothing(t *testing.T) {
 	w := registry.NewAuditWriter(f.store, registry.AuditWriterOptions{Buffer: 3, MaxBatch: 100, FlushEvery: time.Hour})
 	t.Cleanup(func() { w.Close(context.Background()) })
 	f.srv.deps.Audit = w
-	var qs []agencyQuery
+	f.rewire(t)
+	var qs []disclose.AgencyQuery
 	for _, r := range f.records[:5] {
 		qs = append(qs, q(r.CertificateNumber, r.Name))
 	}
@@ -1084,7 +1094,7 @@ func TestAgencyAnswersMatchOpenAPI(t *testing.T) {
 		ct, path, body string
 	}{
 		{"application/json", "/v1/agency/verify", mustJSON(req(q(r.CertificateNumber, r.Name), qID(r, r.Name), q("x", "")))},
-		{"application/json", "/v1/agency/verify", mustJSON(agencyRequest{Purpose: "commercial_use", Queries: []agencyQuery{q(r.CertificateNumber, r.Name)}})},
+		{"application/json", "/v1/agency/verify", mustJSON(agencyRequest{Purpose: "commercial_use", Queries: []disclose.AgencyQuery{q(r.CertificateNumber, r.Name)}})},
 		{"text/csv", "/v1/agency/verify?purpose=" + agencyPurpose, "certificate_number,name\n" + r.CertificateNumber + "," + r.Name + "\n"},
 	} {
 		hreq := httptest.NewRequest("POST", "http://localhost"+tc.path, strings.NewReader(tc.body))
@@ -1243,4 +1253,17 @@ func TestAgencyBrokenMultipartOverTheWire(t *testing.T) {
 		t.Fatal(err)
 	}
 	problemOf(t, resp, 400, "/problems/http")
+}
+
+// agencyAuditDetail is the Detail of a verify.agency entry as officials
+// and the access log read it.
+type agencyAuditDetail struct {
+	Request       string   `json:"request"`
+	Index         int      `json:"index"`
+	Query         string   `json:"query"`
+	Result        string   `json:"result"`
+	Scope         string   `json:"scope"`
+	LegalBasis    string   `json:"legal_basis"`
+	Fields        []string `json:"fields"`
+	PolicyVersion string   `json:"policy_version"`
 }

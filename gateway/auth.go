@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
 )
@@ -18,13 +19,6 @@ type TokenVerifier interface {
 }
 
 const principalKey = "degreegate.principal"
-
-var (
-	problemUnauthenticated = &Problem{Type: "/problems/unauthenticated", Title: "A bearer token is required", Status: fiber.StatusUnauthorized}
-	problemInvalidToken    = &Problem{Type: "/problems/invalid-token", Title: "The token was refused", Status: fiber.StatusUnauthorized}
-	problemWrongAudience   = &Problem{Type: "/problems/wrong-audience", Title: "This token is not for this interface", Status: fiber.StatusForbidden}
-	problemNoTokens        = &Problem{Type: "/problems/tokens-unavailable", Title: "Token verification is not configured", Status: fiber.StatusServiceUnavailable}
-)
 
 // authenticate admits requests whose bearer token verifies and was issued
 // for audience; it stores the Principal for the handler. The token's own
@@ -100,10 +94,30 @@ func (s *Server) decide(c *fiber.Ctx, scope policies.Scope, purpose, level strin
 	var denied *policies.DeniedError
 	switch {
 	case errors.As(err, &denied):
-		return d, &Problem{Type: "/problems/" + denied.Code(), Title: "The policy does not allow this",
-			Status: fiber.StatusForbidden, Detail: denied.Detail, PolicyVersion: denied.PolicyVersion}
+		return d, policyProblem(err, fiber.StatusForbidden, "The policy does not allow this")
 	case err != nil:
 		return d, fmt.Errorf("policy decision: %w", err)
 	}
 	return d, nil
+}
+
+// principalFor is the token's caller as package disclose sees it: its
+// name in the trail, its organisation, and its policy questions for
+// purpose, answered by decide.
+func (s *Server) principalFor(c *fiber.Ctx, purpose string) disclose.Principal {
+	p := principal(c)
+	return disclose.Principal{Actor: s.actorOf(p), Org: p.Org, Decide: func(scope policies.Scope, level string) (policies.Decision, error) {
+		return s.decide(c, scope, purpose, level)
+	}}
+}
+
+// actorOf is how a tokened caller appears in the audit trail.
+func (s *Server) actorOf(p token.Principal) string {
+	switch p.Audience {
+	case token.AudienceHolder:
+		return s.disclose.HolderActor(p.Issuer, p.Subject)
+	case token.AudienceOffice:
+		return "office:" + p.Subject
+	}
+	return "org:" + p.Org + "/sub:" + p.Subject
 }

@@ -15,8 +15,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/degreegate/degreegate/anonymizer"
-	"github.com/degreegate/degreegate/gateway/ratelimit"
-	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 )
@@ -25,21 +23,6 @@ import (
 // own datasets; officials request them and a second official approves or
 // rejects. The lifecycle itself is anonymizer.Service's: these handlers
 // authenticate, limit, ask the policy, translate and audit downloads.
-
-// datasetRoutes registers this area's routes.
-func (s *Server) datasetRoutes() {
-	contractor := s.authenticate(token.AudienceContractor)
-	s.app.Get("/v1/datasets", contractor, s.handleDatasetList())
-	s.app.Get("/v1/datasets/:id", contractor, s.handleDatasetGet())
-	s.app.Get("/v1/datasets/:id/data", contractor, s.handleDatasetData())
-
-	office := s.authenticate(token.AudienceOffice)
-	s.app.Get("/v1/office/datasets", office, s.handleOfficeDatasetList())
-	s.app.Post("/v1/office/datasets", office, s.handleDatasetRequest())
-	s.app.Get("/v1/office/datasets/:id", office, s.handleOfficeDatasetGet())
-	s.app.Post("/v1/office/datasets/:id/approve", office, s.handleDatasetDecision(true))
-	s.app.Post("/v1/office/datasets/:id/reject", office, s.handleDatasetDecision(false))
-}
 
 var (
 	problemDatasetsOff     = &Problem{Type: "/problems/datasets-unavailable", Title: "Research datasets are not configured here", Status: fiber.StatusServiceUnavailable}
@@ -149,26 +132,13 @@ func (s *Server) datasetsOn() (*anonymizer.Service, error) {
 	return s.deps.Datasets, nil
 }
 
-// contractorLimits are the policy's per-call limits for a contractor.
-func (s *Server) contractorLimits(p token.Principal) []limitCheck {
-	l := s.deps.Policy.Limits(policies.Contractor)
-	checks := make([]limitCheck, 0, 2)
-	if r, ok := rule("contractor.subject", l.PerSubject); ok {
-		checks = append(checks, limitCheck{r, ratelimit.NameKey("sub:" + p.Issuer + "\x00" + p.Subject)})
-	}
-	if r, ok := rule("contractor.org", l.PerOrg); ok {
-		checks = append(checks, limitCheck{r, ratelimit.NameKey("org:" + p.Org)})
-	}
-	return checks
-}
-
 // contractorCall is the common start of the contractor routes.
 func (s *Server) contractorCall(c *fiber.Ctx) (*anonymizer.Service, policies.Decision, error) {
 	svc, err := s.datasetsOn()
 	if err != nil {
 		return nil, policies.Decision{}, err
 	}
-	if err := s.limit(c, s.contractorLimits(principal(c))); err != nil {
+	if err := s.limit(c, s.tokenCaller(c, principal(c))); err != nil {
 		return nil, policies.Decision{}, err
 	}
 	d, err := s.decide(c, policies.ScopeDatasetRead, "", "")
@@ -374,7 +344,7 @@ func (s *Server) officeCall(c *fiber.Ctx) (*anonymizer.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return svc, s.limit(c, s.officeLimits(principal(c)))
+	return svc, s.limit(c, s.tokenCaller(c, principal(c)))
 }
 
 // officeDecide asks the policy about the first of scopes it grants for

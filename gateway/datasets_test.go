@@ -77,6 +77,7 @@ func newDatasetFixture(t testing.TB) *datasetFixture {
 	}
 	f.srv.deps.Datasets = svc
 	f.srv.deps.Now = clock.Now
+	f.rewire(t)
 	return &datasetFixture{agencyFixture: f, svc: svc, clock: clock}
 }
 

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/degreegate/degreegate/disclose"
 )
 
 // decodeJSON reads the body into v strictly: JSON only, known fields only,
@@ -59,19 +59,4 @@ func jsonReason(err error) string {
 }
 
 // checkText reports why s is not an acceptable text field, or "".
-func checkText(s string, maxRunes int) string {
-	switch {
-	case s == "":
-		return "required"
-	case !utf8.ValidString(s):
-		return "not UTF-8"
-	case utf8.RuneCountInString(s) > maxRunes:
-		return fmt.Sprintf("longer than %d characters", maxRunes)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return "holds a control character"
-		}
-	}
-	return ""
-}
+func checkText(s string, maxRunes int) string { return disclose.CheckText(s, maxRunes) }

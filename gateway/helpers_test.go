@@ -82,6 +82,7 @@ type fixture struct {
 	logs    *syncBuffer
 	signer  *token.Signer
 	store   *inmem.Store
+	keys    *registry.Keyring
 }
 
 type fixtureOptions struct {
@@ -145,7 +146,15 @@ func newFixture(t testing.TB, n int, o fixtureOptions) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{srv: srv, records: recs, audit: audit, logs: logs, signer: signer, store: store}
+	return &fixture{srv: srv, records: recs, audit: audit, logs: logs, signer: signer, store: store, keys: keys}
+}
+
+// rewire makes the server see dependencies a test replaced.
+func (f *fixture) rewire(t testing.TB) {
+	t.Helper()
+	if err := f.srv.wire(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // serveOnSocket serves srv on a loopback port until the test ends and

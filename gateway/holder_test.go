@@ -17,6 +17,7 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
@@ -73,13 +74,14 @@ func newHolderFixture(t testing.TB, n int, o fixtureOptions) *holderFixture {
 	}
 	clock := &holderClock{}
 	clock.ns.Store(time.Now().UnixNano())
-	// Handlers read Deps at request time, so setting them before the first
-	// request is the same as passing them to New.
+	// Set before the first request and rewired, these are the same as
+	// passed to New.
 	f.srv.deps.Tokens = v
 	f.srv.deps.Codes = f.store
 	f.srv.deps.AuditSearch = f.store
 	f.srv.deps.Audit = &holderAuditor{recordingAuditor: f.audit, trail: f.store}
 	f.srv.deps.Now = clock.now
+	f.rewire(t)
 	doc, err := libopenapi.NewDocument(f.srv.openAPI)
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +240,7 @@ func TestHolderDegreesShowsOwnRecordsOnly(t *testing.T) {
 	// Audited per record, by a keyed hash of the holder, with fields.
 	n := 0
 	for _, e := range h.audit.all() {
-		if e.Action != actionHolderRead {
+		if e.Action != disclose.ActionHolderRead {
 			continue
 		}
 		n++
@@ -307,7 +309,7 @@ func TestHolderCodeLifecycle(t *testing.T) {
 		t.Errorf("urls %q %q", ic.URL, ic.PageURL)
 	}
 	// The store keeps the hash, never the code.
-	codes, _ := h.store.ShareCodesOf(context.Background(), h.srv.deps.Registry.Keys().PersonIndex(me.IDType, me.IDNumber))
+	codes, _ := h.store.ShareCodesOf(context.Background(), h.srv.deps.Registry.PersonIndex(me.IDType, me.IDNumber))
 	if len(codes) != 1 || strings.Contains(string(codes[0].Hash), strings.ReplaceAll(ic.Code, "-", "")) {
 		t.Fatalf("stored codes %d", len(codes))
 	}
@@ -343,9 +345,9 @@ func TestHolderCodeLifecycle(t *testing.T) {
 	}
 	views := 0
 	for _, e := range h.audit.all() {
-		if e.Action == actionCodeView && e.RecordRef == me.CertificateNumber && strings.Contains(e.Detail, `"result":"shown"`) {
+		if e.Action == disclose.ActionCodeView && e.RecordRef == me.CertificateNumber && strings.Contains(e.Detail, `"result":"shown"`) {
 			views++
-			if e.Actor != "code:"+ic.ID || e.Purpose != purposeSharedReport || !strings.Contains(e.Detail, `"fields"`) {
+			if e.Actor != "code:"+ic.ID || e.Purpose != disclose.PurposeSharedReport || !strings.Contains(e.Detail, `"fields"`) {
 				t.Errorf("view audit %+v", e)
 			}
 		}
@@ -482,7 +484,7 @@ func TestHolderCannotShareAnothersDegree(t *testing.T) {
 		t.Fatalf("another's: %d %s; unknown: %d %s", st1, b1, st2, b2)
 	}
 	assertNoPersonalData(t, "refusal", b1, h.records)
-	codes, _ := h.store.ShareCodesOf(context.Background(), h.srv.deps.Registry.Keys().PersonIndex(me.IDType, me.IDNumber))
+	codes, _ := h.store.ShareCodesOf(context.Background(), h.srv.deps.Registry.PersonIndex(me.IDType, me.IDNumber))
 	if len(codes) != 0 {
 		t.Fatalf("%d codes stored for refused requests", len(codes))
 	}
@@ -584,7 +586,7 @@ func TestHolderAccessLog(t *testing.T) {
 	mine := h.issue(t, tok, codeBody(me.CertificateNumber))
 	h.call(t, "GET", "/v1/verify/"+mine.Code, "", "")
 	purpose := h.srv.deps.Policy.Purposes()[0]
-	h.srv.deps.Audit.Record(registry.AuditEntry{At: h.clock.now(), Actor: "org:gov:mps/sub:officer-7", Action: actionAgencyVerify,
+	h.srv.deps.Audit.Record(registry.AuditEntry{At: h.clock.now(), Actor: "org:gov:mps/sub:officer-7", Action: disclose.ActionAgencyVerify,
 		RecordRef: me.CertificateNumber, Purpose: purpose.ID, Detail: `{"result":"match","fields":["name","unit_name"]}`})
 	// Accesses to someone else's record must not show.
 	h.do(t, "POST", "/v1/verify", "application/json", verifyBody(other.CertificateNumber, other.Name)).Body.Close()
@@ -704,7 +706,7 @@ func TestHolderRoutesRefuseWhenTheTrailIsDown(t *testing.T) {
 	h.audit.mu.Lock()
 	h.audit.refuse = false
 	h.audit.mu.Unlock()
-	codes, _ := h.store.ShareCodesOf(context.Background(), h.srv.deps.Registry.Keys().PersonIndex(me.IDType, me.IDNumber))
+	codes, _ := h.store.ShareCodesOf(context.Background(), h.srv.deps.Registry.PersonIndex(me.IDType, me.IDNumber))
 	usable := 0
 	for _, c := range codes {
 		if c.Usable(h.clock.now()) == nil {
@@ -744,7 +746,7 @@ func TestSharedReportRateLimits(t *testing.T) {
 	// Guesses refused by the limiter never reach the store or the trail.
 	guesses := 0
 	for _, e := range h.audit.all() {
-		if e.Action == actionCodeView {
+		if e.Action == disclose.ActionCodeView {
 			guesses++
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/degreegate/degreegate/gateway/ratelimit"
+	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
 )
 
@@ -18,6 +19,112 @@ func rule(name string, r policies.Rate) (ratelimit.Rule, bool) {
 		return ratelimit.Rule{}, false
 	}
 	return ratelimit.Rule{Name: name, Rate: r.PerSecond, Burst: r.Burst}, true
+}
+
+// limitKind is what a rate limit counts by.
+type limitKind int
+
+const (
+	byAddress limitKind = iota
+	byBlock
+	byCertificate
+	byCode
+	bySubject
+	byOrg
+	numLimitKinds
+)
+
+var limitKindNames = [numLimitKinds]string{"address", "block", "certificate", "code", "subject", "org"}
+
+// audienceLimits are one audience's rate limits as the policy sets them,
+// as limiter rules named "<audience>.<kind>", made once at start-up.
+type audienceLimits struct {
+	rules [numLimitKinds]ratelimit.Rule
+	has   [numLimitKinds]bool
+}
+
+// newAudienceLimits is the one place the policy's limits become rules.
+func newAudienceLimits(a policies.Audience, l policies.Limits) audienceLimits {
+	rates := [numLimitKinds]policies.Rate{l.PerClient, l.PerBlock, l.PerCertificate, l.PerCode, l.PerSubject, l.PerOrg}
+	var al audienceLimits
+	for k, r := range rates {
+		al.rules[k], al.has[k] = rule(string(a)+"."+limitKindNames[k], r)
+	}
+	return al
+}
+
+// add appends the check of kind under key when the policy sets that limit.
+func (al *audienceLimits) add(checks []limitCheck, kind limitKind, key ratelimit.Key) []limitCheck {
+	if !al.has[kind] {
+		return checks
+	}
+	return append(checks, limitCheck{al.rules[kind], key})
+}
+
+// limitBook holds every audience's limits.
+type limitBook map[policies.Audience]*audienceLimits
+
+func newLimitBook(p *policies.Policy) limitBook {
+	b := limitBook{}
+	for _, a := range policies.Audiences() {
+		al := newAudienceLimits(a, p.Limits(a))
+		b[a] = &al
+	}
+	return b
+}
+
+// holderCode: a share code's viewer is counted per address and block,
+// and, for a well-formed code, per code (id), so that one leaked code
+// cannot be scraped at the address rate.
+func (b limitBook) holderCode(addr netip.Addr, codeID string) []limitCheck {
+	al := b[policies.HolderCode]
+	checks := make([]limitCheck, 0, 3)
+	checks = al.add(checks, byAddress, ratelimit.AddrKey(addr))
+	checks = al.add(checks, byBlock, ratelimit.BlockKey(addr))
+	if codeID != "" {
+		checks = al.add(checks, byCode, ratelimit.NameKey("code:"+codeID))
+	}
+	return checks
+}
+
+// tokenCaller: a tokened caller is counted per subject — named by its
+// issuer too, since two identity providers may name different people
+// alike — and per organisation; a holder per address and per subject
+// (a keyed hash: a real-name provider's subject may identify the person).
+func (s *Server) tokenCaller(c *fiber.Ctx, p token.Principal) []limitCheck {
+	a := policies.Audience(p.Audience)
+	al, ok := s.limits[a]
+	if !ok {
+		return nil
+	}
+	checks := make([]limitCheck, 0, 2)
+	subject := ratelimit.NameKey("sub:" + p.Issuer + "\x00" + p.Subject)
+	org := ratelimit.NameKey("org:" + p.Org)
+	switch a {
+	case policies.Holder:
+		checks = al.add(checks, byAddress, ratelimit.AddrKey(s.clientAddr(c)))
+		checks = al.add(checks, bySubject, ratelimit.NameKey(s.disclose.HolderActor(p.Issuer, p.Subject)))
+	case policies.Agency:
+		checks = al.add(checks, byOrg, org)
+		checks = al.add(checks, bySubject, subject)
+	default:
+		checks = al.add(checks, bySubject, subject)
+		checks = al.add(checks, byOrg, org)
+	}
+	return checks
+}
+
+// limitCaller is the guard of every token route, after authenticate:
+// the audience's limits for this caller, counted before anything is
+// read. Every answer names the policy, refusals before a decision too.
+func (s *Server) limitCaller() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		c.Set("Degreegate-Policy-Version", s.deps.Policy.Version())
+		if err := s.limit(c, s.tokenCaller(c, principal(c))); err != nil {
+			return err
+		}
+		return c.Next()
+	}
 }
 
 // limitCheck is one limit to pass: a rule and the key it counts under.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,14 +13,59 @@ import (
 	"github.com/degreegate/degreegate/registry"
 )
 
-// Public verification goes through Deps.Lookup when it is wired (serve's
-// cache), counts its hits, shows a revocation once the cache is told, and
-// answers a lookup failure as an error, never as no_match.
-func TestVerifyThroughLookup(t *testing.T) {
+// revokingStore answers one certificate as revoked once told to, as the
+// store does after a revocation, and fails every lookup once down.
+type revokingStore struct {
+	registry.Store
+	cert          string
+	revoked, down atomic.Bool
+}
+
+func (s *revokingStore) Current(ctx context.Context, cert string) (registry.Version, error) {
+	if s.down.Load() {
+		return registry.Version{}, errors.New("database down")
+	}
+	v, err := s.Store.Current(ctx, cert)
+	if err == nil && cert == s.cert && s.revoked.Load() {
+		v.Status = registry.StatusRevoked
+	}
+	return v, err
+}
+
+func (s *revokingStore) CurrentMany(ctx context.Context, certs []string) ([]registry.Version, error) {
+	var out []registry.Version
+	for _, c := range certs {
+		v, err := s.Current(ctx, c)
+		if errors.Is(err, registry.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Public verification reads through the record cache when the registry is
+// built over it (serve), counts its hits, shows a revocation once the
+// cache is told, and answers a lookup failure as an error, never as
+// no_match.
+func TestVerifyThroughCachedStore(t *testing.T) {
 	f := newFixture(t, 200, fixtureOptions{})
-	cache := recordcache.New(f.store, recordcache.Options{TTL: time.Hour})
-	f.srv.deps.Lookup = cache.Get
 	r := f.find(t, func(r registry.Record) bool { return r.Status == registry.StatusFiled })
+	src := &revokingStore{Store: f.store, cert: r.CertificateNumber}
+	cached := recordcache.NewStore(src, recordcache.Options{TTL: time.Hour})
+	d := f.srv.deps
+	d.Registry = registry.New(cached, f.keys, f.store, time.Now)
+	d.CacheStats = func() (int64, int64) {
+		st := cached.Cache().Stats()
+		return st.Hits, st.Misses + st.Bypassed
+	}
+	srv, err := New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = srv
 
 	ask := func() (int, verifyResponse) {
 		t.Helper()
@@ -43,31 +89,18 @@ func TestVerifyThroughLookup(t *testing.T) {
 		}
 	}
 
-	cur, err := f.store.Current(context.Background(), r.CertificateNumber)
-	if err != nil {
-		t.Fatal(err)
-	}
-	revoked := cur
-	revoked.Status = registry.StatusRevoked
+	src.revoked.Store(true)
 	// The cache still holds the filed version until it is told.
-	f.srv.deps.Lookup = func(ctx context.Context, cert string) (registry.Version, bool, error) {
-		v, hit, err := cache.Get(ctx, cert)
-		if !hit && err == nil && cert == r.CertificateNumber {
-			v = revoked // what the store answers after the revocation
-		}
-		return v, hit, err
-	}
 	if _, got := ask(); got.Status != "valid" {
 		t.Fatalf("before the invalidation the cached answer stands, got %+v", got)
 	}
-	cache.Invalidate(r.CertificateNumber)
+	cached.Cache().Invalidate(r.CertificateNumber)
 	if _, got := ask(); got.Status != "revoked" {
 		t.Fatalf("after the invalidation: %+v, want revoked", got)
 	}
 
-	f.srv.deps.Lookup = func(context.Context, string) (registry.Version, bool, error) {
-		return registry.Version{}, false, errors.New("database down")
-	}
+	src.down.Store(true)
+	cached.Cache().Reset()
 	if code, got := ask(); code < 500 || got.Result == "no_match" {
 		t.Errorf("a failed lookup answered %d %+v, want a 5xx problem", code, got)
 	}

@@ -19,7 +19,6 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	limiter  *prometheus.CounterVec
-	cache    *prometheus.CounterVec
 
 	// The series each request touches, found once: WithLabelValues
 	// hashes its labels and locks the vector on every call, and on the
@@ -27,7 +26,6 @@ type Metrics struct {
 	requestsBy children[requestLabels, prometheus.Counter]
 	latencyBy  children[string, prometheus.Observer]
 	limiterBy  children[limitLabels, prometheus.Counter]
-	cacheBy    children[cacheLabels, prometheus.Counter]
 }
 
 type requestLabels struct {
@@ -38,11 +36,6 @@ type requestLabels struct {
 type limitLabels struct {
 	rule    string
 	allowed bool
-}
-
-type cacheLabels struct {
-	cache string
-	hit   bool
 }
 
 // children memoises a vector's series by their labels. Keys must be
@@ -80,6 +73,8 @@ func (c *children[K, M]) get(k K) M {
 type MetricSources struct {
 	AuditQueueDepth func() float64
 	Degraded        func() bool // shared state (Redis) unreachable
+	// RecordCache counts the record cache's lookups; nil without one.
+	RecordCache func() (hits, misses int64)
 }
 
 // NewMetrics registers the series on a registry of its own, so tests and
@@ -98,9 +93,6 @@ func NewMetrics(src MetricSources) *Metrics {
 		limiter: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "degreegate_rate_limit_decisions_total", Help: "Rate-limit decisions by rule and outcome.",
 		}, []string{"rule", "decision"}),
-		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "degreegate_cache_lookups_total", Help: "Record cache lookups by result.",
-		}, []string{"cache", "result"}),
 	}
 	m.requestsBy = newChildren(func(l requestLabels) prometheus.Counter {
 		return m.requests.WithLabelValues(l.route, l.method, strconv.Itoa(l.status))
@@ -113,14 +105,7 @@ func NewMetrics(src MetricSources) *Metrics {
 		}
 		return m.limiter.WithLabelValues(l.rule, d)
 	})
-	m.cacheBy = newChildren(func(l cacheLabels) prometheus.Counter {
-		r := "miss"
-		if l.hit {
-			r = "hit"
-		}
-		return m.cache.WithLabelValues(l.cache, r)
-	})
-	reg.MustRegister(m.requests, m.latency, m.limiter, m.cache,
+	reg.MustRegister(m.requests, m.latency, m.limiter,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if src.AuditQueueDepth != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -137,17 +122,27 @@ func NewMetrics(src MetricSources) *Metrics {
 			return 0
 		}))
 	}
+	if src.RecordCache != nil {
+		// The cache counts for itself; the series read its counters.
+		for _, result := range []string{"hit", "miss"} {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "degreegate_cache_lookups_total", Help: "Record cache lookups by result.",
+				ConstLabels: prometheus.Labels{"cache": "record", "result": result},
+			}, func() float64 {
+				hits, misses := src.RecordCache()
+				if result == "hit" {
+					return float64(hits)
+				}
+				return float64(misses)
+			}))
+		}
+	}
 	return m
 }
 
 // RecordLimit counts one rate-limit decision.
 func (m *Metrics) RecordLimit(rule string, allowed bool) {
 	m.limiterBy.get(limitLabels{rule, allowed}).Inc()
-}
-
-// RecordCache counts one cache lookup.
-func (m *Metrics) RecordCache(cache string, hit bool) {
-	m.cacheBy.get(cacheLabels{cache, hit}).Inc()
 }
 
 func (m *Metrics) handler() fiber.Handler {

@@ -6,6 +6,10 @@ import (
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/degreegate/degreegate/disclose"
+	"github.com/degreegate/degreegate/policies"
+	"github.com/degreegate/degreegate/registry"
 )
 
 // Problem is an RFC 9457 problem detail. Type is a stable, relative URI
@@ -22,8 +26,12 @@ type Problem struct {
 
 func (p *Problem) Error() string { return p.Title }
 
-// The stable problem types. Each answer copies one and adds detail.
+// The problem catalogue: every stable problem type the gateway answers
+// with, in one place. Each answer copies one and adds detail. Policy
+// refusals are typed by the refusal's code (policyProblem); the dataset
+// routes' problems are in datasets.go.
 var (
+	// Any route.
 	errNotFound          = &Problem{Type: "/problems/not-found", Title: "Not found", Status: fiber.StatusNotFound}
 	problemNotReady      = &Problem{Type: "/problems/not-ready", Title: "Not ready", Status: fiber.StatusServiceUnavailable}
 	problemAuditDown     = &Problem{Type: "/problems/audit-unavailable", Title: "Audit trail unavailable: personal data is not served unaudited", Status: fiber.StatusServiceUnavailable}
@@ -31,7 +39,83 @@ var (
 	problemMalformedJSON = &Problem{Type: "/problems/malformed-json", Title: "Request body is not the JSON this route takes", Status: fiber.StatusBadRequest}
 	problemMediaType     = &Problem{Type: "/problems/unsupported-media-type", Title: "Send application/json", Status: fiber.StatusUnsupportedMediaType}
 	problemInternal      = &Problem{Type: "/problems/internal", Title: "Internal error", Status: fiber.StatusInternalServerError}
+
+	// Tokens (auth.go).
+	problemUnauthenticated = &Problem{Type: "/problems/unauthenticated", Title: "A bearer token is required", Status: fiber.StatusUnauthorized}
+	problemInvalidToken    = &Problem{Type: "/problems/invalid-token", Title: "The token was refused", Status: fiber.StatusUnauthorized}
+	problemWrongAudience   = &Problem{Type: "/problems/wrong-audience", Title: "This token is not for this interface", Status: fiber.StatusForbidden}
+	problemNoTokens        = &Problem{Type: "/problems/tokens-unavailable", Title: "Token verification is not configured", Status: fiber.StatusServiceUnavailable}
+
+	// The web page's form (web.go).
+	problemCrossSite    = &Problem{Type: "/problems/cross-site", Title: "Cross-site form post", Status: fiber.StatusForbidden}
+	problemFormMedia    = &Problem{Type: "/problems/unsupported-media-type", Title: "Send a form", Status: fiber.StatusUnsupportedMediaType}
+	problemFormTooLarge = &Problem{Type: "/problems/body-too-large", Title: "Form too large", Status: fiber.StatusRequestEntityTooLarge}
+
+	// Holders and share codes (holder.go, sharecodes.go, accesslog.go).
+	problemCodeNotFound = &Problem{Type: "/problems/code-not-found", Title: "No such code", Status: fiber.StatusNotFound,
+		Detail: "check the code as the holder gave it; letters are case-insensitive"}
+	problemCodeExpired = &Problem{Type: "/problems/code-expired", Title: "This code has expired", Status: fiber.StatusGone,
+		Detail: "ask the holder for a new code"}
+	problemCodeWithdrawn = &Problem{Type: "/problems/code-withdrawn", Title: "The holder withdrew this code", Status: fiber.StatusGone}
+	problemCodesDown     = &Problem{Type: "/problems/codes-unavailable", Title: "Share codes are not available", Status: fiber.StatusServiceUnavailable}
+	problemSearchDown    = &Problem{Type: "/problems/access-log-unavailable", Title: "The access log is not available", Status: fiber.StatusServiceUnavailable}
+	problemNotYourCert   = &Problem{Type: "/problems/certificate-not-found", Title: "None of your degrees has this certificate number", Status: fiber.StatusNotFound}
+	problemTooManyCodes  = &Problem{Type: "/problems/too-many-codes", Title: "You have as many unexpired codes as the policy allows", Status: fiber.StatusConflict}
+
+	// The agency interface (agency.go, agency_sheet.go).
+	problemQuotaExhausted = &Problem{Type: "/problems/quota-exhausted", Title: "The organisation's daily quota is used up", Status: fiber.StatusTooManyRequests}
+	problemQuotaDown      = &Problem{Type: "/problems/quota-unavailable", Title: "The daily quota cannot be counted: nothing is served uncounted", Status: fiber.StatusServiceUnavailable}
+	problemReplayDown     = &Problem{Type: "/problems/replay-check-unavailable", Title: "Token reuse cannot be checked: the batch is refused", Status: fiber.StatusServiceUnavailable}
+	problemTokenReplayed  = &Problem{Type: "/problems/token-replayed", Title: "This single-use token was used before", Status: fiber.StatusUnauthorized}
+	problemJTIRequired    = &Problem{Type: "/problems/jti-required", Title: "A batch needs a single-use token (with a jti)", Status: fiber.StatusUnauthorized}
+	problemAgencyMedia    = &Problem{Type: "/problems/unsupported-media-type", Title: "Send application/json, text/csv, an XLSX workbook or multipart/form-data", Status: fiber.StatusUnsupportedMediaType}
+
+	// Officials (office.go).
+	problemAuditSearchDown = &Problem{Type: "/problems/audit-search-unavailable", Title: "The audit trail cannot be searched here", Status: fiber.StatusServiceUnavailable}
 )
+
+// policyProblem is the one translation of a policy refusal into a
+// problem: its type names the refusal's reason, status and title say what
+// was refused. Errors that are not refusals pass through.
+func policyProblem(err error, status int, title string) error {
+	var denied *policies.DeniedError
+	if !errors.As(err, &denied) {
+		return err
+	}
+	return &Problem{Type: "/problems/" + denied.Code(), Title: title, Status: status,
+		Detail: denied.Detail, PolicyVersion: denied.PolicyVersion}
+}
+
+// disclosureProblem translates what package disclose answers into the
+// problems above; nil stays nil, and anything else is internal.
+func disclosureProblem(err error) error {
+	if err == nil {
+		// Before anything escapes: this is every public answer's path
+		// (BenchmarkPublicVerify).
+		return nil
+	}
+	var invalidErr *disclose.InvalidError
+	var batch *disclose.BatchError
+	switch {
+	case errors.Is(err, disclose.ErrAuditUnavailable):
+		return problemAuditDown
+	case errors.Is(err, disclose.ErrCodesUnavailable):
+		return problemCodesDown
+	case errors.Is(err, disclose.ErrCodeNotFound):
+		return problemCodeNotFound
+	case errors.Is(err, registry.ErrCodeExpired):
+		return problemCodeExpired
+	case errors.Is(err, registry.ErrCodeWithdrawn):
+		return problemCodeWithdrawn
+	case errors.Is(err, disclose.ErrNoIdentity):
+		return problemInvalidToken.with("missing_claim")
+	case errors.As(err, &invalidErr):
+		return invalid(invalidErr.Fields)
+	case errors.As(err, &batch):
+		return policyProblem(batch.Denied, fiber.StatusBadRequest, "The policy does not allow this")
+	}
+	return err
+}
 
 const mimeProblem = "application/problem+json"
 

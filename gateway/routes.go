@@ -1,28 +1,87 @@
 package gateway
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"github.com/gofiber/fiber/v2"
 
-// routes maps the whole HTTP API in one place; openapi.json describes the
-// same set, and a test keeps the two in step.
+	"github.com/degreegate/degreegate/gateway/token"
+)
+
+// routes maps the whole HTTP API in one place, each route as who may call
+// it → under which limits → its handler; openapi.json describes the same
+// set, and a test keeps the two in step.
+//
+// Public routes take their limits inside the handler, in stages: per
+// address and block before the body is read (admitPublic), per
+// certificate number or share code once the request names one. Token
+// routes pass authenticate (the audience's token) and then limitCaller
+// (the audience's limits for that caller) before the handler runs.
 func (s *Server) routes() {
 	s.app.Use(s.observe(), s.recoverer())
 
+	// Operations: no personal data, no limits.
 	s.app.Get("/healthz", s.handleHealth())
 	s.app.Get("/readyz", s.handleReady())
 	s.app.Get("/metrics", s.metrics.handler())
 	s.app.Get("/openapi.json", s.handleOpenAPI())
 	s.app.Get("/.well-known/jwks.json", s.handleJWKS())
 
+	// The public: verification, and reports a holder shared by code.
 	s.app.Post("/v1/verify", s.handlePublicVerify())
+	s.app.Get("/v1/verify/:code", s.handleSharedReport())
+	s.pageRoutes()
 
-	// Each area registers its routes from its own file.
-	s.webRoutes()     // web.go: the public page
-	s.holderRoutes()  // holder.go: holder self-service and shared reports
-	s.agencyRoutes()  // agency.go: the data-sharing interface
-	s.officeRoutes()  // office.go: audit reads for officials
-	s.datasetRoutes() // datasets.go: research datasets
+	// Token routes: the audience's token, then its limits for the caller.
+	limited := s.limitCaller()
+
+	// Holders (Art. 22).
+	holder := s.authenticate(token.AudienceHolder)
+	s.app.Get("/v1/holder/degrees", holder, limited, s.handleHolderDegrees())
+	s.app.Post("/v1/holder/codes", holder, limited, s.handleIssueCode())
+	s.app.Delete("/v1/holder/codes/:code", holder, limited, s.handleWithdrawCode())
+	s.app.Get("/v1/holder/access-log", holder, limited, s.handleAccessLog())
+
+	// Agencies: the data-sharing interface (Art. 20, 22).
+	s.app.Post("/v1/agency/verify", s.authenticate(token.AudienceAgency), limited, s.handleAgencyVerify())
+
+	// Officials (Art. 15, 23).
+	s.app.Get("/v1/office/audit", s.authenticate(token.AudienceOffice), limited, s.handleOfficeAudit())
+
+	// Research datasets (Art. 23–24). Their handlers limit the caller
+	// once the datasets service is known to be there (contractorCall,
+	// officeCall), so these routes authenticate only.
+	contractor := s.authenticate(token.AudienceContractor)
+	s.app.Get("/v1/datasets", contractor, s.handleDatasetList())
+	s.app.Get("/v1/datasets/:id", contractor, s.handleDatasetGet())
+	s.app.Get("/v1/datasets/:id/data", contractor, s.handleDatasetData())
+	office := s.authenticate(token.AudienceOffice)
+	s.app.Get("/v1/office/datasets", office, s.handleOfficeDatasetList())
+	s.app.Post("/v1/office/datasets", office, s.handleDatasetRequest())
+	s.app.Get("/v1/office/datasets/:id", office, s.handleOfficeDatasetGet())
+	s.app.Post("/v1/office/datasets/:id/approve", office, s.handleDatasetDecision(true))
+	s.app.Post("/v1/office/datasets/:id/reject", office, s.handleDatasetDecision(false))
 
 	s.app.Use(func(c *fiber.Ctx) error { return errNotFound })
+}
+
+// pageRoutes registers the web page (Chinese and English, no
+// JavaScript), which answers through the same functions as the API. A
+// page that cannot be built answers 500 and the log says why, rather than
+// the whole gateway refusing to start.
+func (s *Server) pageRoutes() {
+	p, err := s.newWebPage()
+	if err != nil {
+		s.deps.Logger.Error("web page unavailable", "err", err)
+		broken := func(c *fiber.Ctx) error { return problemInternal }
+		s.app.Get("/", broken)
+		s.app.Post("/verify", broken)
+		s.app.Get("/code/:code", broken)
+		s.app.Get("/assets/:name", broken)
+		return
+	}
+	s.app.Get("/", p.handleHome)
+	s.app.Post("/verify", p.handleVerify)
+	s.app.Get("/code/:code", p.handleCode)
+	s.app.Get("/assets/:name", p.handleAsset)
 }
 
 func (s *Server) handleHealth() fiber.Handler {

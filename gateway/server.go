@@ -7,8 +7,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +17,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/degreegate/degreegate/anonymizer"
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
@@ -82,11 +81,9 @@ type Deps struct {
 	Now      func() time.Time
 	// QuietAccessLog turns the per-request log line off (load tests).
 	QuietAccessLog bool
-	// Lookup, when set, finds a certificate's newest version for public
-	// verification instead of Registry.Store().Current (serve: the
-	// read-through gateway/recordcache); hit says it came from a cache.
-	// Like Current it answers registry.ErrNotFound for an unknown number.
-	Lookup func(ctx context.Context, certificateNumber string) (v registry.Version, hit bool, err error)
+	// CacheStats reports the record cache's lookups so far (serve wraps
+	// the store in gateway/recordcache); nil when there is no cache.
+	CacheStats func() (hits, misses int64)
 }
 
 // Server is the gateway's HTTP server.
@@ -94,12 +91,13 @@ type Server struct {
 	app     *fiber.App
 	deps    Deps
 	metrics *Metrics
-	public  publicPolicy
-	openAPI []byte
-	// addrMACs holds HMAC states keyed with AddressKey: every public
-	// request hashes its address, and a fresh HMAC allocates twice.
-	addrMACs sync.Pool
-	// scratch holds *verifyScratch: public verification's buffers.
+	// disclose is where every answer about a person or a record is
+	// decided and audited; handlers only translate.
+	disclose *disclose.Service
+	public   publicPolicy
+	limits   limitBook
+	openAPI  []byte
+	// scratch holds *disclose.Scratch: public verification's buffers.
 	scratch sync.Pool
 	// limitsOff: Deps.Limiter is ratelimit.Unlimited (dev --unlimited).
 	limitsOff bool
@@ -133,10 +131,6 @@ func New(d Deps) (*Server, error) {
 		}
 		d.PublicURL = u
 	}
-	pub, err := newPublicPolicy(d.Policy)
-	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
 	app := fiber.New(fiber.Config{
 		AppName:               "degreegate",
 		DisableStartupMessage: true,
@@ -152,17 +146,39 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("gateway: openapi: %w", err)
 	}
 	_, limitsOff := d.Limiter.(ratelimit.Unlimited)
-	s := &Server{app: app, deps: d, public: pub, openAPI: doc, limitsOff: limitsOff}
-	s.addrMACs.New = func() any {
-		return &addressMAC{mac: hmac.New(sha256.New, d.AddressKey), in: make([]byte, 0, 16+32), sum: make([]byte, 0, sha256.Size)}
+	s := &Server{app: app, deps: d, openAPI: doc, limitsOff: limitsOff}
+	if err := s.wire(); err != nil {
+		return nil, err
 	}
-	s.scratch.New = func() any { return new(verifyScratch) }
+	s.scratch.New = func() any { return new(disclose.Scratch) }
 	s.metrics = NewMetrics(MetricSources{
 		AuditQueueDepth: func() float64 { return float64(d.Audit.Depth()) },
 		Degraded:        d.Degraded,
+		RecordCache:     d.CacheStats,
 	})
 	s.routes()
 	return s, nil
+}
+
+// wire derives from the dependencies what requests use: the policy's
+// limits and public decision, and the disclosure service. Tests that
+// replace a dependency call it again.
+func (s *Server) wire() error {
+	s.limits = newLimitBook(s.deps.Policy)
+	pub, err := newPublicPolicy(s.deps.Policy, s.limits)
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	s.public = pub
+	svc, err := disclose.New(disclose.Deps{
+		Registry: s.deps.Registry, Audit: s.deps.Audit, Receipts: s.deps.Receipts,
+		Codes: s.deps.Codes, ActorKey: s.deps.AddressKey, Now: s.deps.Now,
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: %w", err)
+	}
+	s.disclose = svc
+	return nil
 }
 
 // App exposes the Fiber app for in-process tests (app.Test).

@@ -13,10 +13,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/degreegate/degreegate/gateway/ratelimit"
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
-	"github.com/degreegate/degreegate/registry/recordfile"
 )
 
 // Share codes (Art. 22): a holder shares a fuller report of one
@@ -65,21 +64,14 @@ type sharedReport struct {
 	Receipt           string              `json:"receipt"`
 }
 
-// sharedReceipt is the receipt of a shared report: the public receipt's
-// claims (result "shared") plus the code's level and expiry.
-type sharedReceipt struct {
-	receipt
-	Level     string `json:"level"`
-	ExpiresAt int64  `json:"code_exp"`
-}
-
 // viewSharedReport shows the report behind a share code; the JSON route
 // and the web page (GET /code/{code}) both call it. It applies the
-// holder_code limits (per address, per block, per code), counts the view,
-// audits it before anything is shown, and signs a receipt. It sets the
-// rate-limit, policy-version and no-store headers on c. Errors are
-// Problems: 400 for a code of the wrong shape, 404 code-not-found, 410
-// code-expired or code-withdrawn, 429, 503.
+// holder_code limits (per address, per block, per code), checks the
+// code's shape, and asks disclose.Service.SharedReport, which counts the
+// view, audits it and signs a receipt. It sets the rate-limit,
+// policy-version and no-store headers on c. Errors are Problems: 400 for
+// a code of the wrong shape, 404 code-not-found, 410 code-expired or
+// code-withdrawn, 429, 503.
 //
 // Expired and withdrawn codes get their own answers rather than a 404:
 // nobody can find such a code by guessing (2^100), so telling them apart
@@ -91,111 +83,31 @@ func (s *Server) viewSharedReport(c *fiber.Ctx, code string) (sharedReport, erro
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	addr := s.clientAddr(c)
-	l := s.deps.Policy.Limits(policies.HolderCode)
-	checks := make([]limitCheck, 0, 3)
-	if r, ok := rule("holder_code.address", l.PerClient); ok {
-		checks = append(checks, limitCheck{r, ratelimit.AddrKey(addr)})
-	}
-	if r, ok := rule("holder_code.block", l.PerBlock); ok {
-		checks = append(checks, limitCheck{r, ratelimit.BlockKey(addr)})
-	}
 	canon, wellFormed := canonicalCode(code)
-	var hash []byte
-	var id string
+	var ref disclose.CodeRef
 	if wellFormed {
-		hash, id = codeHash(canon)
-		// Per code, so one leaked code cannot be scraped at the address rate.
-		if r, ok := rule("holder_code.code", l.PerCode); ok {
-			checks = append(checks, limitCheck{r, ratelimit.NameKey("code:" + id)})
-		}
+		ref.Hash, ref.ID = codeHash(canon)
 	}
-	if err := s.limit(c, checks); err != nil {
+	if err := s.limit(c, s.limits.holderCode(addr, ref.ID)); err != nil {
 		return sharedReport{}, err
 	}
 	if !wellFormed {
 		return sharedReport{}, invalid(map[string]string{"code": fmt.Sprintf("want %d letters and digits (no 0, 1, I or O), '-' allowed", codeLength)})
 	}
-	if s.deps.Codes == nil {
-		return sharedReport{}, problemCodesDown
-	}
-	ctx := c.UserContext()
-	now := s.deps.Now()
-	client := s.addressActor(addr)
-	sc, err := s.deps.Codes.ViewShareCode(ctx, hash, now)
+	viewer := disclose.Principal{Actor: s.disclose.PublicActor(addr), Decide: func(scope policies.Scope, level string) (policies.Decision, error) {
+		d, err := s.deps.Policy.Decide(policies.Request{Audience: policies.HolderCode, Scope: scope, Level: level})
+		c.Set("Degreegate-Policy-Version", s.deps.Policy.Version())
+		// A refusal here means the policy no longer offers the code's level.
+		return d, policyProblem(err, fiber.StatusForbidden, "The policy no longer allows this report")
+	}}
+	rep, err := s.disclose.SharedReport(c.UserContext(), viewer, ref)
 	if err != nil {
-		entry := registry.AuditEntry{At: now, Actor: "code:" + id, Action: actionCodeView, Purpose: purposeSharedReport}
-		var answer *Problem
-		switch {
-		case errors.Is(err, registry.ErrNotFound):
-			// A guessed code: the trail keeps who guessed, for officials
-			// watching for enumeration.
-			entry.Actor = client
-			answer = problemCodeNotFound
-		case errors.Is(err, registry.ErrCodeExpired):
-			entry.RecordRef = sc.CertificateNumber
-			answer = problemCodeExpired
-		case errors.Is(err, registry.ErrCodeWithdrawn):
-			entry.RecordRef = sc.CertificateNumber
-			answer = problemCodeWithdrawn
-		default:
-			return sharedReport{}, fmt.Errorf("shared report: view code: %w", err)
-		}
-		entry.Detail = holderAuditDetail(map[string]any{"result": strings.TrimPrefix(answer.Type, "/problems/"), "client": client})
-		if err := s.deps.Audit.Record(entry); err != nil {
-			return sharedReport{}, problemAuditDown
-		}
-		return sharedReport{}, answer
-	}
-
-	e, err := s.deps.Registry.Get(ctx, sc.CertificateNumber)
-	if errors.Is(err, registry.ErrNotFound) {
-		return sharedReport{}, problemCodeNotFound
-	} else if err != nil {
-		return sharedReport{}, fmt.Errorf("shared report: lookup: %w", err)
-	}
-	rec := e.Record
-	status, shareable := holderStatus(rec.Status)
-	if !shareable {
-		// A record in a state the public may not see (a future filing
-		// state): the code shows nothing rather than a half-true report.
-		return sharedReport{}, problemCodeNotFound
-	}
-	d, err := s.deps.Policy.Decide(policies.Request{Audience: policies.HolderCode, Scope: policies.ScopeVerify, Level: sc.Level})
-	c.Set("Degreegate-Policy-Version", s.deps.Policy.Version())
-	var denied *policies.DeniedError
-	switch {
-	case errors.As(err, &denied):
-		// The policy no longer offers the code's level.
-		return sharedReport{}, &Problem{Type: "/problems/" + denied.Code(), Title: "The policy no longer allows this report",
-			Status: fiber.StatusForbidden, Detail: denied.Detail, PolicyVersion: denied.PolicyVersion}
-	case err != nil:
-		return sharedReport{}, fmt.Errorf("shared report: policy decision: %w", err)
-	}
-	shown, err := d.Apply(func(name string) (string, bool) { return recordfile.Value(&rec, name) }, policies.ApplyOptions{})
-	if err != nil {
-		return sharedReport{}, fmt.Errorf("shared report: apply policy: %w", err)
-	}
-	rc := sharedReceipt{
-		receipt: receipt{Issuer: "degreegate", ID: newID(), IssuedAt: now.Unix(), Result: "shared", Status: status,
-			CertificateNumber: rec.CertificateNumber, Degree: shown, PolicyVersion: d.PolicyVersion},
-		Level: sc.Level, ExpiresAt: sc.ExpiresAt.Unix(),
-	}
-	// Audited before anything is shown: no trail, no data.
-	if err := s.deps.Audit.Record(registry.AuditEntry{
-		At: now, Actor: "code:" + id, Action: actionCodeView, RecordRef: rec.CertificateNumber, Purpose: purposeSharedReport,
-		Detail: holderAuditDetail(map[string]any{"result": "shown", "level": sc.Level, "fields": shown.Fields(),
-			"legal_basis": d.LegalBasis, "policy_version": d.PolicyVersion, "receipt": rc.ID, "view": sc.Views, "client": client}),
-	}); err != nil {
-		return sharedReport{}, problemAuditDown
-	}
-	jws, err := s.deps.Receipts.Sign(rc)
-	if err != nil {
-		return sharedReport{}, fmt.Errorf("shared report: sign receipt: %w", err)
+		return sharedReport{}, disclosureProblem(err)
 	}
 	return sharedReport{
-		Result: "shared", Status: status, CertificateNumber: rec.CertificateNumber, Level: sc.Level,
-		LevelDescription: s.levelDescription(sc.Level), Degree: shown, ExpiresAt: sc.ExpiresAt,
-		PolicyVersion: d.PolicyVersion, Receipt: jws,
+		Result: "shared", Status: rep.Status, CertificateNumber: rep.CertificateNumber, Level: rep.Level,
+		LevelDescription: s.levelDescription(rep.Level), Degree: rep.Degree, ExpiresAt: rep.ExpiresAt,
+		PolicyVersion: rep.PolicyVersion, Receipt: rep.Receipt,
 	}, nil
 }
 
@@ -258,7 +170,7 @@ func (s *Server) handleIssueCode() fiber.Handler {
 		}
 		errs := map[string]string{}
 		req.CertificateNumber = strings.ToUpper(strings.TrimSpace(req.CertificateNumber))
-		if why := checkCertificateNumber(req.CertificateNumber); why != "" {
+		if why := disclose.CheckCertificateNumber(req.CertificateNumber); why != "" {
 			errs["certificate_number"] = why
 		}
 		if req.Level != "" {
@@ -274,14 +186,11 @@ func (s *Server) handleIssueCode() fiber.Handler {
 			return invalid(errs)
 		}
 		level, validity, err := s.deps.Policy.CheckHolderCode(req.Level, validity)
-		if err != nil {
-			var denied *policies.DeniedError
-			if errors.As(err, &denied) {
-				// The holder's choice is out of the policy's range: a bad
-				// request, answered with the bounds to choose within.
-				return &Problem{Type: "/problems/" + denied.Code(), Title: "The code's level or validity is outside the policy",
-					Status: fiber.StatusBadRequest, Detail: denied.Detail, PolicyVersion: denied.PolicyVersion}
-			}
+		if errors.As(err, new(*policies.DeniedError)) {
+			// The holder's choice is out of the policy's range: a bad
+			// request, answered with the bounds to choose within.
+			return policyProblem(err, fiber.StatusBadRequest, "The code's level or validity is outside the policy")
+		} else if err != nil {
 			return fmt.Errorf("issue code: policy: %w", err)
 		}
 		h, err := s.holderOf(c)
@@ -343,7 +252,7 @@ func (s *Server) ownsCertificate(c *fiber.Ctx, h holderCaller, number string) er
 	}
 	for _, e := range entries {
 		if e.Record.CertificateNumber == number {
-			if _, ok := holderStatus(e.Record.Status); ok {
+			if _, ok := disclose.Status(e.Record.Status); ok {
 				return nil
 			}
 		}

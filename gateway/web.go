@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/web"
 	"github.com/degreegate/degreegate/policies"
@@ -35,28 +36,18 @@ type webPage struct {
 	privacy map[web.Lang]*web.Privacy
 }
 
-// webRoutes registers the page. A renderer that cannot be built is a build
-// mistake (the templates are embedded): the routes then answer 500 and the
-// log says why, rather than the whole gateway refusing to start.
-func (s *Server) webRoutes() {
+// newWebPage builds the page's renderer. It fails only on a build
+// mistake (the templates are embedded).
+func (s *Server) newWebPage() (*webPage, error) {
 	r, err := web.New()
 	if err != nil {
-		s.deps.Logger.Error("web page unavailable", "err", err)
-		broken := func(c *fiber.Ctx) error { return problemInternal }
-		s.app.Get("/", broken)
-		s.app.Post("/verify", broken)
-		s.app.Get("/code/:code", broken)
-		s.app.Get("/assets/:name", broken)
-		return
+		return nil, err
 	}
 	p := &webPage{s: s, render: r, privacy: map[web.Lang]*web.Privacy{}}
 	for _, l := range []web.Lang{web.Chinese, web.English} {
 		p.privacy[l] = web.NewPrivacy(l, s.public.decision.Fields(), false)
 	}
-	s.app.Get("/", p.handleHome)
-	s.app.Post("/verify", p.handleVerify)
-	s.app.Get("/code/:code", p.handleCode)
-	s.app.Get("/assets/:name", p.handleAsset)
+	return p, nil
 }
 
 // handleHome is GET /: the two forms. ?certificate_number= pre-fills the
@@ -75,7 +66,7 @@ func (p *webPage) handleHome(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 		return c.Redirect("/code/"+groupCode(canon)+"?lang="+string(lang), fiber.StatusSeeOther)
 	}
-	if n := displayCertificate(c.Query("certificate_number")); n != "" && checkCertificateNumber(n) == "" {
+	if n := displayCertificate(c.Query("certificate_number")); n != "" && disclose.CheckCertificateNumber(n) == "" {
 		page.Form.CertificateNumber = n
 	}
 	return p.send(c, fiber.StatusOK, page)
@@ -92,7 +83,7 @@ func (p *webPage) handleVerify(c *fiber.Ctx) error {
 	// our visitors' browsers to run lookups (that would spread one site's
 	// guessing over many addresses and past the per-address limits).
 	if site := c.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
-		return p.fail(c, page, &Problem{Type: "/problems/cross-site", Title: "Cross-site form post", Status: fiber.StatusForbidden})
+		return p.fail(c, page, problemCrossSite)
 	}
 	pc, err := p.s.admitPublic(c)
 	if err != nil {
@@ -111,7 +102,7 @@ func (p *webPage) handleVerify(c *fiber.Ctx) error {
 	}
 	cert := displayCertificate(req.CertificateNumber)
 	res := &web.Result{
-		Match: ans.match, Revoked: ans.status == "revoked",
+		Match: ans.Match, Revoked: ans.Status == "revoked",
 		CertificateNumber: cert, CheckedAt: p.s.deps.Now(),
 	}
 	if !res.Match {
@@ -120,8 +111,8 @@ func (p *webPage) handleVerify(c *fiber.Ctx) error {
 		page.Result, page.Home = res, true
 		return p.send(c, fiber.StatusOK, page)
 	}
-	res.Rows = web.Rows(lang, policies.DisclosureOf(ans.shown))
-	res.Receipt = string(ans.receipt)
+	res.Rows = web.Rows(lang, policies.DisclosureOf(ans.Shown))
+	res.Receipt = string(ans.Receipt)
 	// The QR code cannot carry the name (it would end up in browser
 	// histories and photos of the printout), so it opens this page with
 	// the number filled in: whoever scans it enters the name and gets a
@@ -286,11 +277,11 @@ func decodeVerifyForm(c *fiber.Ctx) (verifyRequest, error) {
 	var req verifyRequest
 	ct := strings.ToLower(string(c.Request().Header.ContentType()))
 	if !strings.HasPrefix(strings.TrimSpace(ct), fiber.MIMEApplicationForm) {
-		return req, &Problem{Type: "/problems/unsupported-media-type", Title: "Send a form", Status: fiber.StatusUnsupportedMediaType}
+		return req, problemFormMedia
 	}
 	body := c.Body()
 	if len(body) > maxFormBody {
-		return req, &Problem{Type: "/problems/body-too-large", Title: "Form too large", Status: fiber.StatusRequestEntityTooLarge}
+		return req, problemFormTooLarge
 	}
 	vals, err := url.ParseQuery(string(body))
 	if err != nil {

@@ -297,7 +297,7 @@ func checkReceiptInPage(t *testing.T, f *fixture, body string, r registry.Record
 	if err != nil {
 		t.Fatalf("receipt does not verify: %v", err)
 	}
-	var rc receipt
+	var rc receiptClaims
 	json.Unmarshal(payload, &rc)
 	if rc.CertificateNumber != r.CertificateNumber || rc.Result != "match" {
 		t.Errorf("receipt payload %+v", rc)

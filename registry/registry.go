@@ -24,12 +24,6 @@ func New(store Store, keys *Keyring, audit AuditLog, now func() time.Time) *Regi
 	return &Registry{store: store, keys: keys, audit: audit, now: now}
 }
 
-// Keys is the keyring, for callers that seal in bulk (the importer).
-func (r *Registry) Keys() *Keyring { return r.keys }
-
-// Store is the underlying store.
-func (r *Registry) Store() Store { return r.store }
-
 // Entry is an opened version of a record with its version metadata.
 type Entry struct {
 	Record  Record
@@ -54,12 +48,41 @@ func (r *Registry) Get(ctx context.Context, certificateNumber string) (Entry, er
 	return r.open(v)
 }
 
+// Current returns the newest version of a certificate, still sealed: its
+// clear fields are all that verification compares and shows, so the hot
+// path decrypts nothing. Open decrypts it when a caller may see more.
+func (r *Registry) Current(ctx context.Context, certificateNumber string) (Version, error) {
+	return r.store.Current(ctx, certificateNumber)
+}
+
+// CurrentMany returns the newest versions of those certificates that
+// exist, sealed, in one round trip, in no particular order.
+func (r *Registry) CurrentMany(ctx context.Context, certificateNumbers []string) ([]Version, error) {
+	return r.store.CurrentMany(ctx, certificateNumbers)
+}
+
+// ByPersons returns, sealed, the newest version of every certificate of
+// the persons with these indexes (PersonIndex), in one round trip,
+// ordered by certificate number; callers group them by PersonIndex.
+func (r *Registry) ByPersons(ctx context.Context, personIndexes [][]byte) ([]Version, error) {
+	return r.store.ByPersons(ctx, personIndexes)
+}
+
+// PersonIndex is the blind index of an identity document, normalised as
+// records are: the handle that finds a person's records and codes.
+func (r *Registry) PersonIndex(t IDType, number string) []byte {
+	probe := Record{IDType: t, IDNumber: number}
+	Normalize(&probe)
+	return r.keys.PersonIndex(probe.IDType, probe.IDNumber)
+}
+
+// Open decrypts a sealed version's direct identifiers.
+func (r *Registry) Open(v Version) (Record, error) { return r.keys.Open(v.Sealed) }
+
 // ByPerson returns the newest version of every record of one person,
 // found through the blind index of their identity document.
 func (r *Registry) ByPerson(ctx context.Context, t IDType, number string) ([]Entry, error) {
-	probe := Record{IDType: t, IDNumber: number}
-	Normalize(&probe)
-	return r.openAll(r.store.ByPerson(ctx, r.keys.PersonIndex(probe.IDType, probe.IDNumber)))
+	return r.openAll(r.store.ByPerson(ctx, r.PersonIndex(t, number)))
 }
 
 // History returns every version of a certificate, oldest first.

@@ -248,14 +248,14 @@ func (c serveConfig) run(ctx context.Context, e env) error {
 	})
 	loops.Go(func() { limiter.Run(bg) })
 	revocations := redisstate.NewRevocations(rdb, c.redis.prefix, log)
-	cache := recordcache.New(store, recordcache.Options{
+	cached := recordcache.NewStore(store, recordcache.Options{
 		Size: c.cacheSize, TTL: c.cacheTTL, Live: revocations.Live,
 		// Lookups batch rather than take more connections, which stay
 		// free for the audit writer, readiness probes and token routes.
 		Loaders: max(min(c.lookupQueries, poolSize-1), 1),
 	})
 	loops.Go(func() {
-		_ = revocations.Subscribe(bg, redisstate.RevocationHandler{Revoked: cache.Invalidate, Resync: cache.Reset})
+		_ = revocations.Subscribe(bg, redisstate.RevocationHandler{Revoked: cached.Cache().Invalidate, Resync: cached.Cache().Reset})
 	})
 
 	audit := registry.NewAuditWriter(store, registry.AuditWriterOptions{Logger: log})
@@ -278,7 +278,7 @@ func (c serveConfig) run(ctx context.Context, e env) error {
 	srv, err := gateway.New(gateway.Deps{
 		Logger:      log,
 		Datasets:    datasets,
-		Registry:    registry.New(store, keys.ring, store, time.Now),
+		Registry:    registry.New(cached, keys.ring, store, time.Now),
 		Policy:      policy,
 		Receipts:    keys.receipt,
 		Limiter:     limiter,
@@ -299,7 +299,10 @@ func (c serveConfig) run(ctx context.Context, e env) error {
 		// Redis unreachable: limits are local, the cache is bypassed.
 		Degraded:       func() bool { return limiter.Degraded() || !revocations.Live() },
 		QuietAccessLog: !c.accessLog,
-		Lookup:         cache.Get,
+		CacheStats: func() (hits, misses int64) {
+			st := cached.Cache().Stats()
+			return st.Hits, st.Misses + st.Bypassed
+		},
 	})
 	if err != nil {
 		return fail(err)
@@ -326,7 +329,7 @@ func (c serveConfig) run(ctx context.Context, e env) error {
 	if err := audit.Close(fctx); err != nil {
 		return fail(fmt.Errorf("flush audit trail: %w", err))
 	}
-	st := cache.Stats()
+	st := cached.Cache().Stats()
 	log.Info("stopped", "cache_hits", st.Hits, "cache_misses", st.Misses, "cache_bypassed", st.Bypassed,
 		"store_queries", st.Queries, "store_keys", st.Keys)
 	if serveErr != nil {

@@ -1,4 +1,4 @@
-package gateway
+package disclose
 
 import (
 	"encoding/json"
@@ -78,20 +78,20 @@ func TestHandEncodedBodies(t *testing.T) {
 	if got := rc.appendJSON(nil, enc); string(got) != string(want) {
 		t.Errorf("receipt payload\n got %s\nwant %s", got, want)
 	}
-	for _, a := range []publicAnswer{
+	for _, a := range []PublicAnswer{
 		{},
-		{match: true, status: "revoked", shown: shownOf(degree), degree: enc, receipt: []byte("a.b.c")},
-		{match: true, status: "valid", receipt: []byte("a.b.c")},
+		{Match: true, Status: "revoked", Shown: shownOf(degree), Degree: enc, Receipt: []byte("a.b.c")},
+		{Match: true, Status: "valid", Receipt: []byte("a.b.c")},
 	} {
 		r := verifyResponse{Result: "no_match"}
-		if a.match {
-			r = verifyResponse{Result: "match", Status: a.status, Receipt: string(a.receipt)}
-			if len(a.shown) > 0 {
+		if a.Match {
+			r = verifyResponse{Result: "match", Status: a.Status, Receipt: string(a.Receipt)}
+			if len(a.Shown) > 0 {
 				r.Degree = degree
 			}
 		}
 		want, _ := json.Marshal(r)
-		if got := a.appendJSON(nil); string(got) != string(want) {
+		if got := a.AppendJSON(nil); string(got) != string(want) {
 			t.Errorf("answer\n got %s\nwant %s", got, want)
 		}
 	}

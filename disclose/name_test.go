@@ -1,4 +1,4 @@
-package gateway
+package disclose
 
 import (
 	"strings"
