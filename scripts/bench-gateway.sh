@@ -38,9 +38,14 @@
 # A and B alternate bare and gateway runs --rounds times and compare the
 # medians, because other work on the machine moves single runs by ±30 %.
 #
+# --base REV builds the degreegate of git revision REV too and runs it
+# beside this one in the same rounds: A's dev and C's and D's serve
+# (over the same database and Redis), so a change is judged before and
+# after in one run, on the machine's state of the moment.
+#
 # Usage: scripts/bench-gateway.sh [-d SECS] [-c CONNS] [-t THREADS]
 #          [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve] [--skip-agency]
-#          [--port-base P]
+#          [--port-base P] [--base REV]
 # Needs wrk (installed from Debian's packages if missing) and, for C, the
 # PostgreSQL and Redis of scripts/services.sh; works in a throwaway schema,
 # a scratch database and a Redis prefix of its own, all removed at exit.
@@ -48,7 +53,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/usr/local/go/bin:$PATH"
 
-DUR=10 CONNS=64 THREADS=2 N=1000000 ROUNDS=3 SOAK=0 SERVE=1 AGENCY=1 PORTS=18080
+DUR=10 CONNS=64 THREADS=2 N=1000000 ROUNDS=3 SOAK=0 SERVE=1 AGENCY=1 PORTS=18080 BASE=""
 while (($#)); do
 	case $1 in
 	-d) DUR=$2; shift 2 ;;
@@ -60,11 +65,14 @@ while (($#)); do
 	--skip-serve) SERVE=0; shift ;;
 	--skip-agency) AGENCY=0; shift ;;
 	--port-base) PORTS=$2; shift 2 ;;
-	*) echo "usage: $0 [-d SECS] [-c CONNS] [-t THREADS] [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve] [--skip-agency] [--port-base P]" >&2; exit 2 ;;
+	--base) BASE=$2; shift 2 ;;
+	*) echo "usage: $0 [-d SECS] [-c CONNS] [-t THREADS] [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve] [--skip-agency] [--port-base P] [--base REV]" >&2; exit 2 ;;
 	esac
 done
-# Loopback ports P, P+1, P+2 (A and B), P+10 and P+11 (serve and its pprof).
+# Loopback ports P, P+1, P+2 (A and B), P+10 and P+11 (serve and its
+# pprof), P+3 and P+12 (--base's dev and serve).
 devport=$PORTS bareport=$((PORTS + 1)) floodport=$((PORTS + 2)) serveport=$((PORTS + 10)) debugport=$((PORTS + 11))
+basedevport=$((PORTS + 3)) baseserveport=$((PORTS + 12))
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 if ! command -v wrk >/dev/null; then
@@ -87,6 +95,7 @@ cleanup() {
 	if [[ -n ${REDIS:-} ]]; then
 		redis-cli -u "$REDIS" --scan --pattern "$prefix*" 2>/dev/null | xargs -r redis-cli -u "$REDIS" del >/dev/null 2>&1 || true
 	fi
+	[[ -d $work/base-src ]] && git worktree remove --force "$work/base-src" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -95,6 +104,11 @@ CGO_ENABLED=0 go build -trimpath -o "$work/degreegate" ./cmd/degreegate
 CGO_ENABLED=0 go build -trimpath -o "$work/barefiber" ./scripts/barefiber
 go build -trimpath -o "$work/openloop" ./scripts/openloop
 dg="$work/degreegate"
+if [[ -n $BASE ]]; then
+	git worktree add -q --detach "$work/base-src" "$BASE"
+	(cd "$work/base-src" && CGO_ENABLED=0 go build -trimpath -o "$work/degreegate-base" ./cmd/degreegate)
+	log "base: $(git rev-parse --short "$BASE") built for comparison"
+fi
 
 # verify.lua posts a random line of a samples file (number TAB name).
 cat >"$work/verify.lua" <<'EOF'
@@ -185,15 +199,25 @@ start bare $bareport "$work/barefiber" --addr 127.0.0.1:$bareport --size "$size"
 barepid=$lastpid
 start dev-limited $floodport "$dg" dev --records 20000 --seed 1 --addr 127.0.0.1:$floodport
 floodpid=$lastpid
+if [[ -n $BASE ]]; then
+	start dev-base $basedevport "$work/degreegate-base" dev --unlimited --records 20000 --seed 1 --addr 127.0.0.1:$basedevport
+	basedevpid=$lastpid
+fi
 
-bare=() gw=() flood=()
+bare=() gw=() flood=() gwb=()
 for r in $(seq 1 "$ROUNDS"); do
 	bare+=("$(wrkrun "bare-$r" http://127.0.0.1:$bareport/v1/verify)")
 	gw+=("$(wrkrun "dev-$r" http://127.0.0.1:$devport/v1/verify)")
 	flood+=("$(wrkrun "flood-$r" http://127.0.0.1:$floodport/v1/verify)")
-	log "round $r: bare ${bare[-1]}/s, dev --unlimited ${gw[-1]}/s, flood ${flood[-1]}/s"
+	basel=""
+	if [[ -n $BASE ]]; then
+		gwb+=("$(wrkrun "devbase-$r" http://127.0.0.1:$basedevport/v1/verify)")
+		basel=", base dev --unlimited ${gwb[-1]}/s"
+	fi
+	log "round $r: bare ${bare[-1]}/s, dev --unlimited ${gw[-1]}/s, flood ${flood[-1]}/s$basel"
 done
 stop "$devpid"; stop "$barepid"; stop "$floodpid"
+[[ -n $BASE ]] && stop "$basedevpid"
 mb=$(median "${bare[@]}") mg=$(median "${gw[@]}") mf=$(median "${flood[@]}")
 echo "A. answer size $size bytes; medians: bare Fiber $mb req/s, dev --unlimited POST /v1/verify $mg req/s: $(pct "$mg" "$mb") % (target ≥ 50 %)"
 # Each round's ratio too: bare and dev of one round share the machine's
@@ -203,6 +227,11 @@ ratios=()
 for i in "${!bare[@]}"; do ratios+=("$(awk -v a="${gw[$i]}" -v b="${bare[$i]}" 'BEGIN {printf "%.1f", 100*a/b}')"); done
 echo "   runs: bare ${bare[*]}; dev ${gw[*]}; dev / bare of each round: ${ratios[*]} %"
 echo "   dev latency (last run): $(awk '/ 50%| 99%/ {printf "%s %s  ", $1, $2}' "$work/dev-$ROUNDS.wrk")"
+if [[ -n $BASE ]]; then
+	mgb=$(median "${gwb[@]}")
+	echo "A (base $BASE). dev --unlimited $mgb req/s: $(pct "$mgb" "$mb") % of bare; this build is $(pct "$mg" "$mgb") % of the base"
+	echo "   runs: base dev ${gwb[*]}"
+fi
 echo "B. flood from one address on dev (default policy): $mf req/s, $(non2xx "$work/flood-$ROUNDS.wrk") of $(awk '/requests in/ {print $1}' "$work/flood-$ROUNDS.wrk") answers not 2xx in the last run: $(pct "$mf" "$mb") % of bare (target ≥ 80 %)"
 echo "   runs: ${flood[*]}"
 
@@ -247,6 +276,14 @@ start serve $serveport "$dg" serve --addr 127.0.0.1:$serveport --redis-prefix "$
 	--trusted-issuers "$work/devstate/trusted-issuers.json" --debug-addr 127.0.0.1:$debugport
 servepid=$lastpid
 DUR_SAVED=$DUR; DUR=2; wrkrun serve-warmup http://127.0.0.1:$serveport/v1/verify >/dev/null; DUR=$DUR_SAVED
+if [[ -n $BASE ]]; then
+	# The same database, Redis and prefix: two replicas of one
+	# deployment, loaded one at a time.
+	start serve-base $baseserveport "$work/degreegate-base" serve --addr 127.0.0.1:$baseserveport --redis-prefix "$prefix" --policy "$work/policy.json" --access-log=false \
+		--public-url http://127.0.0.1:$baseserveport --trusted-issuers "$work/devstate/trusted-issuers.json"
+	baseservepid=$lastpid
+	DUR_SAVED=$DUR; DUR=2; wrkrun serve-base-warmup http://127.0.0.1:$baseserveport/v1/verify >/dev/null; DUR=$DUR_SAVED
+fi
 
 log "pgbench: scratch database at scale $((N / 100000))"
 psql -q "$DB" -c "CREATE DATABASE $scratch" >/dev/null
@@ -270,13 +307,21 @@ if ((AGENCY)); then
 	[[ $probe == 200 ]] || { log "agency probe answered $probe: $(head -c 300 "$work/agency-probe.json")"; exit 1; }
 fi
 
-sv=() ag=() pg=() pgp=()
+sv=() ag=() pg=() pgp=() svb=() agb=()
 for r in $(seq 1 "$ROUNDS"); do
 	sv+=("$(wrkrun "serve-$r" http://127.0.0.1:$serveport/v1/verify)")
 	agl=""
 	if ((AGENCY)); then
 		ag+=("$(wrkrun "agency-$r" http://127.0.0.1:$serveport/v1/agency/verify "$work/agency.lua")")
 		agl=" agency ${ag[-1]}/s,"
+	fi
+	if [[ -n $BASE ]]; then
+		svb+=("$(wrkrun "servebase-$r" http://127.0.0.1:$baseserveport/v1/verify)")
+		agl="$agl base serve ${svb[-1]}/s,"
+		if ((AGENCY)); then
+			agb+=("$(wrkrun "agencybase-$r" http://127.0.0.1:$baseserveport/v1/agency/verify "$work/agency.lua")")
+			agl="$agl base agency ${agb[-1]}/s,"
+		fi
 	fi
 	pg+=("$(pgb)")
 	pgp+=("$(pgb -M prepared)")
@@ -287,6 +332,16 @@ echo "C. $N records; medians: serve POST /v1/verify $ms req/s, pgbench -S $mp tp
 echo "   against pgbench -S -M prepared ($mpp tps): $(pct "$ms" "$mpp") %"
 echo "   runs: serve ${sv[*]}; pgbench ${pg[*]}; prepared ${pgp[*]}; non-2xx in the last serve run: $(non2xx "$work/serve-$ROUNDS.wrk")"
 echo "   serve latency at full load (last run): $(awk '/ 50%| 90%| 99%/ {printf "%s %s  ", $1, $2}' "$work/serve-$ROUNDS.wrk")"
+if [[ -n $BASE ]]; then
+	msb=$(median "${svb[@]}")
+	echo "C (base $BASE). serve POST /v1/verify $msb req/s: $(pct "$msb" "$mp") % of pgbench -S; this build is $(pct "$ms" "$msb") % of the base"
+	echo "   runs: base serve ${svb[*]}"
+	if ((AGENCY)); then
+		mab=$(median "${agb[@]}") ma0=$(median "${ag[@]}")
+		echo "D (base $BASE). agency $mab req/s: $(pct "$mab" "$mp") % of pgbench -S; this build is $(pct "$ma0" "$mab") % of the base (runs: ${agb[*]})"
+	fi
+	stop "$baseservepid"
+fi
 if ((AGENCY)); then
 	ma=$(median "${ag[@]}")
 	echo "D. serve single-item POST /v1/agency/verify with one agency token: median $ma req/s, pgbench -S $mp tps: $(pct "$ma" "$mp") % (target ≥ 30 %)"
