@@ -7,6 +7,7 @@ const (
 	ActionAgencyVerify = "verify.agency"
 	ActionCodeView     = "code.view"
 	ActionHolderRead   = "holder.read"
+	ActionHolderLog    = "holder.access_log"
 
 	PurposeSharedReport = "holder_shared_report"
 	PurposeHolderSelf   = "holder_self_service"

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/inmem"
 )
@@ -51,7 +52,7 @@ func newTestService(t *testing.T, key []byte) *Service {
 		t.Fatal(err)
 	}
 	store := inmem.New()
-	svc, err := New(Deps{Registry: registry.New(store, keys, store, time.Now), Audit: nopAuditor{}, Receipts: nopSigner{}, ActorKey: key})
+	svc, err := New(Deps{Registry: registry.New(store, keys, store, time.Now), Audit: nopAuditor{}, Receipts: nopSigner{}, Purposes: noPurposes{}, ActorKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,3 +68,7 @@ type nopSigner struct{}
 
 func (nopSigner) AppendJWS(dst, payload []byte) []byte { return append(dst, "h.p.s"...) }
 func (nopSigner) Sign(any) (string, error)             { return "h.p.s", nil }
+
+type noPurposes struct{}
+
+func (noPurposes) Purpose(string) (policies.Purpose, bool) { return policies.Purpose{}, false }

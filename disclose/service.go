@@ -18,6 +18,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -56,10 +57,21 @@ type Deps struct {
 	// Codes keeps share codes; nil leaves SharedReport answering
 	// ErrCodesUnavailable and HolderDegrees listing no codes.
 	Codes registry.ShareCodeStore
+	// AuditSearch reads the trail for holders' access logs; nil leaves
+	// AccessLog answering ErrAccessLogUnavailable.
+	AuditSearch registry.AuditSearcher
+	// Purposes describes the purposes the trail names, for the access
+	// log; *policies.Policy is one.
+	Purposes Purposes
 	// ActorKey keys the hashes that stand for a public caller's address
 	// and a holder's identity in the trail; at least 16 bytes.
 	ActorKey []byte
 	Now      func() time.Time
+}
+
+// Purposes looks up a declared purpose.
+type Purposes interface {
+	Purpose(id string) (policies.Purpose, bool)
 }
 
 // Service discloses records, each way under its policy decision and
@@ -75,8 +87,8 @@ type Service struct {
 // New builds the service.
 func New(d Deps) (*Service, error) {
 	switch {
-	case d.Registry == nil, d.Audit == nil, d.Receipts == nil:
-		return nil, errors.New("disclose: registry, audit and receipt signer are required")
+	case d.Registry == nil, d.Audit == nil, d.Receipts == nil, d.Purposes == nil:
+		return nil, errors.New("disclose: registry, audit, receipt signer and purposes are required")
 	case len(d.ActorKey) < 16:
 		return nil, errors.New("disclose: actor key must be at least 16 bytes")
 	}
@@ -203,6 +215,11 @@ func NewID() string {
 	rand.Read(b[:])
 	return b32.EncodeToString(b[:])
 }
+
+// CodeID is a share code's id, from its stored hash: the first 8 bytes
+// in hex, a handle for listings and the audit trail that does not reveal
+// the code (finding a code from it is a 2^100 search).
+func CodeID(hash []byte) string { return hex.EncodeToString(hash[:8]) }
 
 // CheckCertificateNumber says why s is not a certificate number of a
 // shape the registry accepts (16 digits, or an older certificate's 6 to

@@ -21,7 +21,6 @@ import (
 const (
 	// Audit vocabulary of this area's own actions; disclosures are
 	// named by package disclose (ActionHolderRead, ActionCodeView …).
-	actionHolderLog      = "holder.access_log"
 	actionCodeIssue      = "holder.code.issue"
 	actionCodeWithdraw   = "holder.code.withdraw"
 	accessLogDefaultPage = 50

@@ -598,7 +598,7 @@ func TestHolderAccessLog(t *testing.T) {
 	if st != 200 || hdr.Get("Degreegate-Policy-Version") == "" {
 		t.Fatalf("access log: %d %s", st, body)
 	}
-	var page accessLogPage
+	var page disclose.AccessLogPage
 	if err := json.Unmarshal([]byte(body), &page); err != nil {
 		t.Fatal(err)
 	}
@@ -646,7 +646,7 @@ func TestHolderAccessLog(t *testing.T) {
 	after := int64(0)
 	for i := 0; i < 10; i++ {
 		st, body, _ := h.call(t, "GET", fmt.Sprintf("/v1/holder/access-log?limit=1&after=%d", after), tok, "")
-		var p accessLogPage
+		var p disclose.AccessLogPage
 		json.Unmarshal([]byte(body), &p)
 		if st != 200 {
 			t.Fatalf("page: %d %s", st, body)
@@ -847,9 +847,9 @@ func FuzzAccessLogParams(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, after, limit string) {
-		a, l, errs := accessLogParams(after, limit)
-		if errs == nil && (a < 0 || l < 1 || l > accessLogMaxPage) {
-			t.Fatalf("(%q, %q) accepted as %d, %d", after, limit, a, l)
+		q := accessLogParams(after, limit)
+		if q.Errors == nil && (q.After < 0 || q.Limit < 1 || q.Limit > accessLogMaxPage) {
+			t.Fatalf("(%q, %q) accepted as %d, %d", after, limit, q.After, q.Limit)
 		}
 	})
 }

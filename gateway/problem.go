@@ -101,6 +101,8 @@ func disclosureProblem(err error) error {
 		return problemAuditDown
 	case errors.Is(err, disclose.ErrCodesUnavailable):
 		return problemCodesDown
+	case errors.Is(err, disclose.ErrAccessLogUnavailable):
+		return problemSearchDown
 	case errors.Is(err, disclose.ErrCodeNotFound):
 		return problemCodeNotFound
 	case errors.Is(err, registry.ErrCodeExpired):

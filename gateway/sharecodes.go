@@ -432,7 +432,7 @@ func codeHash(canon string) ([]byte, string) {
 }
 
 func codeHashID(hash []byte) ([]byte, string) {
-	return hash, hex.EncodeToString(hash[:codeIDLength/2])
+	return hash, disclose.CodeID(hash)
 }
 
 // isCodeID reports whether s has the shape of a code id.
