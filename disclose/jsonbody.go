@@ -10,9 +10,11 @@ import (
 // The public verification route answers every match with a body, a
 // receipt payload and an audit detail that hold the same few fields.
 // Encoding them with encoding/json's reflection (and its sorted map
-// walk) cost more CPU than anything but the signature, so the hot path
+// walk) cost more CPU than anything but the signature
+// (BenchmarkPublicVerify in gateway/verify_bench_test.go), so the hot path
 // appends them directly. appendJSONString escapes exactly as
-// encoding/json does; FuzzAppendJSONString holds it to that.
+// encoding/json does; FuzzAppendJSONString holds it to that, and
+// TestHandEncodedBodies the bodies to json.Marshal's.
 
 // appendJSONString appends s as a JSON string: HTML-safe (<, >, & as
 // \u003c …), U+2028/2029 escaped, invalid UTF-8 as U+FFFD — byte for
