@@ -123,7 +123,7 @@ func (f *fixture) principal(a policies.Audience, org, purpose string) Principal 
 
 func grantAll() []string {
 	var all []string
-	for _, s := range []policies.Scope{policies.ScopeVerify, policies.ScopeVerifyBatch, policies.ScopeVerifyByID, policies.ScopeHolderRead} {
+	for _, s := range []policies.Scope{policies.ScopeVerify, policies.ScopeVerifyBatch, policies.ScopeVerifyByID, policies.ScopeHolderRead, policies.ScopeAuditRead} {
 		all = append(all, string(s))
 	}
 	return all
@@ -159,6 +159,10 @@ func TestEveryDisclosureIsAuditedFirst(t *testing.T) {
 		{"access log", func(f *fixture) (bool, error) {
 			_, err := f.svc.AccessLog(ctx, f.principal(policies.Holder, "", ""), Holder{f.rec.IDType, f.rec.IDNumber}, AccessQuery{Limit: 10})
 			return false, err
+		}},
+		{"office audit read", func(f *fixture) (bool, error) {
+			page, err := f.svc.OfficeAudit(ctx, f.principal(policies.Office, "office:national", ""), AuditRead{Query: registry.AuditQuery{Limit: 10}})
+			return len(page.Entries) > 0, err
 		}},
 		{"agency item", func(f *fixture) (bool, error) {
 			p := f.principal(policies.Agency, agencyOrg, agencyPurpose)

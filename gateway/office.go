@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,7 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/degreegate/degreegate/policies"
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/registry"
 )
 
@@ -21,98 +19,14 @@ import (
 // maxAuditFilterValues bounds repeated action and record parameters.
 const maxAuditFilterValues = 20
 
-// auditEntryView is an audit entry as officials read it: Detail as the
-// JSON object it is, hashes in hex so the chain can be checked by hand.
-type auditEntryView struct {
-	Seq       int64           `json:"seq"`
-	At        time.Time       `json:"at"`
-	Actor     string          `json:"actor"`
-	Action    string          `json:"action"`
-	RecordRef string          `json:"record_ref,omitempty"`
-	Purpose   string          `json:"purpose,omitempty"`
-	Detail    json.RawMessage `json:"detail,omitempty"`
-	PrevHash  string          `json:"prev_hash"`
-	Hash      string          `json:"hash"`
-}
-
-type auditPage struct {
-	PolicyVersion string           `json:"policy_version"`
-	Entries       []auditEntryView `json:"entries"`
-	// NextAfter is the cursor of the next page (pass it as after); absent
-	// on the last page.
-	NextAfter *int64 `json:"next_after,omitempty"`
-}
-
-// auditFilters is the query as the audit.read entry records it: the
-// filters, never what they found.
-type auditFilters struct {
-	From    string   `json:"from,omitempty"`
-	To      string   `json:"to,omitempty"`
-	Org     string   `json:"org,omitempty"`
-	Purpose string   `json:"purpose,omitempty"`
-	Records []string `json:"records,omitempty"`
-	Actions []string `json:"actions,omitempty"`
-	After   int64    `json:"after,omitempty"`
-	Limit   int      `json:"limit"`
-	Found   int      `json:"found"`
-}
-
 func (s *Server) handleOfficeAudit() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		p := principal(c)
-		d, err := s.decide(c, policies.ScopeAuditRead, "", "")
+		page, err := s.disclose.OfficeAudit(c.UserContext(), s.principalFor(c, ""), parseAuditQuery(c))
 		if err != nil {
-			return err
-		}
-		q, f, err := parseAuditQuery(c)
-		if err != nil {
-			return err
-		}
-		if s.deps.AuditSearch == nil {
-			return problemAuditSearchDown
-		}
-		found, err := s.deps.AuditSearch.SearchAudit(c.UserContext(), q)
-		if err != nil {
-			return fmt.Errorf("office audit: search: %w", err)
-		}
-		f.Found = len(found)
-		detail, _ := json.Marshal(struct {
-			auditFilters
-			LegalBasis    string `json:"legal_basis"`
-			PolicyVersion string `json:"policy_version"`
-		}{f, d.LegalBasis, d.PolicyVersion})
-		// Reading the trail is audited before the page is sent.
-		if err := s.deps.Audit.Record(registry.AuditEntry{
-			At: s.deps.Now(), Actor: "office:" + p.Subject, Action: "audit.read", Detail: string(detail),
-		}); err != nil {
-			return problemAuditDown
-		}
-		page := auditPage{PolicyVersion: d.PolicyVersion, Entries: make([]auditEntryView, len(found))}
-		for i, e := range found {
-			page.Entries[i] = viewAuditEntry(e)
-		}
-		if len(found) > 0 && len(found) == q.PageSize() {
-			last := found[len(found)-1].Seq
-			page.NextAfter = &last
+			return disclosureProblem(err)
 		}
 		return c.JSON(page)
 	}
-}
-
-func viewAuditEntry(e registry.AuditEntry) auditEntryView {
-	v := auditEntryView{
-		Seq: e.Seq, At: e.At.UTC(), Actor: e.Actor, Action: e.Action, RecordRef: e.RecordRef,
-		Purpose: e.Purpose, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
-	}
-	switch {
-	case e.Detail == "":
-	case json.Valid([]byte(e.Detail)):
-		v.Detail = json.RawMessage(e.Detail)
-	default:
-		// Not JSON (an older writer): shown as a JSON string.
-		v.Detail, _ = json.Marshal(e.Detail)
-	}
-	return v
 }
 
 // parseAuditQuery reads the filters: from and to (RFC 3339), org (the
@@ -120,9 +34,8 @@ func viewAuditEntry(e registry.AuditEntry) auditEntryView {
 // purpose, record (a certificate number; repeatable), action
 // (repeatable), after (the cursor) and limit. Errors name the parameter
 // and the rule.
-func parseAuditQuery(c *fiber.Ctx) (registry.AuditQuery, auditFilters, error) {
+func parseAuditQuery(c *fiber.Ctx) disclose.AuditRead {
 	var q registry.AuditQuery
-	var f auditFilters
 	errs := map[string]string{}
 	args := c.Context().QueryArgs()
 	one := func(name string) string {
@@ -200,9 +113,9 @@ func parseAuditQuery(c *fiber.Ctx) (registry.AuditQuery, auditFilters, error) {
 	q.AfterSeq = number("after", 0, 1<<62)
 	q.Limit = int(number("limit", 1, registry.MaxAuditLimit))
 	if len(errs) > 0 {
-		return q, f, invalid(errs)
+		return disclose.AuditRead{Errors: errs}
 	}
-	f = auditFilters{
+	f := disclose.AuditFilters{
 		Org: org, Purpose: q.Purpose, Records: q.RecordRefs, Actions: q.Actions,
 		After: q.AfterSeq, Limit: q.PageSize(),
 	}
@@ -212,5 +125,5 @@ func parseAuditQuery(c *fiber.Ctx) (registry.AuditQuery, auditFilters, error) {
 	if !q.To.IsZero() {
 		f.To = q.To.UTC().Format(time.RFC3339Nano)
 	}
-	return q, f, nil
+	return disclose.AuditRead{Query: q, Filters: f}
 }

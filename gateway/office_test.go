@@ -226,7 +226,11 @@ func TestOfficeAuditRefusals(t *testing.T) {
 	})
 	t.Run("no searcher", func(t *testing.T) {
 		f.srv.deps.AuditSearch = nil
-		defer func() { f.srv.deps.AuditSearch = f.store }()
+		f.rewire(t)
+		defer func() {
+			f.srv.deps.AuditSearch = f.store
+			f.rewire(t)
+		}()
 		problemOf(t, f.do(t, "GET", "/v1/office/audit", "", "", "Authorization", "Bearer "+good), 503, "/problems/audit-search-unavailable")
 	})
 }

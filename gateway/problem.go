@@ -103,6 +103,8 @@ func disclosureProblem(err error) error {
 		return problemCodesDown
 	case errors.Is(err, disclose.ErrAccessLogUnavailable):
 		return problemSearchDown
+	case errors.Is(err, disclose.ErrAuditSearchUnavailable):
+		return problemAuditSearchDown
 	case errors.Is(err, disclose.ErrCodeNotFound):
 		return problemCodeNotFound
 	case errors.Is(err, registry.ErrCodeExpired):
