@@ -153,7 +153,7 @@ func (s *Service) describeAccess(e registry.AuditEntry, codes map[string]registr
 	case ActionAgencyVerify:
 		org := accessLogOrg(e.Actor)
 		out.Who = AccessWho{Kind: "agency", Org: org, Description: policies.Text{ZH: "机构 " + org, EN: "the organisation " + org}}
-		if p, ok := s.deps.Purposes.Purpose(e.Purpose); ok {
+		if p, ok := s.deps.Policy.Purpose(e.Purpose); ok {
 			out.Purpose = &AccessPurpose{ID: p.ID, LegalBasis: p.LegalBasis, Description: p.Description}
 			what = policies.Text{ZH: "依职责核验了您的学位，用途：" + p.Description.ZH, EN: "verified your degree for: " + p.Description.EN}
 		} else if e.Purpose != "" {

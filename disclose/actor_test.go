@@ -52,7 +52,7 @@ func newTestService(t *testing.T, key []byte) *Service {
 		t.Fatal(err)
 	}
 	store := inmem.New()
-	svc, err := New(Deps{Registry: registry.New(store, keys, store, time.Now), Audit: nopAuditor{}, Receipts: nopSigner{}, Purposes: noPurposes{}, ActorKey: key})
+	svc, err := New(Deps{Registry: registry.New(store, keys, store, time.Now), Audit: nopAuditor{}, Receipts: nopSigner{}, Policy: mustDefaultPolicy(t), ActorKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +69,11 @@ type nopSigner struct{}
 func (nopSigner) AppendJWS(dst, payload []byte) []byte { return append(dst, "h.p.s"...) }
 func (nopSigner) Sign(any) (string, error)             { return "h.p.s", nil }
 
-type noPurposes struct{}
-
-func (noPurposes) Purpose(string) (policies.Purpose, bool) { return policies.Purpose{}, false }
+func mustDefaultPolicy(t *testing.T) *policies.Policy {
+	t.Helper()
+	p, err := policies.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -18,10 +18,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
+	"log/slog"
 	"net/netip"
 	"sync"
 	"time"
@@ -60,18 +60,14 @@ type Deps struct {
 	// AuditSearch reads the trail for holders' access logs; nil leaves
 	// AccessLog answering ErrAccessLogUnavailable.
 	AuditSearch registry.AuditSearcher
-	// Purposes describes the purposes the trail names, for the access
-	// log; *policies.Policy is one.
-	Purposes Purposes
+	// Policy describes purposes and share-code levels; decisions come
+	// through each caller's Principal.
+	Policy *policies.Policy
+	Logger *slog.Logger
 	// ActorKey keys the hashes that stand for a public caller's address
 	// and a holder's identity in the trail; at least 16 bytes.
 	ActorKey []byte
 	Now      func() time.Time
-}
-
-// Purposes looks up a declared purpose.
-type Purposes interface {
-	Purpose(id string) (policies.Purpose, bool)
 }
 
 // Service discloses records, each way under its policy decision and
@@ -87,13 +83,16 @@ type Service struct {
 // New builds the service.
 func New(d Deps) (*Service, error) {
 	switch {
-	case d.Registry == nil, d.Audit == nil, d.Receipts == nil, d.Purposes == nil:
-		return nil, errors.New("disclose: registry, audit, receipt signer and purposes are required")
+	case d.Registry == nil, d.Audit == nil, d.Receipts == nil, d.Policy == nil:
+		return nil, errors.New("disclose: registry, audit, receipt signer and policy are required")
 	case len(d.ActorKey) < 16:
 		return nil, errors.New("disclose: actor key must be at least 16 bytes")
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{deps: d}
 	s.macs.New = func() any {
@@ -215,11 +214,6 @@ func NewID() string {
 	rand.Read(b[:])
 	return b32.EncodeToString(b[:])
 }
-
-// CodeID is a share code's id, from its stored hash: the first 8 bytes
-// in hex, a handle for listings and the audit trail that does not reveal
-// the code (finding a code from it is a 2^100 search).
-func CodeID(hash []byte) string { return hex.EncodeToString(hash[:8]) }
 
 // CheckCertificateNumber says why s is not a certificate number of a
 // shape the registry accepts (16 digits, or an older certificate's 6 to

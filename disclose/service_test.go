@@ -105,7 +105,7 @@ func newServiceFixture(t *testing.T) *fixture {
 	sg := &checkingSigner{t: t, trail: tr}
 	svc, err := New(Deps{
 		Registry: registry.New(store, keys, store, time.Now), Audit: tr, Receipts: sg,
-		Codes: store, AuditSearch: store, Purposes: pol, ActorKey: make([]byte, 32),
+		Codes: store, AuditSearch: store, Policy: pol, ActorKey: make([]byte, 32),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/degreegate/degreegate/disclose"
@@ -21,37 +19,9 @@ import (
 const (
 	// Audit vocabulary of this area's own actions; disclosures are
 	// named by package disclose (ActionHolderRead, ActionCodeView …).
-	actionCodeIssue      = "holder.code.issue"
-	actionCodeWithdraw   = "holder.code.withdraw"
 	accessLogDefaultPage = 50
 	accessLogMaxPage     = 200
 )
-
-// holder is the verified holder of a request: who they are in the trail,
-// and the blind index that finds their records and codes.
-type holderCaller struct {
-	actor  string // "holder:" + keyed hash of issuer and subject
-	org    string
-	idType registry.IDType
-	idNum  string
-	owner  []byte // Keyring.PersonIndex of the normalised identity
-}
-
-// holderOf reads the holder from the token. The identity claims are
-// personal data: they go to the registry and the keyring, nowhere else.
-func (s *Server) holderOf(c *fiber.Ctx) (holderCaller, error) {
-	p := principal(c)
-	if p.IDType == "" || p.IDNumber == "" {
-		return holderCaller{}, problemInvalidToken.with("missing_claim")
-	}
-	t := registry.IDType(p.IDType)
-	return holderCaller{
-		actor: s.disclose.HolderActor(p.Issuer, p.Subject), org: p.Org, idType: t, idNum: p.IDNumber,
-		// Normalised as Registry.ByPerson does, so the owner index of a
-		// code is the index the holder's records are found by.
-		owner: s.deps.Registry.PersonIndex(t, p.IDNumber),
-	}, nil
-}
 
 type holderDegree struct {
 	CertificateNumber string              `json:"certificate_number"`
@@ -88,9 +58,4 @@ func (s *Server) handleHolderDegrees() fiber.Handler {
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.JSON(out)
 	}
-}
-
-// holderEntry is an audit entry of a holder's own action.
-func (s *Server) holderEntry(h holderCaller, at time.Time, action, ref string, d policies.Decision, detail map[string]any) registry.AuditEntry {
-	return disclose.HolderEntry(disclose.Principal{Actor: h.actor, Org: h.org}, d, at, action, ref, detail)
 }

@@ -380,7 +380,7 @@ func TestHolderCodeLifecycle(t *testing.T) {
 	if st != 410 || holderProblem(t, body).Type != "/problems/code-withdrawn" {
 		t.Fatalf("withdrawn: %d %s", st, body)
 	}
-	for _, a := range []string{actionCodeIssue, actionCodeWithdraw} {
+	for _, a := range []string{disclose.ActionCodeIssue, disclose.ActionCodeWithdraw} {
 		found := false
 		for _, e := range h.audit.all() {
 			found = found || (e.Action == a && e.RecordRef == me.CertificateNumber && strings.Contains(e.Detail, ic2.ID))
@@ -437,7 +437,7 @@ func TestHolderCodeGuessedOrMalformed(t *testing.T) {
 		ptype      string
 	}{
 		{"guessed", string(guess), 404, "/problems/code-not-found"},
-		{"fresh random", newShareCode(), 404, "/problems/code-not-found"},
+		{"fresh random", disclose.NewShareCode(), 404, "/problems/code-not-found"},
 		{"too short", "ABCDE-FGHJK", 400, "/problems/invalid-request"},
 		{"ambiguous letters", "O0I1A-FGHJK-LMNPQ-RSTUV", 400, "/problems/invalid-request"},
 		{"too long", strings.Repeat("A", 21), 400, "/problems/invalid-request"},
@@ -463,7 +463,7 @@ func TestHolderCodeGuessedOrMalformed(t *testing.T) {
 		t.Fatalf("another holder's withdrawal touched the code: %d", st)
 	}
 	for _, e := range h.audit.all() {
-		if e.Action == actionCodeWithdraw {
+		if e.Action == disclose.ActionCodeWithdraw {
 			t.Errorf("a refused withdrawal was audited as one: %+v", e)
 		}
 	}
@@ -592,7 +592,7 @@ func TestHolderAccessLog(t *testing.T) {
 	h.do(t, "POST", "/v1/verify", "application/json", verifyBody(other.CertificateNumber, other.Name)).Body.Close()
 	theirs := h.issue(t, otherTok, codeBody(other.CertificateNumber))
 	h.call(t, "GET", "/v1/verify/"+theirs.Code, "", "")
-	h.call(t, "GET", "/v1/verify/"+newShareCode(), "", "") // a guess
+	h.call(t, "GET", "/v1/verify/"+disclose.NewShareCode(), "", "") // a guess
 
 	st, body, hdr := h.call(t, "GET", "/v1/holder/access-log", tok, "")
 	if st != 200 || hdr.Get("Degreegate-Policy-Version") == "" {
@@ -728,7 +728,7 @@ func TestSharedReportRateLimits(t *testing.T) {
 	refused := 0
 	n := limits.PerClient.Burst + 5
 	for i := 0; i < n; i++ {
-		st, body, hdr := h.call(t, "GET", "/v1/verify/"+newShareCode(), "", "")
+		st, body, hdr := h.call(t, "GET", "/v1/verify/"+disclose.NewShareCode(), "", "")
 		switch st {
 		case 404:
 		case 429:
@@ -755,38 +755,6 @@ func TestSharedReportRateLimits(t *testing.T) {
 	}
 }
 
-func TestCodeFormat(t *testing.T) {
-	seen := map[string]bool{}
-	for i := 0; i < 1000; i++ {
-		c := newShareCode()
-		if len(c) != codeLength || seen[c] {
-			t.Fatalf("code %d: length %d or repeated", i, len(c))
-		}
-		seen[c] = true
-		g := groupCode(c)
-		for _, form := range []string{c, g, strings.ToLower(g), " " + strings.ReplaceAll(g, "-", " ") + " "} {
-			if back, ok := canonicalCode(form); !ok || back != c {
-				t.Fatalf("%q does not read back", form)
-			}
-		}
-	}
-	// Every letter of the alphabet is used: the 5 bits per letter are real.
-	used := map[rune]bool{}
-	for c := range seen {
-		for _, r := range c {
-			used[r] = true
-		}
-	}
-	if len(used) != len(codeAlphabet) {
-		t.Errorf("%d letters used of %d", len(used), len(codeAlphabet))
-	}
-	for _, bad := range []string{"", "-", strings.Repeat("A", 19), strings.Repeat("A", 21), strings.Repeat("0", 20), "ÄBCDEFGHJKLMNPQRSTUV"} {
-		if _, ok := canonicalCode(bad); ok {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestParseValidFor(t *testing.T) {
 	cases := []struct {
 		in   string
@@ -805,29 +773,6 @@ func TestParseValidFor(t *testing.T) {
 			t.Errorf("%s: %v %q, want %v ok=%v", c.in, got, why, c.want, c.ok)
 		}
 	}
-}
-
-func FuzzCanonicalCode(f *testing.F) {
-	for _, s := range []string{"ABCDE-FGHJK-LMNPQ-RSTUV", "abcde fghjk lmnpq rstuv", "", "----", "O0I1", strings.Repeat("Z", 70)} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		c, ok := canonicalCode(s)
-		if !ok {
-			return
-		}
-		if len(c) != codeLength {
-			t.Fatalf("canonical %q has length %d", c, len(c))
-		}
-		for i := 0; i < len(c); i++ {
-			if !strings.ContainsRune(codeAlphabet, rune(c[i])) {
-				t.Fatalf("canonical %q holds %q", c, c[i])
-			}
-		}
-		if back, ok := canonicalCode(groupCode(c)); !ok || back != c {
-			t.Fatalf("grouped %q does not read back", groupCode(c))
-		}
-	})
 }
 
 func FuzzParseValidFor(f *testing.F) {

@@ -96,6 +96,8 @@ func disclosureProblem(err error) error {
 	}
 	var invalidErr *disclose.InvalidError
 	var batch *disclose.BatchError
+	var tooMany *disclose.TooManyCodesError
+	var outOfPolicy *disclose.OutOfPolicyError
 	switch {
 	case errors.Is(err, disclose.ErrAuditUnavailable):
 		return problemAuditDown
@@ -111,6 +113,14 @@ func disclosureProblem(err error) error {
 		return problemCodeExpired
 	case errors.Is(err, registry.ErrCodeWithdrawn):
 		return problemCodeWithdrawn
+	case errors.Is(err, disclose.ErrNotYourCertificate):
+		return problemNotYourCert
+	case errors.As(err, &tooMany):
+		return problemTooManyCodes.with(tooMany.Error())
+	case errors.As(err, &outOfPolicy):
+		// The holder's choice is out of the policy's range: a bad
+		// request, answered with the bounds to choose within.
+		return policyProblem(outOfPolicy.Denied, fiber.StatusBadRequest, "The code's level or validity is outside the policy")
 	case errors.Is(err, disclose.ErrNoIdentity):
 		return problemInvalidToken.with("missing_claim")
 	case errors.As(err, &invalidErr):

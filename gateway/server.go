@@ -172,8 +172,8 @@ func (s *Server) wire() error {
 	s.public = pub
 	svc, err := disclose.New(disclose.Deps{
 		Registry: s.deps.Registry, Audit: s.deps.Audit, Receipts: s.deps.Receipts,
-		Codes: s.deps.Codes, AuditSearch: s.deps.AuditSearch, Purposes: s.deps.Policy,
-		ActorKey: s.deps.AddressKey, Now: s.deps.Now,
+		Codes: s.deps.Codes, AuditSearch: s.deps.AuditSearch, Policy: s.deps.Policy,
+		ActorKey: s.deps.AddressKey, Now: s.deps.Now, Logger: s.deps.Logger,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)

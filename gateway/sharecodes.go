@@ -1,12 +1,7 @@
 package gateway
 
 import (
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -16,37 +11,6 @@ import (
 	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
-)
-
-// Share codes (Art. 22): a holder shares a fuller report of one
-// certificate through a time-limited code (POST /v1/holder/codes) and
-// withdraws it (DELETE /v1/holder/codes/{code}); anyone holding it sees
-// the report at the level the holder chose (GET /v1/verify/{code}).
-//
-// A code is 20 characters from a 32-letter alphabet, 100 bits from
-// crypto/rand, shown in four groups of five (e.g. 7KQ4M-XW2ZP-…). The
-// alphabet leaves out 0, 1, I and O, so nothing a reader copies can be
-// ambiguous, and input is case-insensitive with '-' and ' ' ignored.
-// Why 100 bits and not the minimum 80: codes are guessed online only, and
-// the per-address and per-block limits are the defence. A botnet spread
-// over a million /24 blocks at the policy's block rate makes ~10^7 guesses
-// a second; against a million live codes 80 bits would fall in about a
-// year of such effort, 100 bits in a million years. The extra four
-// characters are cheap in a link or a QR code.
-//
-// Only the SHA-256 of a code is stored. A plain hash is enough here: the
-// preimage space is 2^100, so a copy of the table yields no working code.
-
-const (
-	codeAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ" // 32 letters: 5 bits each
-	codeLength   = 20                                 // 100 bits
-	codeGroup    = 5
-	// maxCodeInput bounds what is read as a code before anything else.
-	maxCodeInput = 64
-	// codeIDLength is the hex length of a code's id: the first 8 bytes of
-	// its hash, a handle for listings and the audit trail that does not
-	// reveal the code (finding a code from it is a 2^100 search).
-	codeIDLength = 16
 )
 
 // sharedReport is what a share code shows: the report the holder chose to
@@ -83,16 +47,16 @@ func (s *Server) viewSharedReport(c *fiber.Ctx, code string) (sharedReport, erro
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	addr := s.clientAddr(c)
-	canon, wellFormed := canonicalCode(code)
+	canon, wellFormed := disclose.CanonicalCode(code)
 	var ref disclose.CodeRef
 	if wellFormed {
-		ref.Hash, ref.ID = codeHash(canon)
+		ref = disclose.CodeRefOf(canon)
 	}
 	if err := s.limit(c, s.limits.holderCode(addr, ref.ID)); err != nil {
 		return sharedReport{}, err
 	}
 	if !wellFormed {
-		return sharedReport{}, invalid(map[string]string{"code": fmt.Sprintf("want %d letters and digits (no 0, 1, I or O), '-' allowed", codeLength)})
+		return sharedReport{}, invalid(map[string]string{"code": fmt.Sprintf("want %d letters and digits (no 0, 1, I or O), '-' allowed", disclose.CodeLength)})
 	}
 	viewer := disclose.Principal{Actor: s.disclose.PublicActor(addr), Decide: func(scope policies.Scope, level string) (policies.Decision, error) {
 		d, err := s.deps.Policy.Decide(policies.Request{Audience: policies.HolderCode, Scope: scope, Level: level})
@@ -157,107 +121,48 @@ type issuedCode struct {
 
 func (s *Server) handleIssueCode() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		d, err := s.decide(c, policies.ScopeHolderCodes, "", "")
+		p := principal(c)
+		issued, err := s.disclose.IssueCode(c.UserContext(), s.principalFor(c, ""),
+			disclose.Holder{IDType: registry.IDType(p.IDType), IDNumber: p.IDNumber}, readCodeRequest(c))
 		if err != nil {
-			return err
+			return disclosureProblem(err)
 		}
-		if s.deps.Codes == nil {
-			return problemCodesDown
-		}
-		var req issueCodeRequest
-		if err := decodeJSON(c, &req); err != nil {
-			return err
-		}
-		errs := map[string]string{}
-		req.CertificateNumber = strings.ToUpper(strings.TrimSpace(req.CertificateNumber))
-		if why := disclose.CheckCertificateNumber(req.CertificateNumber); why != "" {
-			errs["certificate_number"] = why
-		}
-		if req.Level != "" {
-			if why := checkText(req.Level, 32); why != "" {
-				errs["level"] = why
-			}
-		}
-		validity, why := parseValidFor(req.ValidFor)
-		if why != "" {
-			errs["valid_for"] = why
-		}
-		if len(errs) > 0 {
-			return invalid(errs)
-		}
-		level, validity, err := s.deps.Policy.CheckHolderCode(req.Level, validity)
-		if errors.As(err, new(*policies.DeniedError)) {
-			// The holder's choice is out of the policy's range: a bad
-			// request, answered with the bounds to choose within.
-			return policyProblem(err, fiber.StatusBadRequest, "The code's level or validity is outside the policy")
-		} else if err != nil {
-			return fmt.Errorf("issue code: policy: %w", err)
-		}
-		h, err := s.holderOf(c)
-		if err != nil {
-			return err
-		}
-		ctx := c.UserContext()
-		if err := s.ownsCertificate(c, h, req.CertificateNumber); err != nil {
-			return err
-		}
-		now := s.deps.Now()
-		maxActive := s.deps.Policy.HolderCodes().MaxActive
-		var code, id string
-		sc := registry.ShareCode{CertificateNumber: req.CertificateNumber, Owner: h.owner, Level: level,
-			CreatedAt: now, ExpiresAt: now.Add(validity)}
-		for attempt := 0; ; attempt++ {
-			code = newShareCode()
-			sc.Hash, id = codeHash(code)
-			// The store counts the holder's unexpired codes and inserts in
-			// one step, so racing requests cannot pass the bound together.
-			err = s.deps.Codes.PutShareCode(ctx, sc, maxActive)
-			if !errors.Is(err, registry.ErrDuplicate) || attempt == 2 {
-				break
-			}
-		}
-		if errors.Is(err, registry.ErrTooManyCodes) {
-			return problemTooManyCodes.with(fmt.Sprintf("at most %d unexpired codes; withdraw one first", maxActive))
-		}
-		if err != nil {
-			return fmt.Errorf("issue code: store: %w", err)
-		}
-		if err := s.deps.Audit.Record(s.holderEntry(h, now, actionCodeIssue, req.CertificateNumber, d, map[string]any{
-			"code": id, "level": level, "expires_at": sc.ExpiresAt.UTC().Format(time.RFC3339),
-		})); err != nil {
-			// Unaudited, the code must not work: take it back.
-			if werr := s.deps.Codes.WithdrawShareCode(ctx, sc.Hash, h.owner, now); werr != nil {
-				s.deps.Logger.Error("issue code: withdraw unaudited code", "code_id", id, "err", werr)
-			}
-			return problemAuditDown
-		}
-		display := groupCode(code)
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		c.Location("/v1/verify/" + display)
+		c.Location("/v1/verify/" + issued.Code)
 		return c.Status(fiber.StatusCreated).JSON(issuedCode{
-			Code: display, ID: id, CertificateNumber: req.CertificateNumber, Level: level,
-			LevelDescription: s.levelDescription(level), CreatedAt: sc.CreatedAt.UTC(), ExpiresAt: sc.ExpiresAt.UTC(),
-			URL: "/v1/verify/" + display, PageURL: "/code/" + display, PolicyVersion: d.PolicyVersion,
+			Code: issued.Code, ID: issued.ID, CertificateNumber: issued.CertificateNumber, Level: issued.Level,
+			LevelDescription: s.levelDescription(issued.Level), CreatedAt: issued.CreatedAt, ExpiresAt: issued.ExpiresAt,
+			URL: "/v1/verify/" + issued.Code, PageURL: "/code/" + issued.Code, PolicyVersion: issued.PolicyVersion,
 		})
 	}
 }
 
-// ownsCertificate answers 404 unless the holder has a record with this
-// number that a code may show: one answer for a number that does not
-// exist and one that is someone else's, so no holder can probe either.
-func (s *Server) ownsCertificate(c *fiber.Ctx, h holderCaller, number string) error {
-	entries, err := s.deps.Registry.ByPerson(c.UserContext(), h.idType, h.idNum)
-	if err != nil && !errors.Is(err, registry.ErrNotFound) {
-		return fmt.Errorf("issue code: lookup: %w", err)
+// readCodeRequest reads POST /v1/holder/codes's body; what it cannot read
+// is the request's Unreadable.
+func readCodeRequest(c *fiber.Ctx) disclose.CodeRequest {
+	var req issueCodeRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return disclose.CodeRequest{Unreadable: err}
 	}
-	for _, e := range entries {
-		if e.Record.CertificateNumber == number {
-			if _, ok := disclose.Status(e.Record.Status); ok {
-				return nil
-			}
+	errs := map[string]string{}
+	out := disclose.CodeRequest{CertificateNumber: strings.ToUpper(strings.TrimSpace(req.CertificateNumber)), Level: req.Level}
+	if why := disclose.CheckCertificateNumber(out.CertificateNumber); why != "" {
+		errs["certificate_number"] = why
+	}
+	if req.Level != "" {
+		if why := checkText(req.Level, 32); why != "" {
+			errs["level"] = why
 		}
 	}
-	return problemNotYourCert
+	validity, why := parseValidFor(req.ValidFor)
+	if why != "" {
+		errs["valid_for"] = why
+	}
+	out.ValidFor = validity
+	if len(errs) > 0 {
+		out.Unreadable = invalid(errs)
+	}
+	return out
 }
 
 // parseValidFor reads valid_for: absent or null → 0 (the policy default);
@@ -304,154 +209,33 @@ func parseValidFor(raw json.RawMessage) (time.Duration, string) {
 
 // handleWithdrawCode withdraws a code the holder issued, named by the
 // code itself or by the id that the degree listing shows (a holder who
-// lost a code can still withdraw it). Unknown and someone else's codes
-// get the same 404. Withdrawing twice succeeds.
+// lost a code can still withdraw it).
 func (s *Server) handleWithdrawCode() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		d, err := s.decide(c, policies.ScopeHolderCodes, "", "")
+		p := principal(c)
+		err := s.disclose.WithdrawCode(c.UserContext(), s.principalFor(c, ""),
+			disclose.Holder{IDType: registry.IDType(p.IDType), IDNumber: p.IDNumber}, readCodeName(c.Params("code")))
 		if err != nil {
-			return err
-		}
-		if s.deps.Codes == nil {
-			return problemCodesDown
-		}
-		h, err := s.holderOf(c)
-		if err != nil {
-			return err
-		}
-		ctx := c.UserContext()
-		param := c.Params("code")
-		var sc registry.ShareCode
-		found := false
-		if canon, ok := canonicalCode(param); ok {
-			hash, _ := codeHash(canon)
-			sc, err = s.deps.Codes.ShareCode(ctx, hash)
-			switch {
-			case errors.Is(err, registry.ErrNotFound):
-			case err != nil:
-				return fmt.Errorf("withdraw code: %w", err)
-			default:
-				found = hmac.Equal(sc.Owner, h.owner)
-			}
-		} else if isCodeID(param) {
-			codes, err := s.deps.Codes.ShareCodesOf(ctx, h.owner)
-			if err != nil {
-				return fmt.Errorf("withdraw code: list: %w", err)
-			}
-			want := strings.ToLower(param)
-			for _, x := range codes {
-				if hex.EncodeToString(x.Hash[:codeIDLength/2]) == want {
-					sc, found = x, true
-					break
-				}
-			}
-		} else {
-			return invalid(map[string]string{"code": fmt.Sprintf("want the %d-character code or its %d-character id", codeLength, codeIDLength)})
-		}
-		if !found {
-			return problemCodeNotFound
-		}
-		now := s.deps.Now()
-		_, id := codeHashID(sc.Hash)
-		// Audited first; if the trail refuses, nothing changes and the
-		// holder may simply retry.
-		if err := s.deps.Audit.Record(s.holderEntry(h, now, actionCodeWithdraw, sc.CertificateNumber, d,
-			map[string]any{"code": id})); err != nil {
-			return problemAuditDown
-		}
-		err = s.deps.Codes.WithdrawShareCode(ctx, sc.Hash, h.owner, now)
-		switch {
-		case errors.Is(err, registry.ErrNotFound):
-			return problemCodeNotFound
-		case err != nil:
-			return fmt.Errorf("withdraw code: %w", err)
+			return disclosureProblem(err)
 		}
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 }
 
-// newShareCode returns a fresh code in canonical form: 20 letters from
-// codeAlphabet, each from one random byte (256 is a multiple of 32, so
-// every letter is equally likely).
-func newShareCode() string {
-	var b [codeLength]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(fmt.Sprintf("crypto/rand: %v", err)) // never fails on supported platforms
+// readCodeName reads a code or a code's id from the path.
+func readCodeName(param string) disclose.CodeName {
+	if canon, ok := disclose.CanonicalCode(param); ok {
+		ref := disclose.CodeRefOf(canon)
+		return disclose.CodeName{Code: &ref}
 	}
-	for i := range b {
-		b[i] = codeAlphabet[b[i]&31]
+	if disclose.IsCodeID(param) {
+		return disclose.CodeName{ID: strings.ToLower(param)}
 	}
-	return string(b[:])
-}
-
-// groupCode shows a canonical code in groups of five joined by '-'.
-func groupCode(canon string) string {
-	var sb strings.Builder
-	for i := 0; i < len(canon); i += codeGroup {
-		if i > 0 {
-			sb.WriteByte('-')
-		}
-		sb.WriteString(canon[i:min(i+codeGroup, len(canon))])
-	}
-	return sb.String()
-}
-
-// canonicalCode reads a code as a person may type it: any case, with '-'
-// or ' ' anywhere. ok is false for anything that is not exactly
-// codeLength letters of the alphabet.
-func canonicalCode(s string) (string, bool) {
-	if len(s) > maxCodeInput {
-		return "", false
-	}
-	var b [codeLength]byte
-	n := 0
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == '-' || ch == ' ':
-			continue
-		case 'a' <= ch && ch <= 'z':
-			ch -= 'a' - 'A'
-		}
-		if n == codeLength || strings.IndexByte(codeAlphabet, ch) < 0 {
-			return "", false
-		}
-		b[n] = ch
-		n++
-	}
-	if n != codeLength {
-		return "", false
-	}
-	return string(b[:]), true
-}
-
-// codeHash is the stored SHA-256 of a canonical code and its id.
-func codeHash(canon string) ([]byte, string) {
-	sum := sha256.Sum256([]byte(canon))
-	return codeHashID(sum[:])
-}
-
-func codeHashID(hash []byte) ([]byte, string) {
-	return hash, disclose.CodeID(hash)
-}
-
-// isCodeID reports whether s has the shape of a code id.
-func isCodeID(s string) bool {
-	if len(s) != codeIDLength {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i] | 0x20 // lower-case letters; digits unchanged
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
+	return disclose.CodeName{Unreadable: invalid(map[string]string{"code": fmt.Sprintf("want the %d-character code or its %d-character id", disclose.CodeLength, disclose.CodeIDLength)})}
 }
 
 func summariseCode(sc registry.ShareCode, now time.Time) codeSummary {
-	_, id := codeHashID(sc.Hash)
-	out := codeSummary{ID: id, Level: sc.Level, State: "active", CreatedAt: sc.CreatedAt.UTC(), ExpiresAt: sc.ExpiresAt.UTC(), Views: sc.Views}
+	out := codeSummary{ID: disclose.CodeID(sc.Hash), Level: sc.Level, State: "active", CreatedAt: sc.CreatedAt.UTC(), ExpiresAt: sc.ExpiresAt.UTC(), Views: sc.Views}
 	switch {
 	case sc.Withdrawn():
 		w := sc.WithdrawnAt.UTC()

@@ -58,13 +58,13 @@ func (p *webPage) handleHome(c *fiber.Ctx) error {
 	page := p.newPage(lang, "/")
 	page.Home = true
 	if code := c.Query("code"); code != "" {
-		canon, ok := canonicalCode(code)
+		canon, ok := disclose.CanonicalCode(code)
 		if !ok {
 			page.Code.Error = "error.code_shape"
 			return p.fail(c, page, invalid(map[string]string{"code": "wrong shape"}))
 		}
 		c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
-		return c.Redirect("/code/"+groupCode(canon)+"?lang="+string(lang), fiber.StatusSeeOther)
+		return c.Redirect("/code/"+disclose.GroupCode(canon)+"?lang="+string(lang), fiber.StatusSeeOther)
 	}
 	if n := displayCertificate(c.Query("certificate_number")); n != "" && disclose.CheckCertificateNumber(n) == "" {
 		page.Form.CertificateNumber = n
@@ -133,10 +133,10 @@ func (p *webPage) handleVerify(c *fiber.Ctx) error {
 func (p *webPage) handleCode(c *fiber.Ctx) error {
 	lang := web.Negotiate(c.Query("lang"), c.Get(fiber.HeaderAcceptLanguage))
 	raw := c.Params("code")
-	canon, wellFormed := canonicalCode(raw)
+	canon, wellFormed := disclose.CanonicalCode(raw)
 	self := "/"
 	if wellFormed {
-		self = "/code/" + groupCode(canon)
+		self = "/code/" + disclose.GroupCode(canon)
 	}
 	page := p.newPage(lang, self)
 	rep, err := p.s.viewSharedReport(c, raw)
