@@ -37,6 +37,8 @@ type SharedReport struct {
 	ExpiresAt         time.Time
 	PolicyVersion     string
 	Receipt           string
+	// Rules are the field rules of the decision that masked Degree.
+	Rules []policies.FieldRule
 }
 
 // sharedReceipt is the receipt of a shared report: the public receipt's
@@ -102,7 +104,7 @@ func (s *Service) SharedReport(ctx context.Context, p Principal, code CodeRef) (
 	}
 	return SharedReport{
 		Status: status, CertificateNumber: rec.CertificateNumber, Level: sc.Level, Degree: shown,
-		ExpiresAt: sc.ExpiresAt, PolicyVersion: d.PolicyVersion, Receipt: jws,
+		ExpiresAt: sc.ExpiresAt, PolicyVersion: d.PolicyVersion, Receipt: jws, Rules: d.Fields(),
 	}, nil
 }
 

@@ -26,6 +26,8 @@ type sharedReport struct {
 	ExpiresAt         time.Time           `json:"expires_at"`
 	PolicyVersion     string              `json:"policy_version"`
 	Receipt           string              `json:"receipt"`
+	// rules are the decision's field rules, for the page's privacy note.
+	rules []policies.FieldRule
 }
 
 // viewSharedReport shows the report behind a share code; the JSON route
@@ -71,7 +73,7 @@ func (s *Server) viewSharedReport(c *fiber.Ctx, code string) (sharedReport, erro
 	return sharedReport{
 		Result: "shared", Status: rep.Status, CertificateNumber: rep.CertificateNumber, Level: rep.Level,
 		LevelDescription: s.levelDescription(rep.Level), Degree: rep.Degree, ExpiresAt: rep.ExpiresAt,
-		PolicyVersion: rep.PolicyVersion, Receipt: rep.Receipt,
+		PolicyVersion: rep.PolicyVersion, Receipt: rep.Receipt, rules: rep.Rules,
 	}, nil
 }
 

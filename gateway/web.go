@@ -166,9 +166,7 @@ func (p *webPage) handleCode(c *fiber.Ctx) error {
 		}
 	}
 	page.Result = res
-	if d, err := p.s.deps.Policy.Decide(policies.Request{Audience: policies.HolderCode, Scope: policies.ScopeVerify, Level: rep.Level}); err == nil {
-		page.Privacy = web.NewPrivacy(lang, d.Fields(), true)
-	}
+	page.Privacy = web.NewPrivacy(lang, rep.rules, true)
 	return p.send(c, fiber.StatusOK, page)
 }
 
