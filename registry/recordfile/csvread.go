@@ -198,7 +198,7 @@ func (r *Reader) csvRow(h *csvRec) Row {
 // colName is the field name of header position i, or "" past the header.
 func (r *Reader) colName(i int) string {
 	if i < len(r.cols) {
-		return fields[r.cols[i]].name
+		return fields[r.cols[i]].Name
 	}
 	return ""
 }

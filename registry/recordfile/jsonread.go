@@ -59,7 +59,8 @@ func (r *Reader) decodeJSON(line []byte, rec *registry.Record) []registry.Violat
 	}
 	w.i++
 	var problems []registry.Violation
-	var seen [len(fields)]bool
+	seen := r.seen
+	clear(seen)
 	for w.space(); w.peek() == '"'; w.space() {
 		key := w.text(w.value())
 		w.space()
@@ -102,47 +103,47 @@ func malformedJSON(line []byte) registry.Violation {
 
 // setJSON stores the JSON value raw of field f in rec. null means "not
 // given", as an empty CSV cell does.
-func setJSON(f *field, rec *registry.Record, w *jsonWalk, raw string) (registry.Violation, bool) {
+func setJSON(f *registry.Field, rec *registry.Record, w *jsonWalk, raw string) (registry.Violation, bool) {
 	if raw == "null" {
 		return registry.Violation{}, true
 	}
-	switch f.kind {
-	case kindText, kindDate, kindMonth:
+	switch f.Kind {
+	case registry.FieldText, registry.FieldDate, registry.FieldMonth:
 		if raw[0] != '"' {
 			want := "want a string"
-			switch f.kind {
-			case kindDate:
+			switch f.Kind {
+			case registry.FieldDate:
 				want = `want a string "YYYY-MM-DD"`
-			case kindMonth:
+			case registry.FieldMonth:
 				want = `want a string "YYYY-MM"`
 			}
-			return problem(f.name, ProblemWrongType, want), false
+			return problem(f.Name, ProblemWrongType, want), false
 		}
 		return setCell(f, rec, w.text(raw))
-	case kindInt:
+	case registry.FieldInt:
 		if c := raw[0]; c != '-' && (c < '0' || c > '9') {
-			return problem(f.name, ProblemWrongType, "want a number"), false
+			return problem(f.Name, ProblemWrongType, "want a number"), false
 		}
 		n, err := strconv.Atoi(raw)
 		if err != nil {
-			return problem(f.name, ProblemBadInteger, "want a whole number such as 4"), false
+			return problem(f.Name, ProblemBadInteger, "want a whole number such as 4"), false
 		}
-		*f.num(rec) = n
-	case kindBool:
+		*f.Int(rec) = n
+	case registry.FieldBool:
 		switch raw {
 		case "true":
-			*f.flag(rec) = true
+			*f.Bool(rec) = true
 		case "false":
-			*f.flag(rec) = false
+			*f.Bool(rec) = false
 		default:
-			return problem(f.name, ProblemWrongType, "want true or false"), false
+			return problem(f.Name, ProblemWrongType, "want true or false"), false
 		}
-	case kindKeywords:
+	case registry.FieldList:
 		kws, ok := w.strings(raw)
 		if !ok {
-			return problem(f.name, ProblemWrongType, "want an array of strings"), false
+			return problem(f.Name, ProblemWrongType, "want an array of strings"), false
 		}
-		*f.list(rec) = kws
+		*f.List(rec) = kws
 	}
 	return registry.Violation{}, true
 }

@@ -76,56 +76,56 @@ func lineTooLong(line, count, limit int) registry.Violation {
 // setCell stores the text s of field f in rec. It is the one place where
 // text from a file becomes a typed value, for CSV and for JSON strings
 // (dates and months). Messages describe the expected form, never s.
-func setCell(f *field, rec *registry.Record, s string) (registry.Violation, bool) {
-	switch f.kind {
-	case kindText:
-		f.setText(rec, s)
-	case kindDate:
+func setCell(f *registry.Field, rec *registry.Record, s string) (registry.Violation, bool) {
+	switch f.Kind {
+	case registry.FieldText:
+		f.SetText(rec, s)
+	case registry.FieldDate:
 		if s == "" {
-			*f.date(rec) = registry.Date{}
+			*f.Date(rec) = registry.Date{}
 			break
 		}
 		d, err := registry.ParseDate(s)
 		if err != nil {
-			return problem(f.name, ProblemBadDate, "want a date YYYY-MM-DD that exists"), false
+			return problem(f.Name, ProblemBadDate, "want a date YYYY-MM-DD that exists"), false
 		}
-		*f.date(rec) = d
-	case kindMonth:
+		*f.Date(rec) = d
+	case registry.FieldMonth:
 		if s == "" {
-			*f.month(rec) = registry.Month{}
+			*f.Month(rec) = registry.Month{}
 			break
 		}
 		m, err := registry.ParseMonth(s)
 		if err != nil {
-			return problem(f.name, ProblemBadMonth, "want a month YYYY-MM"), false
+			return problem(f.Name, ProblemBadMonth, "want a month YYYY-MM"), false
 		}
-		*f.month(rec) = m
-	case kindInt:
+		*f.Month(rec) = m
+	case registry.FieldInt:
 		if s == "" {
-			*f.num(rec) = 0
+			*f.Int(rec) = 0
 			break
 		}
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			return problem(f.name, ProblemBadInteger, "want a whole number such as 4"), false
+			return problem(f.Name, ProblemBadInteger, "want a whole number such as 4"), false
 		}
-		*f.num(rec) = n
-	case kindBool:
+		*f.Int(rec) = n
+	case registry.FieldBool:
 		// Only true/false, in any letter case (spreadsheets write TRUE):
 		// the flag guards Art. 25, so 1/0, yes/no and the like are refused
 		// rather than guessed.
 		switch {
 		case s == "":
-			*f.flag(rec) = false
+			*f.Bool(rec) = false
 		case strings.EqualFold(s, "true"):
-			*f.flag(rec) = true
+			*f.Bool(rec) = true
 		case strings.EqualFold(s, "false"):
-			*f.flag(rec) = false
+			*f.Bool(rec) = false
 		default:
-			return problem(f.name, ProblemBadBoolean, "want true or false"), false
+			return problem(f.Name, ProblemBadBoolean, "want true or false"), false
 		}
-	case kindKeywords:
-		*f.list(rec) = splitKeywords(s)
+	case registry.FieldList:
+		*f.List(rec) = splitKeywords(s)
 	}
 	return registry.Violation{}, true
 }

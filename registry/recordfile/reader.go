@@ -36,7 +36,8 @@ type Reader struct {
 	finalStop int    // over-long lines before this line are reported before final
 
 	// JSONL only.
-	records int // rows returned, to tell an empty file
+	records int    // rows returned, to tell an empty file
+	seen    []bool // fields given on the current line, by index in fields
 }
 
 // NewReader returns a Reader of the records in r. For CSV it reads and
@@ -55,6 +56,7 @@ func NewReader(r io.Reader, f Format, o Options) (*Reader, error) {
 		opt:    o,
 		lines:  newLineReader(r, o.MaxLineBytes),
 		byName: fieldIndex(),
+		seen:   make([]bool, len(fields)),
 	}
 	// A UTF-16 file would otherwise show up as a puzzling header error or
 	// as every line not UTF-8.

@@ -20,21 +20,21 @@ func Value(r *registry.Record, name string) (value string, ok bool) {
 		return "", false
 	}
 	f := &fields[i]
-	switch f.kind {
-	case kindText:
-		value = f.getText(r)
-	case kindDate:
-		value = f.date(r).String()
-	case kindMonth:
-		value = f.month(r).String()
-	case kindInt:
-		if n := *f.num(r); n != 0 {
+	switch f.Kind {
+	case registry.FieldText:
+		value = f.Text(r)
+	case registry.FieldDate:
+		value = f.Date(r).String()
+	case registry.FieldMonth:
+		value = f.Month(r).String()
+	case registry.FieldInt:
+		if n := *f.Int(r); n != 0 {
 			value = strconv.Itoa(n)
 		}
-	case kindBool:
-		value = strconv.FormatBool(*f.flag(r))
-	case kindKeywords:
-		value = strings.Join(*f.list(r), ";")
+	case registry.FieldBool:
+		value = strconv.FormatBool(*f.Bool(r))
+	case registry.FieldList:
+		value = strings.Join(*f.List(r), ";")
 	}
 	return value, value != ""
 }

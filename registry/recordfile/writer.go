@@ -84,35 +84,35 @@ func (w *Writer) check(r *registry.Record, cells []string) error {
 	for i := range fields {
 		f := &fields[i]
 		var s string
-		switch f.kind {
-		case kindText:
-			s = f.getText(r)
+		switch f.Kind {
+		case registry.FieldText:
+			s = f.Text(r)
 			if !utf8.ValidString(s) {
 				return w.notWritable(f, "is not UTF-8")
 			}
 			if cells != nil && strings.IndexByte(s, '\r') >= 0 {
 				return w.notWritable(f, "holds a carriage return, which CSV reads back as part of a line end")
 			}
-		case kindDate:
-			if d := *f.date(r); !d.IsZero() {
+		case registry.FieldDate:
+			if d := *f.Date(r); !d.IsZero() {
 				if s = d.String(); !validDate(s) {
 					return w.notWritable(f, "is not a date YYYY-MM-DD that exists")
 				}
 			}
-		case kindMonth:
-			if m := *f.month(r); !m.IsZero() {
+		case registry.FieldMonth:
+			if m := *f.Month(r); !m.IsZero() {
 				if s = m.String(); !validMonth(s) {
 					return w.notWritable(f, "is not a month YYYY-MM")
 				}
 			}
-		case kindInt:
-			if n := *f.num(r); n != 0 {
+		case registry.FieldInt:
+			if n := *f.Int(r); n != 0 {
 				s = strconv.Itoa(n)
 			}
-		case kindBool:
-			s = strconv.FormatBool(*f.flag(r))
-		case kindKeywords:
-			kws := *f.list(r)
+		case registry.FieldBool:
+			s = strconv.FormatBool(*f.Bool(r))
+		case registry.FieldList:
+			kws := *f.List(r)
 			for _, kw := range kws {
 				if !utf8.ValidString(kw) {
 					return w.notWritable(f, "holds a keyword that is not UTF-8")
@@ -132,8 +132,8 @@ func (w *Writer) check(r *registry.Record, cells []string) error {
 	return nil
 }
 
-func (w *Writer) notWritable(f *field, why string) error {
-	return fmt.Errorf("recordfile: record %d: %s %s: %w", w.n, f.name, why, ErrNotWritable)
+func (w *Writer) notWritable(f *registry.Field, why string) error {
+	return fmt.Errorf("recordfile: record %d: %s %s: %w", w.n, f.Name, why, ErrNotWritable)
 }
 
 func validDate(s string) bool {
