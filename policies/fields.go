@@ -50,7 +50,9 @@ type Field struct {
 }
 
 // Fields lists every record field of the contract, in DESIGN.md order.
-// Policies may name only these.
+// Policies may name only these. policies may not import registry, whose
+// Fields is the one list of the record's fields: the module root's
+// TestPolicyFieldsFollowTheRegistry holds this catalogue to it.
 func Fields() []Field {
 	t := fieldTable()
 	return t[:]
