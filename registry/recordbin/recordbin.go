@@ -21,11 +21,15 @@ import (
 // as jsonb: at import rates of 100,000 records a second the server's
 // jsonb parser and Go's encoding/json would cost more CPU than everything
 // else in Insert together, and nothing queries inside the body (the
-// queryable fields have columns of their own).
+// queryable fields have columns of their own). BenchmarkBody
+// (bench_test.go), 2026-12-07 on a shared 2-core machine: a sample body
+// is 460 bytes against 1,172 as JSON and 1,093 as gob; encoding takes
+// 0.7-0.8 µs and no allocation against 6.5-11 µs and 18 (JSON); decoding
+// 3 allocations against 45 (JSON) and 333 (gob).
 //
-// Layout: one format byte, then every field of registry.Record except the
-// direct identifiers (id_number, phone, email: they live only in the
-// encrypted secret column), in declaration order:
+// Layout: one format byte, then every field of registry.Fields except the
+// secret ones (id_number, phone, email: they live only in the encrypted
+// secret column), in Record's declaration order (TestBodyFollowsTheTable):
 //   - strings: uvarint length, bytes;
 //   - dates and months: zigzag varints of year, month(, day), so that even
 //     an unvalidated value round-trips exactly;
@@ -33,8 +37,8 @@ import (
 //   - string lists: uvarint 0 for nil, else 1+len, then each string, so
 //     that nil and empty lists stay distinct.
 //
-// A new Record field needs a new format byte; TestRecordCoversEveryField
-// fails until the codec is extended. The format is stored: it never
+// A new Record field needs a new format byte; TestBodyFollowsTheTable and
+// TestRecordCoversEveryField fail until the codec is extended. The format is stored: it never
 // changes in place.
 const bodyFormat1 byte = 1
 

@@ -1,0 +1,142 @@
+package recordbin
+
+import (
+	"bytes"
+	"encoding/gob"
+	"encoding/json"
+	"testing"
+
+	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/registrytest"
+)
+
+// bodies returns sample record bodies as the PostgreSQL store keeps them:
+// sealed, so without their direct identifiers.
+func bodies() []registry.Record {
+	rs := make([]registry.Record, 64)
+	for i := range rs {
+		rs[i] = registrytest.SampleSealed(i).Record
+	}
+	return rs
+}
+
+// codec is one way to keep a record body in a bytea column.
+type codec struct {
+	name   string
+	encode func([]byte, *registry.Record) []byte
+	decode func([]byte, *registry.Record) error
+}
+
+func codecs() []codec {
+	return []codec{
+		{"recordbin", AppendRecord, DecodeRecord},
+		{"json", func(dst []byte, r *registry.Record) []byte {
+			b, _ := json.Marshal(r)
+			return append(dst, b...)
+		}, func(b []byte, r *registry.Record) error { return json.Unmarshal(b, r) }},
+		// gob sends its type description with every stream: a body per
+		// row is a stream per row. Exported fields only, so Dates (whose
+		// fields are unexported) go as their strings through a mirror.
+		{"gob", func(dst []byte, r *registry.Record) []byte {
+			buf := bytes.NewBuffer(dst)
+			if err := gob.NewEncoder(buf).Encode(toGob(r)); err != nil {
+				panic(err)
+			}
+			return buf.Bytes()
+		}, func(b []byte, r *registry.Record) error {
+			var g gobRecord
+			if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&g); err != nil {
+				return err
+			}
+			fromGob(&g, r)
+			return nil
+		}},
+	}
+}
+
+// gobRecord mirrors the record through registry.Fields: text, dates and
+// months as strings, the rest as they are.
+type gobRecord struct {
+	Text     map[string]string
+	Years    int
+	Keywords []string
+	Flag     bool
+}
+
+func toGob(r *registry.Record) gobRecord {
+	g := gobRecord{Text: make(map[string]string, 40)}
+	for _, f := range registry.Fields() {
+		switch f.Kind {
+		case registry.FieldText:
+			if v := f.Text(r); v != "" {
+				g.Text[f.Name] = v
+			}
+		case registry.FieldDate:
+			g.Text[f.Name] = f.Date(r).String()
+		case registry.FieldMonth:
+			g.Text[f.Name] = f.Month(r).String()
+		case registry.FieldInt:
+			g.Years = *f.Int(r)
+		case registry.FieldBool:
+			g.Flag = *f.Bool(r)
+		case registry.FieldList:
+			g.Keywords = *f.List(r)
+		}
+	}
+	return g
+}
+
+func fromGob(g *gobRecord, r *registry.Record) {
+	for _, f := range registry.Fields() {
+		switch f.Kind {
+		case registry.FieldText:
+			f.SetText(r, g.Text[f.Name])
+		case registry.FieldDate:
+			*f.Date(r), _ = registry.ParseDate(g.Text[f.Name])
+		case registry.FieldMonth:
+			*f.Month(r), _ = registry.ParseMonth(g.Text[f.Name])
+		case registry.FieldInt:
+			*f.Int(r) = g.Years
+		case registry.FieldBool:
+			*f.Bool(r) = g.Flag
+		case registry.FieldList:
+			*f.List(r) = g.Keywords
+		}
+	}
+}
+
+// BenchmarkBody compares recordbin with encoding/json and encoding/gob
+// for the body column: time to encode and decode one sample body, and
+// its size (body-B).
+func BenchmarkBody(b *testing.B) {
+	rs := bodies()
+	for _, c := range codecs() {
+		encoded := make([][]byte, len(rs))
+		size := 0
+		for i := range rs {
+			encoded[i] = c.encode(nil, &rs[i])
+			size += len(encoded[i])
+		}
+		b.Run(c.name+"/encode", func(b *testing.B) {
+			b.ReportAllocs()
+			var buf []byte
+			i := 0
+			for b.Loop() {
+				buf = c.encode(buf[:0], &rs[i%len(rs)])
+				i++
+			}
+			b.ReportMetric(float64(size)/float64(len(rs)), "body-B")
+		})
+		b.Run(c.name+"/decode", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				var r registry.Record
+				if err := c.decode(encoded[i%len(encoded)], &r); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
