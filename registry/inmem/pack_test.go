@@ -145,3 +145,31 @@ func FuzzPackRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// TestPackFollowsTheTable: the blob's text spans are registry.Fields'
+// text fields in the table's order, then KeyID, so that texts and
+// setTexts cannot fall out of step with the table unnoticed.
+func TestPackFollowsTheTable(t *testing.T) {
+	k := 0
+	for _, f := range registry.Fields() {
+		if f.Kind != registry.FieldText {
+			continue
+		}
+		var s registry.Sealed
+		f.SetText(&s.Record, "值 "+f.Name)
+		p, err := pack(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k >= tKeyID || p.span(k) != "值 "+f.Name {
+			t.Fatalf("text span %d is not %s", k, f.Name)
+		}
+		if out := p.unpack(); f.Text(&out.Record) != "值 "+f.Name {
+			t.Errorf("%s does not come back out", f.Name)
+		}
+		k++
+	}
+	if k != tKeyID {
+		t.Errorf("the table has %d text fields, the blob %d before KeyID", k, tKeyID)
+	}
+}
