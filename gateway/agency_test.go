@@ -56,7 +56,7 @@ func newAgencyFixture(t testing.TB, n int, o fixtureOptions) *agencyFixture {
 	}
 	f.srv.deps.Tokens = v
 	f.srv.deps.Replay = token.NewMemoryReplayCache(10_000, nil)
-	f.srv.deps.Quota = NewMemoryQuota(nil)
+	f.srv.deps.Quota = ratelimit.NewMemoryQuota(nil)
 	f.srv.deps.AuditSearch = f.store
 	f.rewire(t)
 	return &agencyFixture{fixture: f, issuer: issuer}
