@@ -140,7 +140,7 @@ func BenchmarkAgencyBatch1000Postgres(b *testing.B) {
 	srv, err := New(Deps{
 		Registry: registry.New(store, keys, store, time.Now), Policy: pol, Receipts: signer,
 		Limiter: ratelimit.Unlimited{}, Audit: benchAuditor{}, AddressKey: bytes.Repeat([]byte{7}, 32),
-		Tokens: verifier, Replay: token.NewMemoryReplayCache(0, nil), Quota: NewMemoryQuota(nil),
+		Tokens: verifier, Replay: token.NewMemoryReplayCache(0, nil), Quota: ratelimit.NewMemoryQuota(nil),
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -1,22 +1,19 @@
 package gateway
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"path"
+	"slices"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/xuri/excelize/v2"
-	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/degreegate/degreegate/disclose"
+	"github.com/degreegate/degreegate/gateway/sheet"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
 )
@@ -29,19 +26,9 @@ import (
 // apply as to JSON; a sheet is only another way to write the queries.
 
 const (
-	mimeCSV  = "text/csv"
-	mimeXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	mimeCSV  = sheet.CSV
+	mimeXLSX = sheet.XLSX
 
-	// maxSheetColumns bounds a row: the queries need four columns, and an
-	// office may keep a few of its own beside them.
-	maxSheetColumns = 64
-	// sheetUnzipLimit bounds what an XLSX may inflate to, all parts
-	// together. The body is at most 1 MiB (the server's BodyLimit); a
-	// thousand rows of queries inflate to well under 1 MiB, so 16 MiB
-	// leaves room for formatting and stops zip bombs. archive/zip refuses
-	// an entry that inflates past its declared size, so a lying header
-	// does not get around it.
-	sheetUnzipLimit = 16 << 20
 	// resultPrefix marks the columns the answer adds for disclosed
 	// fields, so they never clash with the uploaded ones ("name").
 	resultPrefix = "registry."
@@ -51,16 +38,10 @@ const (
 // column is the office's own, kept and echoed back.
 var sheetQueryColumns = []string{"certificate_number", "id_type", "id_number", "name"}
 
-// errTooManyRows: more data rows than the caller's batch limit.
-var errTooManyRows = errors.New("too many rows")
-
-// sheet is an uploaded spreadsheet: its rows as uploaded, and the query
-// each data row makes.
-type sheet struct {
-	format  string // mimeCSV or mimeXLSX
-	bom     bool   // a CSV answer starts with a BOM (the upload had one, or was GB 18030)
-	header  []string
-	rows    [][]string
+// querySheet is an uploaded spreadsheet and the query each data row
+// makes.
+type querySheet struct {
+	*sheet.Table
 	queries []disclose.AgencyQuery
 }
 
@@ -78,8 +59,8 @@ func (s *Server) handleAgencySheet(c *fiber.Ctx, mt string) error {
 		return invalid(map[string]string{"purpose": why})
 	}
 	maxRows := s.agencyMaxBatch(principal(c), purpose)
-	sh, err := readSheet(format, body, maxRows)
-	if errors.Is(err, errTooManyRows) {
+	sh, err := readQuerySheet(format, body, maxRows)
+	if errors.Is(err, sheet.ErrTooManyRows) {
 		v := s.deps.Policy.Version()
 		return &Problem{Type: "/problems/batch-too-large", Title: "The policy does not allow this", Status: fiber.StatusBadRequest,
 			Detail: fmt.Sprintf("at most %d rows per call", maxRows), PolicyVersion: v}
@@ -93,11 +74,11 @@ func (s *Server) handleAgencySheet(c *fiber.Ctx, mt string) error {
 	}
 	out, err := sh.answer(ans)
 	if err != nil {
-		return fmt.Errorf("agency verify: write %s answer: %w", sh.format, err)
+		return fmt.Errorf("agency verify: write %s answer: %w", sh.Format, err)
 	}
 	name := "degreegate-results.xlsx"
 	ct := mimeXLSX
-	if sh.format == mimeCSV {
+	if sh.Format == mimeCSV {
 		name, ct = "degreegate-results.csv", mimeCSV+"; charset=utf-8"
 	}
 	c.Set(fiber.HeaderContentType, ct)
@@ -164,169 +145,76 @@ func (s *Server) agencyMaxBatch(pr token.Principal, purpose string) int {
 	return d.MaxBatch
 }
 
-// readSheet parses an uploaded CSV or XLSX; it reads no more than
-// maxRows data rows (errTooManyRows past that). Problems name the row and
-// the rule, never a cell's value.
-func readSheet(format string, body []byte, maxRows int) (*sheet, error) {
-	sh := &sheet{format: format}
-	var next func() ([]string, error)
-	switch format {
-	case mimeCSV:
-		if b, ok := bytes.CutPrefix(body, []byte("\uFEFF")); ok {
-			body, sh.bom = b, true
-		}
-		if !utf8.Valid(body) {
-			// Excel in a Chinese locale saves "CSV" in GB 18030 (GBK).
-			dec, err := simplifiedchinese.GB18030.NewDecoder().Bytes(body)
-			if err != nil || !utf8.Valid(dec) || bytes.ContainsRune(dec, utf8.RuneError) {
-				return nil, invalid(map[string]string{"file": "not UTF-8 or GB 18030 text"})
-			}
-			body, sh.bom = dec, true
-		}
-		r := csv.NewReader(bytes.NewReader(body))
-		r.FieldsPerRecord = -1
-		next = func() ([]string, error) {
-			row, err := r.Read()
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, invalid(map[string]string{"file": fmt.Sprintf("line %d: %s", pe.Line, pe.Err)})
-			}
-			return row, err
-		}
-	case mimeXLSX:
-		f, err := excelize.OpenReader(bytes.NewReader(body), excelize.Options{
-			UnzipSizeLimit: sheetUnzipLimit,
-			// Equal to the total, so no part is ever spilled to a
-			// temporary file.
-			UnzipXMLSizeLimit: sheetUnzipLimit,
-			// Raw values: a number typed into a cell is read as written,
-			// not through a display format such as 1E+15.
-			RawCellValue: true,
-		})
-		if err != nil {
-			return nil, invalid(map[string]string{"file": "not a readable XLSX workbook (or larger than allowed unpacked)"})
-		}
-		defer f.Close()
-		list := f.GetSheetList()
-		if len(list) == 0 {
-			return nil, invalid(map[string]string{"file": "the workbook has no sheet"})
-		}
-		rows, err := f.Rows(list[0])
-		if err != nil {
-			return nil, invalid(map[string]string{"file": "the first sheet cannot be read"})
-		}
-		defer rows.Close()
-		next = func() ([]string, error) {
-			if !rows.Next() {
-				if err := rows.Error(); err != nil {
-					return nil, invalid(map[string]string{"file": "the first sheet cannot be read"})
-				}
-				return nil, io.EOF
-			}
-			row, err := rows.Columns()
-			if err != nil {
-				return nil, invalid(map[string]string{"file": "the first sheet cannot be read"})
-			}
-			return row, nil
-		}
-	default:
+// readQuerySheet parses an uploaded CSV or XLSX into queries; it reads
+// no more than maxRows data rows (sheet.ErrTooManyRows past that). An
+// unreadable upload is a Problem that names the row and the rule, never
+// a cell's value.
+func readQuerySheet(format string, body []byte, maxRows int) (*querySheet, error) {
+	var col map[string]int
+	t, err := sheet.Read(format, body, maxRows, func(header []string) (why string) {
+		col, why = queryColumns(header)
+		return why
+	})
+	var unreadable *sheet.Error
+	switch {
+	case errors.As(err, &unreadable):
+		return nil, invalid(map[string]string{"file": unreadable.Reason})
+	case errors.Is(err, sheet.ErrFormat):
 		return nil, problemAgencyMedia
-	}
-	if err := sh.read(next, maxRows); err != nil {
+	case err != nil:
 		return nil, err
 	}
-	return sh, nil
-}
-
-// read takes the header row and the data rows from next, skipping blank
-// rows (spreadsheets keep empty rows below the data).
-func (sh *sheet) read(next func() ([]string, error), maxRows int) error {
-	header, err := next()
-	if errors.Is(err, io.EOF) {
-		return invalid(map[string]string{"file": "empty: want a header row, then one row per query"})
-	}
-	if err != nil {
-		return err
-	}
-	if len(header) > maxSheetColumns {
-		return invalid(map[string]string{"file": fmt.Sprintf("header: more than %d columns", maxSheetColumns)})
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(h))
-		header[i] = h
-		for _, q := range sheetQueryColumns {
-			if h != q {
-				continue
-			}
-			if _, dup := col[h]; dup {
-				return invalid(map[string]string{"file": "header: column " + h + " given twice"})
-			}
-			col[h] = i
-		}
-	}
-	_, hasCert := col["certificate_number"]
-	_, hasID := col["id_number"]
-	if _, ok := col["name"]; !ok || !hasCert && !hasID {
-		return invalid(map[string]string{"file": "header: want certificate_number,name or id_type,id_number,name"})
-	}
-	sh.header = header
 	cell := func(row []string, name string) string {
-		if i, ok := col[name]; ok && i < len(row) {
+		if i, ok := col[name]; ok {
 			return row[i]
 		}
 		return ""
 	}
-	for line := 2; ; line++ {
-		row, err := next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if len(row) > maxSheetColumns {
-			return invalid(map[string]string{"file": fmt.Sprintf("row %d: more than %d columns", line, maxSheetColumns)})
-		}
-		if blank(row) {
-			continue
-		}
-		if len(sh.rows) == maxRows {
-			return errTooManyRows
-		}
-		padded := make([]string, len(header))
-		copy(padded, row)
-		sh.rows = append(sh.rows, padded)
-		sh.queries = append(sh.queries, disclose.AgencyQuery{
+	sh := &querySheet{Table: t, queries: make([]disclose.AgencyQuery, len(t.Rows))}
+	for i, row := range t.Rows {
+		sh.queries[i] = disclose.AgencyQuery{
 			CertificateNumber: cell(row, "certificate_number"),
 			IDType:            cell(row, "id_type"),
 			IDNumber:          cell(row, "id_number"),
 			Name:              cell(row, "name"),
-		})
-	}
-}
-
-func blank(row []string) bool {
-	for _, c := range row {
-		if strings.TrimSpace(c) != "" {
-			return false
 		}
 	}
-	return true
+	return sh, nil
+}
+
+// queryColumns finds the query columns in a header (names trimmed and
+// lower-cased), or says why the header cannot make queries.
+func queryColumns(header []string) (col map[string]int, why string) {
+	col = map[string]int{}
+	for i, h := range header {
+		if !slices.Contains(sheetQueryColumns, h) {
+			continue
+		}
+		if _, dup := col[h]; dup {
+			return nil, "header: column " + h + " given twice"
+		}
+		col[h] = i
+	}
+	_, hasCert := col["certificate_number"]
+	_, hasID := col["id_number"]
+	if _, ok := col["name"]; !ok || !hasCert && !hasID {
+		return nil, "header: want certificate_number,name or id_type,id_number,name"
+	}
+	return col, ""
 }
 
 // answer writes the uploaded rows with the result columns appended, in
 // the upload's format. An item answered by several records (a person
 // found by ID with two degrees) takes one row per record.
-func (sh *sheet) answer(ans disclose.AgencyAnswer) ([]byte, error) {
-	head := append(append([]string(nil), sh.header...), "result", "status", "errors")
+func (sh *querySheet) answer(ans disclose.AgencyAnswer) ([]byte, error) {
+	head := append(append([]string(nil), sh.Header...), "result", "status", "errors")
 	for _, f := range ans.Fields {
 		head = append(head, resultPrefix+f)
 	}
 	table := [][]string{head}
 	for i, item := range ans.Results {
 		line := func(status string, shown policies.Disclosure) {
-			row := append(append(make([]string, 0, len(head)), sh.rows[i]...), item.Result, status, joinErrors(item.Errors))
+			row := append(append(make([]string, 0, len(head)), sh.Rows[i]...), item.Result, status, joinErrors(item.Errors))
 			for _, f := range ans.Fields {
 				row = append(row, shown[f])
 			}
@@ -341,10 +229,10 @@ func (sh *sheet) answer(ans disclose.AgencyAnswer) ([]byte, error) {
 			line(item.Status, item.Degree)
 		}
 	}
-	if sh.format == mimeCSV {
-		return writeCSV(table, sh.bom)
+	if sh.Format == mimeCSV {
+		return sheet.WriteCSV(table, sh.BOM)
 	}
-	return writeXLSX(table)
+	return sheet.WriteXLSX(table)
 }
 
 // joinErrors is an item's errors as one cell: "field: why; field: why".
@@ -362,69 +250,4 @@ func joinErrors(errs map[string]string) string {
 		parts[i] = k + ": " + errs[k]
 	}
 	return strings.Join(parts, "; ")
-}
-
-func writeCSV(table [][]string, bom bool) ([]byte, error) {
-	var buf bytes.Buffer
-	if bom {
-		buf.WriteString("\uFEFF")
-	}
-	w := csv.NewWriter(&buf)
-	w.UseCRLF = true // what spreadsheet programs write
-	for _, row := range table {
-		for i, v := range row {
-			row[i] = defuseFormula(v)
-		}
-		if err := w.Write(row); err != nil {
-			return nil, err
-		}
-	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
-}
-
-// defuseFormula keeps a spreadsheet program from running a cell as a
-// formula when the answer is opened (CSV injection): a cell that starts
-// like a formula gets a leading apostrophe. XLSX cells are written as
-// text and need nothing.
-func defuseFormula(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
-
-func writeXLSX(table [][]string) ([]byte, error) {
-	f := excelize.NewFile()
-	defer f.Close()
-	const name = "results"
-	if err := f.SetSheetName("Sheet1", name); err != nil {
-		return nil, err
-	}
-	sw, err := f.NewStreamWriter(name)
-	if err != nil {
-		return nil, err
-	}
-	vals := make([]any, 0, 64)
-	for r, row := range table {
-		cell, err := excelize.CoordinatesToCellName(1, r+1)
-		if err != nil {
-			return nil, err
-		}
-		vals = vals[:0]
-		for _, v := range row {
-			vals = append(vals, v)
-		}
-		if err := sw.SetRow(cell, vals); err != nil {
-			return nil, err
-		}
-	}
-	if err := sw.Flush(); err != nil {
-		return nil, err
-	}
-	buf, err := f.WriteToBuffer()
-	if err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

@@ -56,7 +56,7 @@ func newAgencyFixture(t testing.TB, n int, o fixtureOptions) *agencyFixture {
 	}
 	f.srv.deps.Tokens = v
 	f.srv.deps.Replay = token.NewMemoryReplayCache(10_000, nil)
-	f.srv.deps.Quota = NewMemoryQuota(nil)
+	f.srv.deps.Quota = ratelimit.NewMemoryQuota(nil)
 	f.srv.deps.AuditSearch = f.store
 	f.rewire(t)
 	return &agencyFixture{fixture: f, issuer: issuer}
@@ -1160,31 +1160,6 @@ func FuzzAgencyRequest(f *testing.F) {
 	})
 }
 
-// FuzzAgencySheet: the sheet reader never panics, and fails only with a
-// Problem or errTooManyRows.
-func FuzzAgencySheet(f *testing.F) {
-	f.Add(true, []byte("certificate_number,name\n1000,张三\n"))
-	f.Add(true, []byte("\uFEFFid_type,id_number,name\nresident_id,1,x\n"))
-	f.Add(false, xlsxBytes(f, [][]string{{"certificate_number", "name"}, {"1", "2"}}))
-	f.Fuzz(func(t *testing.T, isCSV bool, body []byte) {
-		format := mimeXLSX
-		if isCSV {
-			format = mimeCSV
-		}
-		sh, err := readSheet(format, body, 5)
-		if err != nil {
-			var p *Problem
-			if !errors.As(err, &p) && !errors.Is(err, errTooManyRows) {
-				t.Fatalf("error of type %T", err)
-			}
-			return
-		}
-		if len(sh.queries) > 5 || len(sh.rows) != len(sh.queries) {
-			t.Fatalf("%d queries, %d rows past a cap of 5", len(sh.queries), len(sh.rows))
-		}
-	})
-}
-
 // badCheckDigit is a resident ID number of the fixture with its check
 // character changed: the right shape, the wrong number.
 func badCheckDigit(t testing.TB, f *agencyFixture) string {
@@ -1211,39 +1186,6 @@ func areaOpenAPIValidator(t testing.TB, f *fixture) validator.Validator {
 	return v
 }
 
-func TestReadSheetRowCap(t *testing.T) {
-	head := "certificate_number,name\n"
-	row := "1000142020123456,张三\n"
-	for _, tc := range []struct {
-		name    string
-		body    string
-		cap     int
-		wantErr error
-		want    int
-	}{
-		{"at the cap", head + strings.Repeat(row, 3), 3, nil, 3},
-		{"blank rows do not count", head + strings.Repeat(row+",\n\n", 3), 3, nil, 3},
-		{"one over", head + strings.Repeat(row, 4), 3, errTooManyRows, 0},
-		{"far over", head + strings.Repeat(row, 5000), 3, errTooManyRows, 0},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			for _, format := range []string{mimeCSV, mimeXLSX} {
-				body := []byte(tc.body)
-				if format == mimeXLSX {
-					rows, _ := csv.NewReader(strings.NewReader(tc.body)).ReadAll()
-					body = xlsxBytes(t, rows)
-				}
-				sh, err := readSheet(format, body, tc.cap)
-				if !errors.Is(err, tc.wantErr) || err == nil && len(sh.queries) != tc.want {
-					t.Errorf("%s: err %v, want %v", format, err, tc.wantErr)
-				}
-			}
-		})
-	}
-}
-
-// A multipart body that fasthttp cannot parse is refused before routing:
-// over a real connection the answer is still a 400 problem.
 func TestAgencyBrokenMultipartOverTheWire(t *testing.T) {
 	f := newAgencyFixture(t, 1, fixtureOptions{})
 	req, _ := http.NewRequestWithContext(t.Context(), "POST", "http://"+serveOnSocket(t, f.srv)+"/v1/agency/verify", strings.NewReader("0"))

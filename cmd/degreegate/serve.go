@@ -154,12 +154,12 @@ func poolURL(dbURL string, n int) (string, int, error) {
 // 1 means no quota (allowed, not counted), as gateway.Quota says.
 type quotaAdapter struct{ q *redisstate.Quota }
 
-func (a quotaAdapter) Take(ctx context.Context, org string, n, limit int64) (gateway.QuotaDecision, error) {
+func (a quotaAdapter) Take(ctx context.Context, org string, n, limit int64) (ratelimit.QuotaDecision, error) {
 	if limit < 1 {
-		return gateway.QuotaDecision{Allowed: true, Limit: limit}, nil
+		return ratelimit.QuotaDecision{Allowed: true, Limit: limit}, nil
 	}
 	d, err := a.q.Take(ctx, org, n, limit)
-	return gateway.QuotaDecision(d), err
+	return ratelimit.QuotaDecision(d), err
 }
 
 func (a quotaAdapter) Refund(ctx context.Context, org string, n int64, day string) error {

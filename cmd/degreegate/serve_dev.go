@@ -83,7 +83,7 @@ func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.
 		AuditSearch: store,
 		Datasets:    datasets,
 		// One process: the in-process quota counts the agency's items.
-		Quota: gateway.NewMemoryQuota(time.Now),
+		Quota: ratelimit.NewMemoryQuota(time.Now),
 		Ready: func(ctx context.Context) error {
 			_, err := store.Count(ctx)
 			return err

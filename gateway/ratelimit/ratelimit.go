@@ -1,8 +1,10 @@
 // Package ratelimit decides whether a request may proceed: the Limiter
 // interface the gateway calls, the in-process token-bucket implementation
 // on golang.org/x/time/rate (dev mode, and the per-instance tier of the
-// shared Redis limiter), the keys requests are counted under, and the
-// trusted-proxy rules that say which client address a key is built from.
+// shared Redis limiter), the keys requests are counted under, the
+// trusted-proxy rules that say which client address a key is built from,
+// and the in-process count of organisations' daily quotas (MemoryQuota,
+// for dev and tests; redisstate keeps the shared one).
 //
 // A refusal must cost almost nothing, because a flood is made of
 // refusals: Allow neither allocates nor waits, and a denied request takes
