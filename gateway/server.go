@@ -68,7 +68,7 @@ type Deps struct {
 	// nil leaves the dataset routes answering 503.
 	Datasets *anonymizer.Service
 	// Quota counts agency items per organisation and day across replicas
-	// (an adapter over redisstate.Quota; NewMemoryQuota in dev). While the
+	// (an adapter over redisstate.Quota; ratelimit.NewMemoryQuota in dev). While the
 	// policy sets a daily quota and Quota is nil, agency calls answer 503.
 	Quota Quota
 	// AddressKey keys the hash that stands for a client address in the
