@@ -143,6 +143,17 @@ func (s *Service) Agency(ctx context.Context, p Principal, purpose string, queri
 	return AgencyAnswer{AgencyResponse: b.response, Fields: disclosableFields(b.d, b.dID, b.anyByID)}, nil
 }
 
+// AgencyMaxBatch is how many items a call of p may carry: the policy's
+// batch limit when it grants p batches for its purpose, else one. A
+// reader of uploads bounds its rows by it before the call is decided.
+func AgencyMaxBatch(p Principal) int {
+	d, err := p.Decide(policies.ScopeVerifyBatch, "")
+	if err != nil || d.MaxBatch < 1 {
+		return 1
+	}
+	return d.MaxBatch
+}
+
 // decideAgency checks the call's shape, asks the policy, and normalises
 // every item.
 func (s *Service) decideAgency(p Principal, purpose string, queries []AgencyQuery) (*agencyBatch, error) {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/gateway/sheet"
-	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
 )
 
@@ -58,12 +57,12 @@ func (s *Server) handleAgencySheet(c *fiber.Ctx, mt string) error {
 	if why := checkText(purpose, 64); why != "" {
 		return invalid(map[string]string{"purpose": why})
 	}
-	maxRows := s.agencyMaxBatch(principal(c), purpose)
+	maxRows := disclose.AgencyMaxBatch(s.principalFor(c, purpose))
 	sh, err := readQuerySheet(format, body, maxRows)
 	if errors.Is(err, sheet.ErrTooManyRows) {
-		v := s.deps.Policy.Version()
-		return &Problem{Type: "/problems/batch-too-large", Title: "The policy does not allow this", Status: fiber.StatusBadRequest,
-			Detail: fmt.Sprintf("at most %d rows per call", maxRows), PolicyVersion: v}
+		p := problemBatchTooLarge.with(fmt.Sprintf("at most %d rows per call", maxRows))
+		p.PolicyVersion = s.deps.Policy.Version()
+		return p
 	}
 	if err != nil {
 		return err
@@ -129,20 +128,6 @@ func readSheetForm(c *fiber.Ctx, purpose string) (format string, body []byte, _ 
 		return "", nil, "", fmt.Errorf("agency verify: read form file: %w", err)
 	}
 	return format, body, purpose, nil
-}
-
-// agencyMaxBatch is how many rows a sheet may have for this caller: the
-// batch limit when the policy grants batches for the purpose, else one.
-// The full decision is taken later, once the rows are counted.
-func (s *Server) agencyMaxBatch(pr token.Principal, purpose string) int {
-	d, err := s.deps.Policy.Decide(policies.Request{
-		Audience: policies.Audience(pr.Audience), Scope: policies.ScopeVerifyBatch,
-		Granted: pr.Scopes.All(), Org: pr.Org, Purpose: purpose,
-	})
-	if err != nil || d.MaxBatch < 1 {
-		return 1
-	}
-	return d.MaxBatch
 }
 
 // readQuerySheet parses an uploaded CSV or XLSX into queries; it reads

@@ -68,6 +68,7 @@ var (
 	problemReplayDown     = &Problem{Type: "/problems/replay-check-unavailable", Title: "Token reuse cannot be checked: the batch is refused", Status: fiber.StatusServiceUnavailable}
 	problemTokenReplayed  = &Problem{Type: "/problems/token-replayed", Title: "This single-use token was used before", Status: fiber.StatusUnauthorized}
 	problemJTIRequired    = &Problem{Type: "/problems/jti-required", Title: "A batch needs a single-use token (with a jti)", Status: fiber.StatusUnauthorized}
+	problemBatchTooLarge  = &Problem{Type: "/problems/batch-too-large", Title: "The policy does not allow this", Status: fiber.StatusBadRequest}
 	problemAgencyMedia    = &Problem{Type: "/problems/unsupported-media-type", Title: "Send application/json, text/csv, an XLSX workbook or multipart/form-data", Status: fiber.StatusUnsupportedMediaType}
 
 	// Officials (office.go).
