@@ -200,6 +200,48 @@ func BuildFiles(ctx context.Context, in BuildInput) (*Manifest, error) {
 	if in.Now == nil {
 		in.Now = time.Now
 	}
+	sel, err := readSelection(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	scanned := time.Now()
+	res, err := sel.eng.Solve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	solved := time.Now()
+	m := newManifest(in.Dataset, sel.cols, res, sel.blanked)
+	order := releaseOrder(sel.persons, res, m.RowsOut)
+	err = writeAtomicDir(in.Dir, func(tmp string) error {
+		m.Created = in.Now().UTC()
+		m.Expires = m.Created.Add(in.Dataset.Spec.Term)
+		files, err := writeTables(ctx, tmp, sel.cols, res, sel.persons, order)
+		if err != nil {
+			return err
+		}
+		m.Files = files
+		m.Seconds = time.Since(start).Seconds()
+		m.Phases = map[string]float64{"read": scanned.Sub(start).Seconds(), "anonymise": solved.Sub(scanned).Seconds(),
+			"write": time.Since(solved).Seconds()}
+		return writeReportAndManifest(tmp, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// selection is a dataset's records, read into the engine.
+type selection struct {
+	cols    []*column
+	eng     *anonymizer.Engine
+	persons [][anonymizer.PseudonymSize]byte // per row
+	blanked int64                            // records whose thesis fields were blanked
+}
+
+// readSelection checks the request against the rules once more and reads
+// the records it selects into a new engine.
+func readSelection(ctx context.Context, in BuildInput) (*selection, error) {
 	d := in.Dataset
 	cols, cfg, err := planColumns(d, in.Rules)
 	if err != nil {
@@ -217,7 +259,6 @@ func BuildFiles(ctx context.Context, in BuildInput) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-
 	scan := in.Records.Scan
 	if bulk, ok := in.Records.(registry.BulkScanner); ok {
 		// Order does not matter (rows are sorted by pseudonym below), so
@@ -228,17 +269,15 @@ func BuildFiles(ctx context.Context, in BuildInput) (*Manifest, error) {
 	if err := rd.read(ctx, scan, filter); err != nil {
 		return nil, fmt.Errorf("read the selection: %w", err)
 	}
-	persons, blanked := rd.persons, rd.blanked
-	if len(persons) == 0 {
+	if len(rd.persons) == 0 {
 		return nil, ErrEmptySelection
 	}
-	scanned := time.Now()
-	res, err := eng.Solve(ctx)
-	if err != nil {
-		return nil, err
-	}
-	solved := time.Now()
+	return &selection{cols: cols, eng: eng, persons: rd.persons, blanked: rd.blanked}, nil
+}
 
+// newManifest describes the dataset d as res anonymised it; the files,
+// dates and timings are filled in as they are written.
+func newManifest(d registry.Dataset, cols []*column, res *anonymizer.Result, blanked int64) *Manifest {
 	m := &Manifest{
 		Dataset: d.ID, Engine: anonymizer.Version, Contractor: d.Contractor, Purpose: d.Purpose, LegalBasis: d.LegalBasis,
 		PolicyVersion: d.PolicyVersion, RequestedBy: d.RequestedBy, ApprovedBy: d.DecidedBy,
@@ -270,11 +309,14 @@ func BuildFiles(ctx context.Context, in BuildInput) (*Manifest, error) {
 		}
 		m.Columns = append(m.Columns, cr)
 	}
+	return m
+}
 
-	// Rows go out ordered by pseudonym, which hides the store's order
-	// (certificate numbers follow unit and year) and keeps one person's
-	// degrees together.
-	order := make([]int32, 0, m.RowsOut)
+// releaseOrder returns the released rows ordered by pseudonym, which
+// hides the store's order (certificate numbers follow unit and year) and
+// keeps one person's degrees together.
+func releaseOrder(persons [][anonymizer.PseudonymSize]byte, res *anonymizer.Result, released int64) []int32 {
+	order := make([]int32, 0, released)
 	for i := range persons {
 		if res.Class(i) >= 0 {
 			order = append(order, int32(i))
@@ -286,38 +328,27 @@ func BuildFiles(ctx context.Context, in BuildInput) (*Manifest, error) {
 		}
 		return int(a - b)
 	})
+	return order
+}
 
-	err = writeAtomicDir(in.Dir, func(tmp string) error {
-		m.Created = in.Now().UTC()
-		m.Expires = m.Created.Add(d.Spec.Term)
-		files, err := writeTables(ctx, tmp, cols, res, persons, order)
-		if err != nil {
-			return err
-		}
-		m.Files = files
-		m.Seconds = time.Since(start).Seconds()
-		m.Phases = map[string]float64{"read": scanned.Sub(start).Seconds(), "anonymise": solved.Sub(scanned).Seconds(),
-			"write": time.Since(solved).Seconds()}
-		var report bytes.Buffer
-		if err := WriteReport(&report, m); err != nil {
-			return err
-		}
-		fi, err := writeSynced(filepath.Join(tmp, ReportHTML), func(w io.Writer) error { _, err := w.Write(report.Bytes()); return err })
-		if err != nil {
-			return err
-		}
-		m.Files = append(m.Files, fi)
-		b, err := json.MarshalIndent(m, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = writeSynced(filepath.Join(tmp, ManifestJSON), func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
+// writeReportAndManifest writes report.html and then manifest.json,
+// which lists the report with the tables, into dir.
+func writeReportAndManifest(dir string, m *Manifest) error {
+	var report bytes.Buffer
+	if err := WriteReport(&report, m); err != nil {
 		return err
-	})
-	if err != nil {
-		return nil, err
 	}
-	return m, nil
+	fi, err := writeSynced(filepath.Join(dir, ReportHTML), func(w io.Writer) error { _, err := w.Write(report.Bytes()); return err })
+	if err != nil {
+		return err
+	}
+	m.Files = append(m.Files, fi)
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = writeSynced(filepath.Join(dir, ManifestJSON), func(w io.Writer) error { _, err := w.Write(append(b, '\n')); return err })
+	return err
 }
 
 // writeTables writes the CSV and the Parquet file of the released rows,

@@ -337,39 +337,51 @@ func (s *Service) Build(ctx context.Context, id string) (registry.Dataset, error
 		return s.release(d, fmt.Errorf("clear dataset folder: %w", err))
 	}
 	m, err := BuildFiles(ctx, BuildInput{Dataset: d, Key: key, Rules: s.cfg.Policy.Dataset(), Records: s.cfg.Records, Dir: dir, Now: s.cfg.Now})
-	if err != nil {
-		if !unmeetable(err) {
-			return s.release(d, err)
-		}
-		st := d.DatasetState
-		st.Status, st.Failure = registry.DatasetFailed, err.Error()
-		if d2, uerr := s.cfg.Store.UpdateDataset(context.WithoutCancel(ctx), id, registry.DatasetBuilding, st); uerr != nil {
-			return d2, errors.Join(err, uerr)
-		} else {
-			d = d2
-		}
-		if aerr := s.audit(builderActor, "dataset.build.failed", d, map[string]any{"reason": err.Error()}); aerr != nil {
-			err = errors.Join(err, aerr)
-		}
-		return d, err
+	switch {
+	case err != nil && unmeetable(err):
+		return s.fail(ctx, d, err)
+	case err != nil:
+		return s.release(d, err)
 	}
+	return s.offer(ctx, d, m)
+}
+
+// fail marks a claimed dataset failed, with the reason the request
+// cannot be met, and returns that reason.
+func (s *Service) fail(ctx context.Context, d registry.Dataset, cause error) (registry.Dataset, error) {
+	st := d.DatasetState
+	st.Status, st.Failure = registry.DatasetFailed, cause.Error()
+	d, err := s.cfg.Store.UpdateDataset(context.WithoutCancel(ctx), d.ID, registry.DatasetBuilding, st)
+	if err != nil {
+		return d, errors.Join(cause, err)
+	}
+	if err := s.audit(builderActor, "dataset.build.failed", d, map[string]any{"reason": cause.Error()}); err != nil {
+		cause = errors.Join(cause, err)
+	}
+	return d, cause
+}
+
+// offer marks a claimed dataset ready once its files are in place; if
+// that fails the files go and the dataset is handed back for a retry.
+func (s *Service) offer(ctx context.Context, d registry.Dataset, m *Manifest) (registry.Dataset, error) {
+	dir := s.Folder(d.ID)
 	manifest, err := json.Marshal(m)
 	if err != nil {
 		os.RemoveAll(dir)
 		return s.release(d, err)
 	}
-	st = d.DatasetState
+	st := d.DatasetState
 	st.Status, st.BuiltAt, st.ExpiresAt, st.Manifest = registry.DatasetReady, m.Created, m.Expires, manifest
-	ready, err := s.cfg.Store.UpdateDataset(context.WithoutCancel(ctx), id, registry.DatasetBuilding, st)
+	ready, err := s.cfg.Store.UpdateDataset(context.WithoutCancel(ctx), d.ID, registry.DatasetBuilding, st)
 	if err != nil {
 		os.RemoveAll(dir)
-		return s.release(d, fmt.Errorf("offer dataset %s: %w", id, err))
+		return s.release(d, fmt.Errorf("offer dataset %s: %w", d.ID, err))
 	}
 	if err := s.audit(builderActor, "dataset.build", ready, map[string]any{
 		"rows_in": m.RowsIn, "rows_out": m.RowsOut, "suppressed": m.Suppressed, "achieved_k": m.AchievedK,
 		"achieved_l": m.AchievedL, "fields": d.Spec.Fields, "expires": m.Expires, "policy_version": s.cfg.Policy.Version(),
 	}); err != nil {
-		return ready, fmt.Errorf("dataset %s built but not audited: %w", id, err)
+		return ready, fmt.Errorf("dataset %s built but not audited: %w", d.ID, err)
 	}
 	return ready, nil
 }
