@@ -70,8 +70,12 @@ func violation(pkg, imp string) string {
 			return "disclose imports registry, its record files and policies only"
 		}
 	case top == "anonymizer":
-		if isDriver || strings.HasPrefix(imp, module+"/gateway") {
+		if isDriver || strings.HasPrefix(imp, module+"/gateway") || strings.HasPrefix(imp, module+"/datasets") {
 			return "the anonymizer imports registry and policies only"
+		}
+	case top == "datasets":
+		if isDriver || strings.HasPrefix(imp, module+"/gateway") || strings.HasPrefix(imp, module+"/cmd") {
+			return "the dataset lifecycle imports anonymizer, registry and policies, never the gateway or a driver"
 		}
 	case pkg == "gateway/redisstate":
 	case pkg == "gateway/sheet":

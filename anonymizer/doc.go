@@ -20,6 +20,10 @@
 // value costs 1, averaged over all cells of the quasi-identifiers. See
 // search.go for how the search stays optimal although suppression makes
 // that measure non-monotone.
+//
+// The research datasets of the registry (request, approval, build,
+// download, purge) are package datasets', which runs this engine on the
+// records a request selects.
 package anonymizer
 
 // Version names the engine in manifests; bump it when results change.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -14,15 +15,42 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/degreegate/degreegate/anonymizer"
+	"github.com/degreegate/degreegate/datasets"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 )
 
 // Research datasets (Art. 23–24). Contractors list and download their
 // own datasets; officials request them and a second official approves or
-// rejects. The lifecycle itself is anonymizer.Service's: these handlers
+// rejects. The lifecycle itself is datasets.Service's: these handlers
 // authenticate, limit, ask the policy, translate and audit downloads.
+
+// ContractorDatasets is what the contractor routes may ask of the
+// dataset service: the calling contractor's own datasets, never another's
+// (an id of someone else's is registry.ErrNotFound).
+type ContractorDatasets interface {
+	ContractorDatasets(ctx context.Context, contractor string) ([]registry.Dataset, error)
+	ContractorDataset(ctx context.Context, id, contractor string) (registry.Dataset, error)
+	OpenDownload(ctx context.Context, id, contractor, format string) (*datasets.Download, error)
+}
+
+// OfficeDatasets is what the officials' routes may ask of it: any
+// dataset, a request, a decision.
+type OfficeDatasets interface {
+	Datasets(ctx context.Context, q registry.DatasetQuery) ([]registry.Dataset, error)
+	Dataset(ctx context.Context, id string) (registry.Dataset, error)
+	Request(ctx context.Context, r datasets.Request) (registry.Dataset, error)
+	Decide(ctx context.Context, dec datasets.Decision) (registry.Dataset, error)
+}
+
+// DatasetService is the dataset lifecycle the gateway is given
+// (*datasets.Service); each route sees only its audience's half.
+type DatasetService interface {
+	ContractorDatasets
+	OfficeDatasets
+}
+
+var _ DatasetService = (*datasets.Service)(nil)
 
 var (
 	problemDatasetsOff     = &Problem{Type: "/problems/datasets-unavailable", Title: "Research datasets are not configured here", Status: fiber.StatusServiceUnavailable}
@@ -125,7 +153,7 @@ func nonNil(s []string) []string {
 }
 
 // datasetsOn returns the service, or the 503 that says there is none.
-func (s *Server) datasetsOn() (*anonymizer.Service, error) {
+func (s *Server) datasetsOn() (DatasetService, error) {
 	if s.deps.Datasets == nil {
 		return nil, problemDatasetsOff
 	}
@@ -133,7 +161,7 @@ func (s *Server) datasetsOn() (*anonymizer.Service, error) {
 }
 
 // contractorCall is the common start of the contractor routes.
-func (s *Server) contractorCall(c *fiber.Ctx) (*anonymizer.Service, policies.Decision, error) {
+func (s *Server) contractorCall(c *fiber.Ctx) (ContractorDatasets, policies.Decision, error) {
 	svc, err := s.datasetsOn()
 	if err != nil {
 		return nil, policies.Decision{}, err
@@ -151,7 +179,7 @@ func (s *Server) handleDatasetList() fiber.Handler {
 		if err != nil {
 			return err
 		}
-		ds, err := svc.Store().Datasets(c.UserContext(), registry.DatasetQuery{Contractor: principal(c).Org})
+		ds, err := svc.ContractorDatasets(c.UserContext(), principal(c).Org)
 		if err != nil {
 			return fmt.Errorf("list datasets: %w", err)
 		}
@@ -207,7 +235,7 @@ func (s *Server) handleDatasetData() fiber.Handler {
 		d := dl.Dataset
 		detail, _ := json.Marshal(downloadDetail{
 			Org: p.Org, Subject: p.Subject, Contractor: d.Contractor, LegalBasis: d.LegalBasis,
-			Fields: append([]string{anonymizer.PersonColumn}, d.Spec.Fields...), Format: format,
+			Fields: append([]string{datasets.PersonColumn}, d.Spec.Fields...), Format: format,
 			Rows: dl.Info.Rows, SHA256: dl.Info.SHA256, PolicyVersion: dec.PolicyVersion, DatasetPolicyVersion: d.PolicyVersion,
 		})
 		// The download goes on the trail before a byte of it leaves.
@@ -308,17 +336,17 @@ func (p *progressBody) Close() error { return p.f.Close() }
 
 // datasetError maps the service's errors to problems.
 func datasetError(err error) error {
-	var req *anonymizer.RequestError
+	var req *datasets.RequestError
 	var denied *policies.DeniedError
 	var inv *registry.InvalidError
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
 		return errNotFound
-	case errors.Is(err, anonymizer.ErrDatasetExpired):
+	case errors.Is(err, datasets.ErrExpired):
 		return problemDatasetExpired
-	case errors.Is(err, anonymizer.ErrDatasetNotReady):
+	case errors.Is(err, datasets.ErrNotReady):
 		return problemDatasetNotReady
-	case errors.Is(err, anonymizer.ErrSelfDecision):
+	case errors.Is(err, datasets.ErrSelfDecision):
 		return problemSelfDecision
 	case errors.Is(err, registry.ErrDatasetTransition):
 		return problemDecided
@@ -339,7 +367,7 @@ func datasetError(err error) error {
 
 // officeCall is the common start of the officials' dataset routes: the
 // service and the limits.
-func (s *Server) officeCall(c *fiber.Ctx) (*anonymizer.Service, error) {
+func (s *Server) officeCall(c *fiber.Ctx) (OfficeDatasets, error) {
 	svc, err := s.datasetsOn()
 	if err != nil {
 		return nil, err
@@ -387,7 +415,7 @@ func (s *Server) handleOfficeDatasetList() fiber.Handler {
 			}
 			q.Statuses = []registry.DatasetStatus{registry.DatasetStatus(st)}
 		}
-		ds, err := svc.Store().Datasets(c.UserContext(), q)
+		ds, err := svc.Datasets(c.UserContext(), q)
 		if err != nil {
 			return fmt.Errorf("list datasets: %w", err)
 		}
@@ -409,7 +437,7 @@ func (s *Server) handleOfficeDatasetGet() fiber.Handler {
 		if !registry.ValidDatasetID(id) {
 			return errNotFound
 		}
-		d, err := svc.Store().Dataset(c.UserContext(), id)
+		d, err := svc.Dataset(c.UserContext(), id)
 		if err != nil {
 			return datasetError(err)
 		}
@@ -503,7 +531,7 @@ func (s *Server) handleDatasetRequest() fiber.Handler {
 			suppression = *body.MaxSuppression
 		}
 		p := principal(c)
-		d, err := svc.Request(c.UserContext(), anonymizer.Request{
+		d, err := svc.Request(c.UserContext(), datasets.Request{
 			Contractor: strings.Clone(body.Contractor), Purpose: strings.Clone(body.Purpose),
 			Spec: registry.DatasetSpec{
 				Fields: cloneAll(body.Fields), ConferralYearFrom: body.Filters.ConferralYearFrom, ConferralYearTo: body.Filters.ConferralYearTo,
@@ -557,7 +585,7 @@ func (s *Server) handleDatasetDecision(approve bool) fiber.Handler {
 		if !registry.ValidDatasetID(id) {
 			return errNotFound
 		}
-		cur, err := svc.Store().Dataset(c.UserContext(), id)
+		cur, err := svc.Dataset(c.UserContext(), id)
 		if err != nil {
 			return datasetError(err)
 		}
@@ -565,7 +593,7 @@ func (s *Server) handleDatasetDecision(approve bool) fiber.Handler {
 			return err
 		}
 		p := principal(c)
-		d, err := svc.Decide(c.UserContext(), anonymizer.Decision{
+		d, err := svc.Decide(c.UserContext(), datasets.Decision{
 			ID: strings.Clone(id), Official: p.Subject, Actor: "org:" + p.Org + "/sub:" + p.Subject,
 			Approve: approve, Note: strings.Clone(body.Note),
 		})

@@ -21,7 +21,7 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 
-	"github.com/degreegate/degreegate/anonymizer"
+	"github.com/degreegate/degreegate/datasets"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/inmem"
@@ -32,7 +32,7 @@ import (
 // contractors.
 type datasetFixture struct {
 	*agencyFixture
-	svc   *anonymizer.Service
+	svc   *datasets.Service
 	clock *testClock
 }
 
@@ -68,7 +68,7 @@ func newDatasetFixture(t testing.TB) *datasetFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := anonymizer.NewService(anonymizer.ServiceConfig{
+	svc, err := datasets.NewService(datasets.Config{
 		Store: inmem.NewDatasets(), Records: f.store, Keys: keys, Policy: f.srv.deps.Policy, Audit: f.audit,
 		Dir: t.TempDir(), Now: clock.Now,
 	})
@@ -302,7 +302,7 @@ func TestDatasetRequestRefusals(t *testing.T) {
 		})
 	}
 	// Nothing of the refused requests was filed.
-	if ds, _ := f.svc.Store().Datasets(t.Context(), registry.DatasetQuery{}); len(ds) != 0 {
+	if ds, _ := f.svc.Datasets(t.Context(), registry.DatasetQuery{}); len(ds) != 0 {
 		t.Errorf("%d refused requests were filed", len(ds))
 	}
 	// The wrong caller.
@@ -520,7 +520,7 @@ func TestDatasetDownloadOutlastsWriteTimeout(t *testing.T) {
 	// A large file in place of the built one: what matters is its size.
 	const size = 12 << 20
 	data := bytes.Repeat([]byte("0123456789abcdef"), size/16)
-	if err := os.WriteFile(filepath.Join(f.svc.Folder(d.ID), anonymizer.DataCSV), data, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(f.svc.Folder(d.ID), datasets.DataCSV), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	const writeTimeout = 300 * time.Millisecond

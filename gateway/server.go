@@ -16,7 +16,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/degreegate/degreegate/anonymizer"
 	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/token"
@@ -64,9 +63,9 @@ type Deps struct {
 	Codes registry.ShareCodeStore
 	// AuditSearch reads the trail for holders' access logs and officials.
 	AuditSearch registry.AuditSearcher
-	// Datasets runs research dataset requests, approvals and downloads;
-	// nil leaves the dataset routes answering 503.
-	Datasets *anonymizer.Service
+	// Datasets runs research dataset requests, approvals and downloads
+	// (*datasets.Service); nil leaves the dataset routes answering 503.
+	Datasets DatasetService
 	// Quota counts agency items per organisation and day across replicas
 	// (an adapter over redisstate.Quota; ratelimit.NewMemoryQuota in dev). While the
 	// policy sets a daily quota and Quota is nil, agency calls answer 503.

@@ -263,7 +263,11 @@ func AppendField[T string | []byte](dst []byte, s T, sep byte) []byte {
 }
 
 // DetectSep guesses the separator of a header line: the most frequent of
-// ';', ',', tab and '|' outside quotes, ',' when none occurs.
+// ',', ';', tab and '|' outside quotes (the first of them on a tie), ','
+// when none occurs. Separators inside a quoted field do not count: a
+// header such as `"surname, given names";id` is ';'-separated. It is the
+// one detector of degreegate: anonymize, its hierarchy files and
+// dataset check all use it, through PeekSep.
 func DetectSep(header []byte) byte {
 	best, bestN := byte(','), 0
 	for _, c := range []byte{',', ';', '\t', '|'} {
@@ -280,4 +284,14 @@ func DetectSep(header []byte) byte {
 		}
 	}
 	return best
+}
+
+// PeekSep detects the separator of the table br reads from its first
+// line, as far as br's buffer holds it, without consuming anything.
+func PeekSep(br *bufio.Reader) byte {
+	line, _ := br.Peek(br.Size())
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	return DetectSep(line)
 }

@@ -1,6 +1,7 @@
 package csvio
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -93,11 +94,72 @@ func TestAppendFieldRoundTrip(t *testing.T) {
 }
 
 func TestDetectSep(t *testing.T) {
-	for in, want := range map[string]byte{"a;b;c": ';', "a,b": ',', "a\tb": '\t', "a": ',', `"x,y";z`: ';'} {
-		if got := DetectSep([]byte(in)); got != want {
-			t.Errorf("%q: %q, want %q", in, got, want)
+	for _, tc := range []struct {
+		header string
+		want   byte
+	}{
+		{"a;b;c", ';'},
+		{"a,b", ','},
+		{"a\tb", '\t'},
+		{"a|b|c", '|'},
+		{"a", ','},
+		{"", ','},
+		{"a,b;c", ','}, // a tie goes to the first candidate
+		{`"x,y";z`, ';'},
+		// Counting inside quotes would see three commas against two
+		// semicolons and pick ','.
+		{`"surname, given names, title";id;degree`, ';'},
+		{`"a|b|c|d"` + "\tx\ty", '\t'},
+		// A doubled quote inside a quoted field keeps it open.
+		{`"say ""a,b,c"" twice";n;m`, ';'},
+	} {
+		if got := DetectSep([]byte(tc.header)); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.header, got, tc.want)
 		}
 	}
+}
+
+func TestPeekSepReadsTheFirstLineOnly(t *testing.T) {
+	br := bufio.NewReader(strings.NewReader("\"a,b,c\";d;e\nx,y,z,w,v,u\n"))
+	if got := PeekSep(br); got != ';' {
+		t.Errorf("PeekSep = %q, want ';'", got)
+	}
+	if n := br.Buffered(); n == 0 {
+		t.Error("PeekSep did not leave the line buffered")
+	}
+	if line, _ := br.ReadString('\n'); line != "\"a,b,c\";d;e\n" {
+		t.Errorf("PeekSep consumed input: next line %q", line)
+	}
+}
+
+// FuzzDetectSep: the guess is always a candidate, and a header written
+// with every field quoted — so that only the separators stand outside
+// quotes — is always recognised, whatever the fields hold.
+func FuzzDetectSep(f *testing.F) {
+	f.Add([]byte("surname, given names"), []byte("id;no"), byte(1))
+	f.Add([]byte("a|b|c"), []byte("\"quoted\""), byte(3))
+	f.Add([]byte(""), []byte(""), byte(0))
+	f.Fuzz(func(t *testing.T, a, b []byte, pick byte) {
+		candidates := []byte{',', ';', '\t', '|'}
+		if got := DetectSep(append(append([]byte(nil), a...), b...)); bytes.IndexByte(candidates, got) < 0 {
+			t.Fatalf("DetectSep(%q) = %q, not a candidate", append(a, b...), got)
+		}
+		sep := candidates[int(pick)%len(candidates)]
+		quote := func(dst, s []byte) []byte {
+			dst = append(dst, '"')
+			for _, c := range s {
+				if c == '"' {
+					dst = append(dst, '"')
+				}
+				dst = append(dst, c)
+			}
+			return append(dst, '"')
+		}
+		header := quote(append(quote(nil, a), sep), b)
+		if got := DetectSep(header); got != sep {
+			t.Fatalf("DetectSep(%q) = %q, want %q", header, got, sep)
+		}
+	})
 }
 
 // FuzzReader: on every input encoding/csv accepts, the reader returns

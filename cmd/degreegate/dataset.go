@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/degreegate/degreegate/anonymizer"
+	"github.com/degreegate/degreegate/datasets"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/inmem"
@@ -21,7 +22,7 @@ import (
 
 // The dataset verbs run the research-dataset lifecycle (Art. 23–24) on
 // the database named by DATABASE_URL, with the files under
-// DEGREEGATE_DATASETS_DIR: the same anonymizer.Service the gateway's
+// DEGREEGATE_DATASETS_DIR: the same datasets.Service the gateway's
 // office and contractor routes use, each step on the audit trail.
 
 const datasetUsage = `usage: degreegate dataset COMMAND [flags]
@@ -45,7 +46,7 @@ type datasetEnv struct {
 	// trace); the others load the keys only when given.
 	needKeys bool
 	store    *postgres.Store
-	service  *anonymizer.Service
+	service  *datasets.Service
 }
 
 func (d *datasetEnv) register(fs *flag.FlagSet, e env) {
@@ -83,7 +84,7 @@ func (d *datasetEnv) open(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	svc, err := newDatasetService(store, store, keys, policy, anonymizer.SyncAuditor{Log: store, Ctx: ctx}, d.dir,
+	svc, err := newDatasetService(store, store, keys, policy, datasets.SyncAuditor{Log: store, Ctx: ctx}, d.dir,
 		slog.New(slog.NewJSONHandler(e.stderr, nil)))
 	if err != nil {
 		store.Close()
@@ -106,12 +107,12 @@ func (d *datasetEnv) close() {
 // newDatasetService wires the dataset lifecycle over a record store
 // and a dataset store, for the dataset verbs, serve and dev alike; keys
 // seal each dataset's pseudonym key.
-func newDatasetService(records registry.Store, datasets registry.DatasetStore, keys *registry.Keyring, policy *policies.Policy, audit anonymizer.Auditor, dir string, log *slog.Logger) (*anonymizer.Service, error) {
+func newDatasetService(records registry.Store, store registry.DatasetStore, keys *registry.Keyring, policy *policies.Policy, audit datasets.Auditor, dir string, log *slog.Logger) (*datasets.Service, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("datasets folder: %w", err)
 	}
-	return anonymizer.NewService(anonymizer.ServiceConfig{
-		Store: datasets, Records: records, Keys: keys, Policy: policy, Audit: audit, Dir: dir, Logger: log,
+	return datasets.NewService(datasets.Config{
+		Store: store, Records: records, Keys: keys, Policy: policy, Audit: audit, Dir: dir, Logger: log,
 	})
 }
 
@@ -239,7 +240,7 @@ func datasetRequest(ctx context.Context, fs *flag.FlagSet, de *datasetEnv, e env
 		if suppression < 0 {
 			suppression = de.service.Policy().Dataset().MaxSuppression
 		}
-		d, err := de.service.Request(ctx, anonymizer.Request{
+		d, err := de.service.Request(ctx, datasets.Request{
 			Contractor: contractor, Purpose: purpose, Official: official, Actor: "cli:" + official,
 			Spec: registry.DatasetSpec{
 				Fields: commaList(fields), ConferralYearFrom: from, ConferralYearTo: to, Levels: commaList(levels),
@@ -264,7 +265,7 @@ func datasetDecide(ctx context.Context, fs *flag.FlagSet, de *datasetEnv, e env,
 		if *id == "" {
 			return usageError{"dataset approve|reject: ID is required"}
 		}
-		d, err := de.service.Decide(ctx, anonymizer.Decision{ID: *id, Official: official, Actor: "cli:" + official, Approve: approve, Note: note})
+		d, err := de.service.Decide(ctx, datasets.Decision{ID: *id, Official: official, Actor: "cli:" + official, Approve: approve, Note: note})
 		if err != nil {
 			return fmt.Errorf("dataset %s: %w", map[bool]string{true: "approve", false: "reject"}[approve], err)
 		}
@@ -403,7 +404,7 @@ func datasetVerbKnown(v string) bool {
 // memory, files under --state-dir/datasets (a temporary folder without
 // one, removed at exit), and a background worker that builds what is
 // approved at once and purges what expires.
-func devDatasets(ctx context.Context, records registry.Store, policy *policies.Policy, audit anonymizer.Auditor, stateDir string, log *slog.Logger) (*anonymizer.Service, error) {
+func devDatasets(ctx context.Context, records registry.Store, policy *policies.Policy, audit datasets.Auditor, stateDir string, log *slog.Logger) (*datasets.Service, error) {
 	dir, temp := "", false
 	if stateDir != "" {
 		dir = filepath.Join(stateDir, "datasets")

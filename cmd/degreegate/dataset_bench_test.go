@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/degreegate/degreegate/anonymizer"
+	"github.com/degreegate/degreegate/datasets"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/postgres"
@@ -74,15 +74,15 @@ func BenchmarkDatasetBuildPostgres(b *testing.B) {
 	dir := b.TempDir()
 	peak := watchPeakMemory()
 	cpu0 := cpuTime()
-	var m *anonymizer.DatasetManifest
+	var m *datasets.Manifest
 	for i := 0; b.Loop(); i++ {
 		d := registry.Dataset{
-			ID: anonymizer.NewDatasetID(), Contractor: "pub:bench", Purpose: "education_statistics_research",
+			ID: datasets.NewID(), Contractor: "pub:bench", Purpose: "education_statistics_research",
 			PolicyVersion: pol.Version(), Spec: spec, RequestedBy: "o1", RequestedAt: time.Now(),
 			DatasetState: registry.DatasetState{Status: registry.DatasetBuilding, DecidedBy: "o2"},
 		}
 		key := sha256.Sum256([]byte(d.ID))
-		m, err = anonymizer.BuildDataset(ctx, anonymizer.BuildInput{Dataset: d, Key: key[:], Rules: pol.Dataset(), Records: store, Dir: filepath.Join(dir, d.ID)})
+		m, err = datasets.BuildFiles(ctx, datasets.BuildInput{Dataset: d, Key: key[:], Rules: pol.Dataset(), Records: store, Dir: filepath.Join(dir, d.ID)})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package anonymizer
+package datasets
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"strconv"
+
+	"github.com/degreegate/degreegate/anonymizer"
 )
 
 // WriteReport writes a dataset's report.html: a self-contained page (no
@@ -13,12 +15,12 @@ import (
 // contractor, with an inline SVG chart of the equivalence-class sizes,
 // the generalisation level used per column, and the privacy and loss
 // figures of the manifest.
-func WriteReport(w io.Writer, m *DatasetManifest) error {
+func WriteReport(w io.Writer, m *Manifest) error {
 	return reportTemplate.Execute(w, reportData{M: m, Chart: classChart(m.ClassHistogram)})
 }
 
 type reportData struct {
-	M     *DatasetManifest
+	M     *Manifest
 	Chart chart
 }
 
@@ -40,7 +42,7 @@ const (
 	chartTop, chartBot = 20, 40
 )
 
-func classChart(h []Bucket) chart {
+func classChart(h []anonymizer.Bucket) chart {
 	c := chart{Width: chartW, Height: chartH}
 	if len(h) == 0 {
 		return c

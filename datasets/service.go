@@ -1,4 +1,4 @@
-package anonymizer
+package datasets
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/degreegate/degreegate/anonymizer"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 )
@@ -42,15 +43,15 @@ var (
 	// ErrSelfDecision: an official tried to approve or reject their own
 	// request; a second official must decide (Art. 21, 23).
 	ErrSelfDecision = errors.New("nobody decides their own dataset request")
-	// ErrDatasetExpired: the dataset's term has run out; its files are
+	// ErrExpired: the dataset's term has run out; its files are
 	// no longer offered (and are purged).
-	ErrDatasetExpired = errors.New("dataset expired")
-	// ErrDatasetNotReady: the dataset is not built (yet, or ever).
-	ErrDatasetNotReady = errors.New("dataset not ready")
-	// ErrNoDatasetKeys: the service was given no keyring, so it can
+	ErrExpired = errors.New("dataset expired")
+	// ErrNotReady: the dataset is not built (yet, or ever).
+	ErrNotReady = errors.New("dataset not ready")
+	// ErrNoKeys: the service was given no keyring, so it can
 	// neither seal a new dataset's pseudonym key nor open one to build or
 	// trace.
-	ErrNoDatasetKeys = errors.New("dataset pseudonym keys need the keyring (DEGREEGATE_KEYS_DIR)")
+	ErrNoKeys = errors.New("dataset pseudonym keys need the keyring (DEGREEGATE_KEYS_DIR)")
 )
 
 // RequestError is a request field that is not acceptable; it names the
@@ -62,15 +63,15 @@ type RequestError struct {
 
 func (e *RequestError) Error() string { return e.Field + ": " + e.Reason }
 
-// ServiceConfig wires a Service.
-type ServiceConfig struct {
+// Config wires a Service.
+type Config struct {
 	Store   registry.DatasetStore
 	Records registry.Store
 	Policy  *policies.Policy
 	Audit   Auditor
 	// Keys seals each dataset's pseudonym key before it is stored and
 	// opens it to build or trace, so the database alone never yields it.
-	// Without it, requests, builds and traces fail with ErrNoDatasetKeys.
+	// Without it, requests, builds and traces fail with ErrNoKeys.
 	Keys *registry.Keyring
 	// Dir holds one folder per built dataset, named by its id.
 	Dir    string
@@ -83,7 +84,7 @@ type ServiceConfig struct {
 // audit trail. The gateway's office and contractor routes and the
 // `degreegate dataset` verbs share it.
 type Service struct {
-	cfg  ServiceConfig
+	cfg  Config
 	kick chan struct{}
 	// building serialises builds in this process: a build takes most of
 	// a core and its memory, and builds in other processes are excluded
@@ -92,7 +93,7 @@ type Service struct {
 }
 
 // NewService checks cfg and returns the service.
-func NewService(cfg ServiceConfig) (*Service, error) {
+func NewService(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Records == nil || cfg.Policy == nil || cfg.Audit == nil || cfg.Dir == "" {
 		return nil, errors.New("dataset service: store, records, policy, audit and folder are required")
 	}
@@ -107,9 +108,6 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 
 // Policy is the policy the service applies.
 func (s *Service) Policy() *policies.Policy { return s.cfg.Policy }
-
-// Store is the dataset store.
-func (s *Service) Store() registry.DatasetStore { return s.cfg.Store }
 
 // Folder is where the files of dataset id live once built.
 func (s *Service) Folder(id string) string { return filepath.Join(s.cfg.Dir, id) }
@@ -134,7 +132,7 @@ func (s *Service) Request(ctx context.Context, r Request) (registry.Dataset, err
 	spec := r.Spec
 	spec.Fields = append([]string(nil), spec.Fields...)
 	if spec.Method == "" {
-		spec.Method = string(Global)
+		spec.Method = string(anonymizer.Global)
 	}
 	var sensitive []string
 	if spec.Sensitive != "" {
@@ -150,7 +148,7 @@ func (s *Service) Request(ctx context.Context, r Request) (registry.Dataset, err
 		return registry.Dataset{}, err
 	}
 	if s.cfg.Keys == nil {
-		return registry.Dataset{}, ErrNoDatasetKeys
+		return registry.Dataset{}, ErrNoKeys
 	}
 	purpose, _ := p.Purpose(r.Purpose)
 	key := make([]byte, registry.DatasetKeySize)
@@ -158,7 +156,7 @@ func (s *Service) Request(ctx context.Context, r Request) (registry.Dataset, err
 		return registry.Dataset{}, err
 	}
 	d := registry.Dataset{
-		ID: NewDatasetID(), Contractor: r.Contractor, Purpose: r.Purpose, LegalBasis: purpose.LegalBasis,
+		ID: NewID(), Contractor: r.Contractor, Purpose: r.Purpose, LegalBasis: purpose.LegalBasis,
 		PolicyVersion: p.Version(), Spec: spec, RequestedBy: r.Official, RequestedAt: s.cfg.Now(),
 		DatasetState: registry.DatasetState{Status: registry.DatasetRequested},
 	}
@@ -209,15 +207,15 @@ func (s *Service) checkRequest(r Request, spec registry.DatasetSpec) error {
 			return &RequestError{"levels", "want doctor, master or bachelor"}
 		}
 	}
-	if _, err := DatasetFilter(spec); err != nil {
+	if _, err := selectionFilter(spec); err != nil {
 		return &RequestError{"regions", err.Error()}
 	}
-	switch Method(spec.Method) {
-	case Global, Mondrian:
+	switch anonymizer.Method(spec.Method) {
+	case anonymizer.Global, anonymizer.Mondrian:
 	default:
 		return &RequestError{"method", "want global or mondrian"}
 	}
-	if spec.Method == string(Mondrian) && spec.L > 0 {
+	if spec.Method == string(anonymizer.Mondrian) && spec.L > 0 {
 		return &RequestError{"method", "l-diversity needs global recoding"}
 	}
 	if _, _, err := planColumns(registry.Dataset{Spec: spec, PolicyVersion: s.cfg.Policy.Version()}, s.cfg.Policy.Dataset()); err != nil {
@@ -257,8 +255,8 @@ func checkName(s string, max int) string {
 	return ""
 }
 
-// NewDatasetID returns a fresh random dataset id (128 bits).
-func NewDatasetID() string {
+// NewID returns a fresh random dataset id (128 bits).
+func NewID() string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms
@@ -338,40 +336,52 @@ func (s *Service) Build(ctx context.Context, id string) (registry.Dataset, error
 	if err := os.RemoveAll(dir); err != nil {
 		return s.release(d, fmt.Errorf("clear dataset folder: %w", err))
 	}
-	m, err := BuildDataset(ctx, BuildInput{Dataset: d, Key: key, Rules: s.cfg.Policy.Dataset(), Records: s.cfg.Records, Dir: dir, Now: s.cfg.Now})
-	if err != nil {
-		if !unmeetable(err) {
-			return s.release(d, err)
-		}
-		st := d.DatasetState
-		st.Status, st.Failure = registry.DatasetFailed, err.Error()
-		if d2, uerr := s.cfg.Store.UpdateDataset(context.WithoutCancel(ctx), id, registry.DatasetBuilding, st); uerr != nil {
-			return d2, errors.Join(err, uerr)
-		} else {
-			d = d2
-		}
-		if aerr := s.audit(builderActor, "dataset.build.failed", d, map[string]any{"reason": err.Error()}); aerr != nil {
-			err = errors.Join(err, aerr)
-		}
-		return d, err
+	m, err := BuildFiles(ctx, BuildInput{Dataset: d, Key: key, Rules: s.cfg.Policy.Dataset(), Records: s.cfg.Records, Dir: dir, Now: s.cfg.Now})
+	switch {
+	case err != nil && unmeetable(err):
+		return s.fail(ctx, d, err)
+	case err != nil:
+		return s.release(d, err)
 	}
+	return s.offer(ctx, d, m)
+}
+
+// fail marks a claimed dataset failed, with the reason the request
+// cannot be met, and returns that reason.
+func (s *Service) fail(ctx context.Context, d registry.Dataset, cause error) (registry.Dataset, error) {
+	st := d.DatasetState
+	st.Status, st.Failure = registry.DatasetFailed, cause.Error()
+	d, err := s.cfg.Store.UpdateDataset(context.WithoutCancel(ctx), d.ID, registry.DatasetBuilding, st)
+	if err != nil {
+		return d, errors.Join(cause, err)
+	}
+	if err := s.audit(builderActor, "dataset.build.failed", d, map[string]any{"reason": cause.Error()}); err != nil {
+		cause = errors.Join(cause, err)
+	}
+	return d, cause
+}
+
+// offer marks a claimed dataset ready once its files are in place; if
+// that fails the files go and the dataset is handed back for a retry.
+func (s *Service) offer(ctx context.Context, d registry.Dataset, m *Manifest) (registry.Dataset, error) {
+	dir := s.Folder(d.ID)
 	manifest, err := json.Marshal(m)
 	if err != nil {
 		os.RemoveAll(dir)
 		return s.release(d, err)
 	}
-	st = d.DatasetState
+	st := d.DatasetState
 	st.Status, st.BuiltAt, st.ExpiresAt, st.Manifest = registry.DatasetReady, m.Created, m.Expires, manifest
-	ready, err := s.cfg.Store.UpdateDataset(context.WithoutCancel(ctx), id, registry.DatasetBuilding, st)
+	ready, err := s.cfg.Store.UpdateDataset(context.WithoutCancel(ctx), d.ID, registry.DatasetBuilding, st)
 	if err != nil {
 		os.RemoveAll(dir)
-		return s.release(d, fmt.Errorf("offer dataset %s: %w", id, err))
+		return s.release(d, fmt.Errorf("offer dataset %s: %w", d.ID, err))
 	}
 	if err := s.audit(builderActor, "dataset.build", ready, map[string]any{
 		"rows_in": m.RowsIn, "rows_out": m.RowsOut, "suppressed": m.Suppressed, "achieved_k": m.AchievedK,
 		"achieved_l": m.AchievedL, "fields": d.Spec.Fields, "expires": m.Expires, "policy_version": s.cfg.Policy.Version(),
 	}); err != nil {
-		return ready, fmt.Errorf("dataset %s built but not audited: %w", id, err)
+		return ready, fmt.Errorf("dataset %s built but not audited: %w", d.ID, err)
 	}
 	return ready, nil
 }
@@ -381,8 +391,8 @@ const builderActor = "system:dataset-builder"
 // unmeetable reports whether a build error is the request's fault, so
 // that retrying cannot help.
 func unmeetable(err error) bool {
-	var ve *ValueError
-	return errors.Is(err, ErrUnsatisfiable) || errors.Is(err, ErrEmptySelection) || errors.As(err, &ve) ||
+	var ve *anonymizer.ValueError
+	return errors.Is(err, anonymizer.ErrUnsatisfiable) || errors.Is(err, ErrEmptySelection) || errors.As(err, &ve) ||
 		errors.Is(err, errPlan)
 }
 
@@ -485,7 +495,7 @@ func (s *Service) datasetKey(d registry.Dataset) ([]byte, error) {
 		return d.SealedKey, nil
 	}
 	if s.cfg.Keys == nil {
-		return nil, ErrNoDatasetKeys
+		return nil, ErrNoKeys
 	}
 	key, err := s.cfg.Keys.OpenDatasetKey(d.ID, d.KeyID, d.SealedKey)
 	if err != nil {
@@ -570,14 +580,14 @@ var formats = map[string]string{"csv": DataCSV, "parquet": DataParquet}
 type Download struct {
 	Dataset registry.Dataset
 	File    *os.File
-	Info    FileInfo // from the manifest: name, rows, bytes, SHA-256
+	Info    anonymizer.FileInfo // from the manifest: name, rows, bytes, SHA-256
 	Format  string
 }
 
 // OpenDownload opens a dataset's file for its contractor. Another
 // contractor's dataset, or an id of the wrong shape, is ErrNotFound, so
-// nobody learns which datasets exist; an expired one ErrDatasetExpired;
-// one not built ErrDatasetNotReady. The caller audits, then sends, then
+// nobody learns which datasets exist; an expired one ErrExpired;
+// one not built ErrNotReady. The caller audits, then sends, then
 // closes File.
 func (s *Service) OpenDownload(ctx context.Context, id, contractor, format string) (*Download, error) {
 	name, ok := formats[format]
@@ -590,11 +600,11 @@ func (s *Service) OpenDownload(ctx context.Context, id, contractor, format strin
 	}
 	switch {
 	case d.Status == registry.DatasetPurged || d.Status == registry.DatasetReady && d.Expired(s.cfg.Now()):
-		return &Download{Dataset: d}, ErrDatasetExpired
+		return &Download{Dataset: d}, ErrExpired
 	case d.Status != registry.DatasetReady:
-		return &Download{Dataset: d}, ErrDatasetNotReady
+		return &Download{Dataset: d}, ErrNotReady
 	}
-	var m DatasetManifest
+	var m Manifest
 	if err := json.Unmarshal(d.Manifest, &m); err != nil {
 		return nil, fmt.Errorf("dataset %s: manifest: %w", id, err)
 	}
@@ -610,6 +620,26 @@ func (s *Service) OpenDownload(ctx context.Context, id, contractor, format strin
 	}
 	dl.File = f
 	return dl, nil
+}
+
+// Datasets lists the datasets q selects, newest request first, for the
+// officials.
+func (s *Service) Datasets(ctx context.Context, q registry.DatasetQuery) ([]registry.Dataset, error) {
+	return s.cfg.Store.Datasets(ctx, q)
+}
+
+// Dataset returns one dataset, for the officials; an unknown id is
+// registry.ErrNotFound.
+func (s *Service) Dataset(ctx context.Context, id string) (registry.Dataset, error) {
+	return s.cfg.Store.Dataset(ctx, id)
+}
+
+// ContractorDatasets lists contractor's datasets and no other's.
+func (s *Service) ContractorDatasets(ctx context.Context, contractor string) ([]registry.Dataset, error) {
+	if contractor == "" {
+		return nil, nil
+	}
+	return s.cfg.Store.Datasets(ctx, registry.DatasetQuery{Contractor: contractor})
 }
 
 // ContractorDataset returns a dataset of contractor's; any other is

@@ -1,4 +1,4 @@
-package anonymizer
+package datasets
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/degreegate/degreegate/anonymizer"
 	"github.com/degreegate/degreegate/anonymizer/csvio"
 	"github.com/degreegate/degreegate/anonymizer/parquet"
 	"github.com/degreegate/degreegate/policies"
@@ -75,16 +76,16 @@ func defaultPolicy(t testing.TB) *policies.Policy {
 }
 
 // testDataset is an approved request over the usual fields. Its key is
-// testKey's; BuildDataset takes it opened, so none is sealed here.
+// testKey's; BuildFiles takes it opened, so none is sealed here.
 func testDataset(spec registry.DatasetSpec) registry.Dataset {
 	if spec.Term == 0 {
 		spec.Term = 30 * 24 * time.Hour
 	}
 	if spec.Method == "" {
-		spec.Method = string(Global)
+		spec.Method = string(anonymizer.Global)
 	}
 	return registry.Dataset{
-		ID: NewDatasetID(), Contractor: "pub:institute", Purpose: "education_statistics_research", LegalBasis: "Art. 23",
+		ID: NewID(), Contractor: "pub:institute", Purpose: "education_statistics_research", LegalBasis: "Art. 23",
 		PolicyVersion: "test", Spec: spec, RequestedBy: "official-1", RequestedAt: time.Now(),
 		DatasetState: registry.DatasetState{Status: registry.DatasetBuilding, DecidedBy: "official-2"},
 	}
@@ -98,10 +99,10 @@ func testKey(d registry.Dataset) []byte {
 	return k[:]
 }
 
-func build(t testing.TB, store registry.Store, d registry.Dataset) (*DatasetManifest, string, error) {
+func build(t testing.TB, store registry.Store, d registry.Dataset) (*Manifest, string, error) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), d.ID)
-	m, err := BuildDataset(context.Background(), BuildInput{Dataset: d, Key: testKey(d), Rules: defaultPolicy(t).Dataset(), Records: store, Dir: dir})
+	m, err := BuildFiles(context.Background(), BuildInput{Dataset: d, Key: testKey(d), Rules: defaultPolicy(t).Dataset(), Records: store, Dir: dir})
 	return m, dir, err
 }
 
@@ -164,7 +165,7 @@ func TestBuildDataset(t *testing.T) {
 			d := testDataset(registry.DatasetSpec{Fields: usualFields, K: k, MaxSuppression: 0.05})
 			m, dir, err := build(t, f.store, d)
 			if err != nil {
-				t.Fatalf("BuildDataset: %v", err)
+				t.Fatalf("BuildFiles: %v", err)
 			}
 			header, rows := readCSV(t, filepath.Join(dir, DataCSV))
 			if want := append([]string{PersonColumn}, usualFields...); !slices.Equal(header, want) {
@@ -186,7 +187,7 @@ func TestBuildDataset(t *testing.T) {
 					t.Errorf("%s: SHA-256 %s, manifest says %s", fi.Path, got, fi.SHA256)
 				}
 			}
-			var onDisk DatasetManifest
+			var onDisk Manifest
 			b, err := os.ReadFile(filepath.Join(dir, ManifestJSON))
 			if err != nil || json.Unmarshal(b, &onDisk) != nil || onDisk.Dataset != d.ID || len(onDisk.Files) != 3 {
 				t.Errorf("manifest.json unreadable or incomplete: %v", err)
@@ -263,7 +264,7 @@ func TestBuildPseudonyms(t *testing.T) {
 	}
 	byPseudonym := map[string]int{}
 	for _, r := range rows1 {
-		if _, ok := DecodePseudonym(r[0]); !ok {
+		if _, ok := anonymizer.DecodePseudonym(r[0]); !ok {
 			t.Fatalf("pseudonym %q is not 26 base32 characters", r[0])
 		}
 		byPseudonym[r[0]]++
@@ -347,7 +348,7 @@ func TestBuildCountsPeopleNotRows(t *testing.T) {
 	}
 	store := &listStore{versions: vs}
 	spec := registry.DatasetSpec{Fields: []string{"gender", "degree_level", "conferral_date"}, K: 5, MaxSuppression: 0}
-	if _, dir, err := build(t, store, testDataset(spec)); !errors.Is(err, ErrUnsatisfiable) {
+	if _, dir, err := build(t, store, testDataset(spec)); !errors.Is(err, anonymizer.ErrUnsatisfiable) {
 		t.Fatalf("k=5 over 4 people (12 rows): err %v, want ErrUnsatisfiable", err)
 	} else if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
 		t.Errorf("a failed build left its folder")
@@ -395,8 +396,8 @@ func TestBuildRefusals(t *testing.T) {
 		edit func(*registry.DatasetSpec)
 		want error
 	}{
-		{"k above the people", func(s *registry.DatasetSpec) { s.K = 10000 }, ErrUnsatisfiable},
-		{"l that status cannot reach", func(s *registry.DatasetSpec) { s.Sensitive, s.L = "status", 3 }, ErrUnsatisfiable},
+		{"k above the people", func(s *registry.DatasetSpec) { s.K = 10000 }, anonymizer.ErrUnsatisfiable},
+		{"l that status cannot reach", func(s *registry.DatasetSpec) { s.Sensitive, s.L = "status", 3 }, anonymizer.ErrUnsatisfiable},
 		{"no record in the years", func(s *registry.DatasetSpec) { s.ConferralYearFrom, s.ConferralYearTo = 1981, 1982 }, ErrEmptySelection},
 		{"a direct identifier", func(s *registry.DatasetSpec) { s.Fields = append(s.Fields, "name") }, errPlan},
 		{"a field the policy does not allow", func(s *registry.DatasetSpec) { s.Fields = append(s.Fields, "unit_name") }, errPlan},
@@ -441,7 +442,7 @@ func TestBuildInterrupted(t *testing.T) {
 	store := &listStore{versions: vs, cancelAt: len(vs) / 2, cancel: cancel}
 	d := testDataset(registry.DatasetSpec{Fields: usualFields, K: 5, MaxSuppression: 0.05})
 	dir := filepath.Join(t.TempDir(), d.ID)
-	_, err = BuildDataset(ctx, BuildInput{Dataset: d, Key: testKey(d), Rules: defaultPolicy(t).Dataset(), Records: store, Dir: dir})
+	_, err = BuildFiles(ctx, BuildInput{Dataset: d, Key: testKey(d), Rules: defaultPolicy(t).Dataset(), Records: store, Dir: dir})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err %v, want context.Canceled", err)
 	}
@@ -460,7 +461,7 @@ func TestBuildFilters(t *testing.T) {
 		t.Errorf("filter %+v does not carry the years and levels", f)
 	}
 	for _, u := range f.UnitCodes {
-		if p := UnitProvince(u); p != "11" && ProvinceRegion(p) != "northeast" {
+		if p := anonymizer.UnitProvince(u); p != "11" && anonymizer.ProvinceRegion(p) != "northeast" {
 			t.Errorf("unit %s of province %s selected for regions 11 and northeast", u, p)
 		}
 	}

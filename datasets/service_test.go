@@ -1,4 +1,4 @@
-package anonymizer
+package datasets
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/degreegate/degreegate/anonymizer"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/inmem"
 )
@@ -57,7 +58,7 @@ func newServiceFixtureOn(t *testing.T, records registry.Store, store registry.Da
 		t.Fatal(err)
 	}
 	f := &serviceFixture{keys: keys, audit: &memAudit{}, dir: t.TempDir(), now: time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)}
-	svc, err := NewService(ServiceConfig{Store: store, Records: records, Keys: keys, Policy: defaultPolicy(t),
+	svc, err := NewService(Config{Store: store, Records: records, Keys: keys, Policy: defaultPolicy(t),
 		Audit: f.audit, Dir: f.dir, Now: f.clock})
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +105,7 @@ func TestServiceLifecycleAndTrace(t *testing.T) {
 		t.Fatalf("BuildPending: %v %v", built, err)
 	}
 	for _, d := range []registry.Dataset{d1, d2} {
-		got, _ := f.svc.Store().Dataset(t.Context(), d.ID)
+		got, _ := f.svc.Dataset(t.Context(), d.ID)
 		if got.Status != registry.DatasetReady || !got.ExpiresAt.Equal(f.now.Add(spec.Term)) {
 			t.Fatalf("after the build: %s expiring %s", got.Status, got.ExpiresAt)
 		}
@@ -141,8 +142,8 @@ func TestServiceLifecycleAndTrace(t *testing.T) {
 	os.Mkdir(stale, 0o700)
 	os.Chtimes(stale, f.now.Add(-2*time.Hour), f.now.Add(-2*time.Hour))
 	f.advance(spec.Term)
-	if _, err := f.svc.OpenDownload(t.Context(), d1.ID, "pub:institute", "csv"); !errors.Is(err, ErrDatasetExpired) {
-		t.Errorf("download at expiry: %v, want ErrDatasetExpired", err)
+	if _, err := f.svc.OpenDownload(t.Context(), d1.ID, "pub:institute", "csv"); !errors.Is(err, ErrExpired) {
+		t.Errorf("download at expiry: %v, want ErrExpired", err)
 	}
 	purged, err := f.svc.Purge(t.Context())
 	if err != nil || len(purged) != 2 {
@@ -168,10 +169,10 @@ func TestServiceBuildFailures(t *testing.T) {
 	f := newServiceFixture(t, fx.store)
 	// Unmeetable: failed, with the reason, for good.
 	d := f.approved(t, registry.DatasetSpec{Fields: usualFields, K: 5000, MaxSuppression: 0.05, Term: time.Hour})
-	if _, err := f.svc.Build(t.Context(), d.ID); !errors.Is(err, ErrUnsatisfiable) {
+	if _, err := f.svc.Build(t.Context(), d.ID); !errors.Is(err, anonymizer.ErrUnsatisfiable) {
 		t.Fatalf("Build: %v, want ErrUnsatisfiable", err)
 	}
-	got, _ := f.svc.Store().Dataset(t.Context(), d.ID)
+	got, _ := f.svc.Dataset(t.Context(), d.ID)
 	if got.Status != registry.DatasetFailed || !strings.Contains(got.Failure, "fewer than k") {
 		t.Errorf("status %s, failure %q", got.Status, got.Failure)
 	}
@@ -183,14 +184,14 @@ func TestServiceBuildFailures(t *testing.T) {
 	if _, err := f.svc.Build(ctx, d.ID); err == nil {
 		t.Fatal("a cancelled build succeeded")
 	}
-	got, _ = f.svc.Store().Dataset(t.Context(), d.ID)
+	got, _ = f.svc.Dataset(t.Context(), d.ID)
 	if got.Status != registry.DatasetApproved {
 		t.Errorf("after an interrupted build: %s, want approved", got.Status)
 	}
 	if _, err := os.Stat(f.svc.Folder(d.ID)); !os.IsNotExist(err) {
 		t.Errorf("an interrupted build left its folder")
 	}
-	if _, err := f.svc.OpenDownload(t.Context(), d.ID, "pub:institute", "csv"); !errors.Is(err, ErrDatasetNotReady) {
+	if _, err := f.svc.OpenDownload(t.Context(), d.ID, "pub:institute", "csv"); !errors.Is(err, ErrNotReady) {
 		t.Errorf("download of an interrupted build: %v", err)
 	}
 	if got, err := f.svc.Build(t.Context(), d.ID); err != nil || got.Status != registry.DatasetReady {
@@ -211,7 +212,7 @@ func TestDatasetKeyNeverStoredInClear(t *testing.T) {
 	if _, err := f.svc.BuildPending(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	stored, err := f.svc.Store().Dataset(t.Context(), d.ID)
+	stored, err := f.svc.Dataset(t.Context(), d.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestDatasetKeyNeverStoredInClear(t *testing.T) {
 		t.Fatalf("tokens: %d, %v", len(tokens), err)
 	}
 	recognised := func(k []byte) int {
-		p, err := NewPseudonyms(k)
+		p, err := anonymizer.NewPseudonyms(k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,15 +270,15 @@ func TestDatasetKeyNeverStoredInClear(t *testing.T) {
 		t.Fatalf("trace: %+v %v", res, err)
 	}
 	// Without the keyring the service refuses rather than store a clear key.
-	keyless, err := NewService(ServiceConfig{Store: f.svc.Store(), Records: fx.store, Policy: defaultPolicy(t), Audit: f.audit, Dir: f.dir})
+	keyless, err := NewService(Config{Store: f.svc.cfg.Store, Records: fx.store, Policy: defaultPolicy(t), Audit: f.audit, Dir: f.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := keyless.Request(t.Context(), Request{Contractor: "pub:institute", Purpose: "education_statistics_research", Spec: spec, Official: "official-1"}); !errors.Is(err, ErrNoDatasetKeys) {
-		t.Errorf("Request without keys: %v, want ErrNoDatasetKeys", err)
+	if _, err := keyless.Request(t.Context(), Request{Contractor: "pub:institute", Purpose: "education_statistics_research", Spec: spec, Official: "official-1"}); !errors.Is(err, ErrNoKeys) {
+		t.Errorf("Request without keys: %v, want ErrNoKeys", err)
 	}
-	if _, err := keyless.Trace(t.Context(), filepath.Join(f.svc.Folder(d.ID), DataCSV), "official-3"); !errors.Is(err, ErrNoDatasetKeys) {
-		t.Errorf("Trace without keys: %v, want ErrNoDatasetKeys", err)
+	if _, err := keyless.Trace(t.Context(), filepath.Join(f.svc.Folder(d.ID), DataCSV), "official-3"); !errors.Is(err, ErrNoKeys) {
+		t.Errorf("Trace without keys: %v, want ErrNoKeys", err)
 	}
 }
 
@@ -356,7 +357,7 @@ func TestSealLegacyKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := NewPseudonyms(clearKey)
+	p, _ := anonymizer.NewPseudonyms(clearKey)
 	if len(tokens) == 0 || !p.Recognise(tokens[0]) {
 		t.Fatal("the legacy dataset was not built with its clear key")
 	}

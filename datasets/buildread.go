@@ -1,10 +1,11 @@
-package anonymizer
+package datasets
 
 import (
 	"context"
 	"errors"
 	"sync"
 
+	"github.com/degreegate/degreegate/anonymizer"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/recordfile"
 )
@@ -15,15 +16,15 @@ import (
 // batch; a second goroutine computes pseudonyms, dictionary-encodes the
 // kept columns and adds the rows to the engine, in scan order.
 type selectionReader struct {
-	cols      []*datasetColumn
-	cfg       Config
+	cols      []*column
+	cfg       anonymizer.Config
 	sensitive string
-	pseudo    *Pseudonyms
-	eng       *Engine
+	pseudo    *anonymizer.Pseudonyms
+	eng       *anonymizer.Engine
 
-	persons  [][PseudonymSize]byte // per row
-	blanked  int64                 // records whose thesis fields were blanked
-	hasNever bool                  // a requested field is thesis information
+	persons  [][anonymizer.PseudonymSize]byte // per row
+	blanked  int64                            // records whose thesis fields were blanked
+	hasNever bool                             // a requested field is thesis information
 }
 
 // readBatch is up to batchRows rows: the field values, row-major in the

@@ -1,4 +1,4 @@
-package anonymizer
+package datasets
 
 import (
 	"bufio"
@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/degreegate/degreegate/anonymizer"
 	"github.com/degreegate/degreegate/anonymizer/parquet"
 	"github.com/degreegate/degreegate/registry"
 )
@@ -55,7 +56,7 @@ func (s *Service) Trace(ctx context.Context, path, actor string) (*TraceResult, 
 		if err != nil {
 			return nil, err
 		}
-		p, err := NewPseudonyms(key)
+		p, err := anonymizer.NewPseudonyms(key)
 		if err != nil {
 			return nil, fmt.Errorf("dataset %s: %w", d.ID, err)
 		}
@@ -84,16 +85,16 @@ func (s *Service) Trace(ctx context.Context, path, actor string) (*TraceResult, 
 // TraceTokens returns the distinct pseudonym-shaped tokens of a file: the
 // cells of a Parquet file, or runs of 26 base32 characters anywhere in
 // any other file (case ignored), at most maxTraceTokens of them.
-func TraceTokens(path string) ([][PseudonymSize]byte, error) {
+func TraceTokens(path string) ([][anonymizer.PseudonymSize]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	seen := map[[PseudonymSize]byte]bool{}
-	var out [][PseudonymSize]byte
+	seen := map[[anonymizer.PseudonymSize]byte]bool{}
+	var out [][anonymizer.PseudonymSize]byte
 	add := func(tok []byte) bool {
-		b, ok := DecodePseudonym(string(bytes.ToLower(tok)))
+		b, ok := anonymizer.DecodePseudonym(string(bytes.ToLower(tok)))
 		if ok && !seen[b] {
 			seen[b] = true
 			out = append(out, b)
@@ -146,7 +147,7 @@ func scanTokens(b []byte, add func([]byte) bool) bool {
 		case alnum && start < 0:
 			start = i
 		case !alnum && start >= 0:
-			if i-start == PseudonymLen && !add(b[start:i]) {
+			if i-start == anonymizer.PseudonymLen && !add(b[start:i]) {
 				return false
 			}
 			start = -1
