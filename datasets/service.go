@@ -584,12 +584,59 @@ type Download struct {
 	Format  string
 }
 
-// OpenDownload opens a dataset's file for its contractor. Another
+// Downloader is who downloads: the contractor (its organisation), the
+// person at it (the token's subject), and the version of the policy that
+// allowed the download.
+type Downloader struct {
+	Org, Subject, PolicyVersion string
+}
+
+// ErrUnaudited: the trail refused a download's entry, so nothing is sent.
+var ErrUnaudited = errors.New("datasets: the download could not be audited")
+
+// downloadDetail is what the trail records of a download: who, under
+// which legal basis and policy, which fields, which exact file.
+type downloadDetail struct {
+	Org                  string   `json:"org"`
+	Subject              string   `json:"sub"`
+	Contractor           string   `json:"contractor"`
+	LegalBasis           string   `json:"legal_basis"`
+	Fields               []string `json:"fields"`
+	Format               string   `json:"format"`
+	Rows                 int64    `json:"rows"`
+	SHA256               string   `json:"sha256"`
+	PolicyVersion        string   `json:"policy_version"`
+	DatasetPolicyVersion string   `json:"dataset_policy_version"`
+}
+
+// OpenDownload opens a dataset's file for its contractor, and puts the
+// download on the trail before a byte of it can leave. Another
 // contractor's dataset, or an id of the wrong shape, is ErrNotFound, so
-// nobody learns which datasets exist; an expired one ErrExpired;
-// one not built ErrNotReady. The caller audits, then sends, then
-// closes File.
-func (s *Service) OpenDownload(ctx context.Context, id, contractor, format string) (*Download, error) {
+// nobody learns which datasets exist; an expired one ErrExpired; one not
+// built ErrNotReady; one the trail refuses ErrUnaudited. The caller
+// sends, then closes File.
+func (s *Service) OpenDownload(ctx context.Context, id string, who Downloader, format string) (*Download, error) {
+	dl, err := s.openDownload(ctx, id, who.Org, format)
+	if err != nil {
+		return dl, err
+	}
+	d := dl.Dataset
+	detail, _ := json.Marshal(downloadDetail{
+		Org: who.Org, Subject: who.Subject, Contractor: d.Contractor, LegalBasis: d.LegalBasis,
+		Fields: append([]string{PersonColumn}, d.Spec.Fields...), Format: format,
+		Rows: dl.Info.Rows, SHA256: dl.Info.SHA256, PolicyVersion: who.PolicyVersion, DatasetPolicyVersion: d.PolicyVersion,
+	})
+	if err := s.cfg.Audit.Record(registry.AuditEntry{
+		At: s.cfg.Now(), Actor: "org:" + who.Org + "/sub:" + who.Subject, Action: "dataset.download",
+		RecordRef: "dataset:" + d.ID, Purpose: d.Purpose, Detail: string(detail),
+	}); err != nil {
+		dl.File.Close()
+		return nil, ErrUnaudited
+	}
+	return dl, nil
+}
+
+func (s *Service) openDownload(ctx context.Context, id, contractor, format string) (*Download, error) {
 	name, ok := formats[format]
 	if !ok {
 		return nil, &RequestError{"format", "want csv or parquet"}

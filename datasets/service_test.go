@@ -129,10 +129,10 @@ func TestServiceLifecycleAndTrace(t *testing.T) {
 		}
 	}
 	// Downloads: only the contractor's, only until expiry.
-	if _, err := f.svc.OpenDownload(t.Context(), d1.ID, "pub:other", "csv"); !errors.Is(err, registry.ErrNotFound) {
+	if _, err := f.svc.OpenDownload(t.Context(), d1.ID, Downloader{Org: "pub:other"}, "csv"); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("another contractor's download: %v", err)
 	}
-	dl, err := f.svc.OpenDownload(t.Context(), d1.ID, "pub:institute", "parquet")
+	dl, err := f.svc.OpenDownload(t.Context(), d1.ID, Downloader{Org: "pub:institute"}, "parquet")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestServiceLifecycleAndTrace(t *testing.T) {
 	os.Mkdir(stale, 0o700)
 	os.Chtimes(stale, f.now.Add(-2*time.Hour), f.now.Add(-2*time.Hour))
 	f.advance(spec.Term)
-	if _, err := f.svc.OpenDownload(t.Context(), d1.ID, "pub:institute", "csv"); !errors.Is(err, ErrExpired) {
+	if _, err := f.svc.OpenDownload(t.Context(), d1.ID, Downloader{Org: "pub:institute"}, "csv"); !errors.Is(err, ErrExpired) {
 		t.Errorf("download at expiry: %v, want ErrExpired", err)
 	}
 	purged, err := f.svc.Purge(t.Context())
@@ -191,7 +191,7 @@ func TestServiceBuildFailures(t *testing.T) {
 	if _, err := os.Stat(f.svc.Folder(d.ID)); !os.IsNotExist(err) {
 		t.Errorf("an interrupted build left its folder")
 	}
-	if _, err := f.svc.OpenDownload(t.Context(), d.ID, "pub:institute", "csv"); !errors.Is(err, ErrNotReady) {
+	if _, err := f.svc.OpenDownload(t.Context(), d.ID, Downloader{Org: "pub:institute"}, "csv"); !errors.Is(err, ErrNotReady) {
 		t.Errorf("download of an interrupted build: %v", err)
 	}
 	if got, err := f.svc.Build(t.Context(), d.ID); err != nil || got.Status != registry.DatasetReady {

@@ -23,7 +23,7 @@ import (
 // Research datasets (Art. 23–24). Contractors list and download their
 // own datasets; officials request them and a second official approves or
 // rejects. The lifecycle itself is datasets.Service's: these handlers
-// authenticate, limit, ask the policy, translate and audit downloads.
+// limit, ask the policy and translate; the service audits.
 
 // ContractorDatasets is what the contractor routes may ask of the
 // dataset service: the calling contractor's own datasets, never another's
@@ -31,7 +31,7 @@ import (
 type ContractorDatasets interface {
 	ContractorDatasets(ctx context.Context, contractor string) ([]registry.Dataset, error)
 	ContractorDataset(ctx context.Context, id, contractor string) (registry.Dataset, error)
-	OpenDownload(ctx context.Context, id, contractor, format string) (*datasets.Download, error)
+	OpenDownload(ctx context.Context, id string, who datasets.Downloader, format string) (*datasets.Download, error)
 }
 
 // OfficeDatasets is what the officials' routes may ask of it: any
@@ -51,14 +51,6 @@ type DatasetService interface {
 }
 
 var _ DatasetService = (*datasets.Service)(nil)
-
-var (
-	problemDatasetsOff     = &Problem{Type: "/problems/datasets-unavailable", Title: "Research datasets are not configured here", Status: fiber.StatusServiceUnavailable}
-	problemDatasetExpired  = &Problem{Type: "/problems/dataset-expired", Title: "The dataset's term has run out; its files are deleted", Status: fiber.StatusGone}
-	problemDatasetNotReady = &Problem{Type: "/problems/dataset-not-ready", Title: "The dataset is not built", Status: fiber.StatusConflict}
-	problemDecided         = &Problem{Type: "/problems/dataset-already-decided", Title: "The request is no longer waiting for a decision", Status: fiber.StatusConflict}
-	problemSelfDecision    = &Problem{Type: "/problems/self-decision", Title: "A second official must decide this request", Status: fiber.StatusForbidden}
-)
 
 // datasetView is a dataset as its contractor sees it: never the key, the
 // officials or the filters' reasons.
@@ -205,21 +197,6 @@ func (s *Server) handleDatasetGet() fiber.Handler {
 	}
 }
 
-// downloadDetail is what the trail records of a download: who, under
-// which legal basis and policy, which fields, which exact file.
-type downloadDetail struct {
-	Org                  string   `json:"org"`
-	Subject              string   `json:"sub"`
-	Contractor           string   `json:"contractor"`
-	LegalBasis           string   `json:"legal_basis"`
-	Fields               []string `json:"fields"`
-	Format               string   `json:"format"`
-	Rows                 int64    `json:"rows"`
-	SHA256               string   `json:"sha256"`
-	PolicyVersion        string   `json:"policy_version"`
-	DatasetPolicyVersion string   `json:"dataset_policy_version"`
-}
-
 func (s *Server) handleDatasetData() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		svc, dec, err := s.contractorCall(c)
@@ -228,24 +205,13 @@ func (s *Server) handleDatasetData() fiber.Handler {
 		}
 		p := principal(c)
 		format := c.Query("format", "csv")
-		dl, err := svc.OpenDownload(c.UserContext(), c.Params("id"), p.Org, format)
+		// The service puts the download on the trail before it opens.
+		dl, err := svc.OpenDownload(c.UserContext(), c.Params("id"),
+			datasets.Downloader{Org: p.Org, Subject: p.Subject, PolicyVersion: dec.PolicyVersion}, format)
 		if err != nil {
 			return datasetError(err)
 		}
 		d := dl.Dataset
-		detail, _ := json.Marshal(downloadDetail{
-			Org: p.Org, Subject: p.Subject, Contractor: d.Contractor, LegalBasis: d.LegalBasis,
-			Fields: append([]string{datasets.PersonColumn}, d.Spec.Fields...), Format: format,
-			Rows: dl.Info.Rows, SHA256: dl.Info.SHA256, PolicyVersion: dec.PolicyVersion, DatasetPolicyVersion: d.PolicyVersion,
-		})
-		// The download goes on the trail before a byte of it leaves.
-		if err := s.deps.Audit.Record(registry.AuditEntry{
-			At: s.deps.Now(), Actor: "org:" + p.Org + "/sub:" + p.Subject, Action: "dataset.download",
-			RecordRef: "dataset:" + d.ID, Purpose: d.Purpose, Detail: string(detail),
-		}); err != nil {
-			dl.File.Close()
-			return problemAuditDown
-		}
 		st, err := dl.File.Stat()
 		if err != nil {
 			dl.File.Close()
@@ -342,6 +308,8 @@ func datasetError(err error) error {
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
 		return errNotFound
+	case errors.Is(err, datasets.ErrUnaudited):
+		return problemAuditDown
 	case errors.Is(err, datasets.ErrExpired):
 		return problemDatasetExpired
 	case errors.Is(err, datasets.ErrNotReady):
@@ -353,8 +321,7 @@ func datasetError(err error) error {
 	case errors.As(err, &req):
 		return invalid(map[string]string{req.Field: req.Reason})
 	case errors.As(err, &denied):
-		return &Problem{Type: "/problems/" + denied.Code(), Title: "The policy does not allow this dataset",
-			Status: fiber.StatusForbidden, Detail: denied.Detail, PolicyVersion: denied.PolicyVersion}
+		return policyProblem(err, fiber.StatusForbidden, "The policy does not allow this dataset")
 	case errors.As(err, &inv):
 		errs := map[string]string{}
 		for _, v := range inv.Violations {

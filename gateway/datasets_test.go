@@ -252,7 +252,12 @@ func TestDatasetLifecycle(t *testing.T) {
 	if len(downloads) != 2 {
 		t.Fatalf("%d entries for two downloads", len(downloads))
 	}
-	var detail downloadDetail
+	var detail struct {
+		LegalBasis    string   `json:"legal_basis"`
+		PolicyVersion string   `json:"policy_version"`
+		Fields        []string `json:"fields"`
+		SHA256        string   `json:"sha256"`
+	}
 	if err := json.Unmarshal([]byte(downloads[0].Detail), &detail); err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,7 @@ func (p *Problem) Error() string { return p.Title }
 
 // The problem catalogue: every stable problem type the gateway answers
 // with, in one place. Each answer copies one and adds detail. Policy
-// refusals are typed by the refusal's code (policyProblem); the dataset
-// routes' problems are in datasets.go.
+// refusals are typed by the refusal's code (policyProblem).
 var (
 	// Any route.
 	errNotFound          = &Problem{Type: "/problems/not-found", Title: "Not found", Status: fiber.StatusNotFound}
@@ -70,6 +69,13 @@ var (
 	problemJTIRequired    = &Problem{Type: "/problems/jti-required", Title: "A batch needs a single-use token (with a jti)", Status: fiber.StatusUnauthorized}
 	problemBatchTooLarge  = &Problem{Type: "/problems/batch-too-large", Title: "The policy does not allow this", Status: fiber.StatusBadRequest}
 	problemAgencyMedia    = &Problem{Type: "/problems/unsupported-media-type", Title: "Send application/json, text/csv, an XLSX workbook or multipart/form-data", Status: fiber.StatusUnsupportedMediaType}
+
+	// Research datasets (datasets.go).
+	problemDatasetsOff     = &Problem{Type: "/problems/datasets-unavailable", Title: "Research datasets are not configured here", Status: fiber.StatusServiceUnavailable}
+	problemDatasetExpired  = &Problem{Type: "/problems/dataset-expired", Title: "The dataset's term has run out; its files are deleted", Status: fiber.StatusGone}
+	problemDatasetNotReady = &Problem{Type: "/problems/dataset-not-ready", Title: "The dataset is not built", Status: fiber.StatusConflict}
+	problemDecided         = &Problem{Type: "/problems/dataset-already-decided", Title: "The request is no longer waiting for a decision", Status: fiber.StatusConflict}
+	problemSelfDecision    = &Problem{Type: "/problems/self-decision", Title: "A second official must decide this request", Status: fiber.StatusForbidden}
 
 	// Officials (office.go).
 	problemAuditSearchDown = &Problem{Type: "/problems/audit-search-unavailable", Title: "The audit trail cannot be searched here", Status: fiber.StatusServiceUnavailable}
