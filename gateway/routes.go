@@ -44,21 +44,19 @@ func (s *Server) routes() {
 	s.app.Post("/v1/agency/verify", s.authenticate(token.AudienceAgency), limited, s.handleAgencyVerify())
 
 	// Officials (Art. 15, 23).
-	s.app.Get("/v1/office/audit", s.authenticate(token.AudienceOffice), limited, s.handleOfficeAudit())
-
-	// Research datasets (Art. 23–24). Their handlers limit the caller
-	// once the datasets service is known to be there (contractorCall,
-	// officeCall), so these routes authenticate only.
-	contractor := s.authenticate(token.AudienceContractor)
-	s.app.Get("/v1/datasets", contractor, s.handleDatasetList())
-	s.app.Get("/v1/datasets/:id", contractor, s.handleDatasetGet())
-	s.app.Get("/v1/datasets/:id/data", contractor, s.handleDatasetData())
 	office := s.authenticate(token.AudienceOffice)
-	s.app.Get("/v1/office/datasets", office, s.handleOfficeDatasetList())
-	s.app.Post("/v1/office/datasets", office, s.handleDatasetRequest())
-	s.app.Get("/v1/office/datasets/:id", office, s.handleOfficeDatasetGet())
-	s.app.Post("/v1/office/datasets/:id/approve", office, s.handleDatasetDecision(true))
-	s.app.Post("/v1/office/datasets/:id/reject", office, s.handleDatasetDecision(false))
+	s.app.Get("/v1/office/audit", office, limited, s.handleOfficeAudit())
+
+	// Research datasets (Art. 23–24).
+	contractor := s.authenticate(token.AudienceContractor)
+	s.app.Get("/v1/datasets", contractor, limited, s.handleDatasetList())
+	s.app.Get("/v1/datasets/:id", contractor, limited, s.handleDatasetGet())
+	s.app.Get("/v1/datasets/:id/data", contractor, limited, s.handleDatasetData())
+	s.app.Get("/v1/office/datasets", office, limited, s.handleOfficeDatasetList())
+	s.app.Post("/v1/office/datasets", office, limited, s.handleDatasetRequest())
+	s.app.Get("/v1/office/datasets/:id", office, limited, s.handleOfficeDatasetGet())
+	s.app.Post("/v1/office/datasets/:id/approve", office, limited, s.handleDatasetDecision(true))
+	s.app.Post("/v1/office/datasets/:id/reject", office, limited, s.handleDatasetDecision(false))
 
 	s.app.Use(func(c *fiber.Ctx) error { return errNotFound })
 }
