@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"runtime/debug"
 	"time"
@@ -8,16 +10,20 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// observe is the outermost middleware: it turns errors into problem
-// responses here (so the status is known), then counts and logs the
-// request (429s in metrics only). The access log holds the route pattern, method, status and
-// latency only: no path (it may hold a share code), no query, no client
-// address, no body.
+// observe is the outermost middleware: it gives the request its
+// deadline, turns errors into problem responses here (so the status is
+// known), then counts and logs the request (429s in metrics only). The
+// access log holds the route pattern, method, status and latency only: no
+// path (it may hold a share code), no query, no client address, no body.
 func (s *Server) observe() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
+		ctx, cancel := context.WithTimeout(c.UserContext(), s.deps.RequestTimeout)
+		defer cancel()
+		c.SetUserContext(ctx)
 		err := c.Next()
 		if err != nil {
+			err = cutOff(ctx, err)
 			if herr := c.App().ErrorHandler(c, err); herr != nil {
 				s.deps.Logger.Error("error handler failed", "err", herr)
 				c.Status(fiber.StatusInternalServerError)
@@ -37,6 +43,17 @@ func (s *Server) observe() fiber.Handler {
 		}
 		return nil
 	}
+}
+
+// cutOff answers problemTimeout for a request whose deadline passed
+// while it waited: whatever a store or Redis client wrapped around the
+// context's error stays internal. A handler's own problem stands.
+func cutOff(ctx context.Context, err error) error {
+	var p *Problem
+	if ctx.Err() == nil || errors.As(err, &p) {
+		return err
+	}
+	return problemTimeout
 }
 
 // methodName is m as a constant string. Fiber's c.Method() views the

@@ -79,6 +79,10 @@ var (
 
 	// Officials (office.go).
 	problemAuditSearchDown = &Problem{Type: "/problems/audit-search-unavailable", Title: "The audit trail cannot be searched here", Status: fiber.StatusServiceUnavailable}
+
+	// problemTimeout: the request outlived Deps.RequestTimeout waiting on
+	// the store or Redis; trying again later may succeed.
+	problemTimeout = &Problem{Type: "/problems/timeout", Title: "The registry did not answer in time; try again", Status: fiber.StatusServiceUnavailable}
 )
 
 // policyProblem is the one translation of a policy refusal into a

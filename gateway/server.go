@@ -83,7 +83,16 @@ type Deps struct {
 	// CacheStats reports the record cache's lookups so far (serve wraps
 	// the store in gateway/recordcache); nil when there is no cache.
 	CacheStats func() (hits, misses int64)
+	// RequestTimeout bounds every request: its UserContext ends then, so
+	// no store, Redis or key-fetch call outlives it, and a request cut off
+	// answers 503 /problems/timeout. Zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is Deps.RequestTimeout when unset: well above
+// the slowest route at its largest batch, well below the clients' own
+// patience and the write timeout.
+const DefaultRequestTimeout = 5 * time.Second
 
 // Server is the gateway's HTTP server.
 type Server struct {
@@ -116,6 +125,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.RequestTimeout <= 0 {
+		d.RequestTimeout = DefaultRequestTimeout
 	}
 	switch {
 	case d.Registry == nil, d.Policy == nil, d.Receipts == nil, d.Limiter == nil, d.Audit == nil:
