@@ -14,15 +14,18 @@ func runAudit(ctx context.Context, args []string, e env) error {
 		return usageError{"usage: degreegate audit verify [--database-url URL]"}
 	}
 	fs := newFlags("audit verify", e)
-	var db dbConfig
-	db.register(fs, e, false)
+	conf := newConfig(fs, "audit", e.getenv)
 	if help, err := parse(fs, args[1:]); help || err != nil {
 		return err
 	}
-	if err := db.requireDatabase(); err != nil {
+	cfg, err := conf.load()
+	if err != nil {
 		return err
 	}
-	store, err := postgres.Open(ctx, db.databaseURL)
+	if err := cfg.requireDatabase(); err != nil {
+		return err
+	}
+	store, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,7 +15,6 @@ import (
 	"github.com/degreegate/degreegate/datasets"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
-	"github.com/degreegate/degreegate/registry/inmem"
 	"github.com/degreegate/degreegate/registry/postgres"
 )
 
@@ -39,9 +37,8 @@ const datasetUsage = `usage: degreegate dataset COMMAND [flags]
 
 // datasetEnv is what every dataset verb but check needs.
 type datasetEnv struct {
-	db     dbConfig
-	policy string
-	dir    string
+	conf *configLoader
+	cfg  *Config
 	// needKeys: the verb seals or opens pseudonym keys (request, build,
 	// trace); the others load the keys only when given.
 	needKeys bool
@@ -49,42 +46,35 @@ type datasetEnv struct {
 	service  *datasets.Service
 }
 
-func (d *datasetEnv) register(fs *flag.FlagSet, e env) {
-	d.db.register(fs, e, true)
-	fs.StringVar(&d.policy, "policy", e.getenv("DEGREEGATE_POLICY"), "policy file (env DEGREEGATE_POLICY); the embedded default when empty")
-	fs.StringVar(&d.dir, "datasets-dir", datasetsDir(e), "folder of the built datasets (env DEGREEGATE_DATASETS_DIR)")
-}
-
-func datasetsDir(e env) string {
-	if d := e.getenv("DEGREEGATE_DATASETS_DIR"); d != "" {
-		return d
-	}
-	return "datasets"
-}
-
-// open connects to the database and builds the service.
+// open loads the settings, connects to the database and builds the
+// service.
 func (d *datasetEnv) open(ctx context.Context, e env) error {
-	if err := d.db.requireDatabase(); err != nil {
+	cfg, err := d.conf.load()
+	if err != nil {
 		return err
 	}
-	policy, err := loadPolicy(d.policy)
+	d.cfg = cfg
+	if err := cfg.requireDatabase(); err != nil {
+		return err
+	}
+	policy, err := loadPolicy(cfg.Policy)
 	if err != nil {
 		return err
 	}
 	var keys *registry.Keyring
 	switch {
-	case d.db.keysDir != "":
-		if keys, err = registry.LoadKeyring(d.db.keysDir, e.getenv); err != nil {
+	case cfg.KeysDir != "":
+		if keys, err = registry.LoadKeyring(cfg.KeysDir, cfg.keyEnv); err != nil {
 			return err
 		}
 	case d.needKeys:
 		return usageError{"no keys folder: dataset pseudonym keys are sealed with the data key; set DEGREEGATE_KEYS_DIR or --keys-dir"}
 	}
-	store, err := postgres.Open(ctx, d.db.databaseURL)
+	store, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
-	svc, err := newDatasetService(store, store, keys, policy, datasets.SyncAuditor{Log: store, Ctx: ctx}, d.dir,
+	svc, err := newDatasetService(store, store, keys, policy, datasets.SyncAuditor{Log: store, Ctx: ctx}, cfg.DatasetsDir,
 		slog.New(slog.NewJSONHandler(e.stderr, nil)))
 	if err != nil {
 		store.Close()
@@ -127,8 +117,7 @@ func splitArgs(args []string) (string, []string) {
 
 func runDatasetVerb(ctx context.Context, verb string, args []string, e env) error {
 	fs := newFlags("dataset "+verb, e)
-	var de datasetEnv
-	de.register(fs, e)
+	de := datasetEnv{conf: newConfig(fs, "dataset", e.getenv)}
 	pos, args := splitArgs(args)
 	var run func() error
 	de.needKeys = verb == "request" || verb == "build" || verb == "trace"
@@ -398,38 +387,4 @@ func datasetVerbKnown(v string) bool {
 		return true
 	}
 	return false
-}
-
-// devDatasets is the dataset service of `degreegate dev`: requests in
-// memory, files under --state-dir/datasets (a temporary folder without
-// one, removed at exit), and a background worker that builds what is
-// approved at once and purges what expires.
-func devDatasets(ctx context.Context, records registry.Store, policy *policies.Policy, audit datasets.Auditor, stateDir string, log *slog.Logger) (*datasets.Service, error) {
-	dir, temp := "", false
-	if stateDir != "" {
-		dir = filepath.Join(stateDir, "datasets")
-	} else {
-		var err error
-		if dir, err = os.MkdirTemp("", "degreegate-datasets-"); err != nil {
-			return nil, fmt.Errorf("dev: datasets folder: %w", err)
-		}
-		temp = true
-	}
-	// The requests live in memory and die with the process, and so may
-	// the key that seals their pseudonym keys.
-	keys, err := registry.NewRandomKeyring()
-	if err != nil {
-		return nil, fmt.Errorf("dev: dataset keys: %w", err)
-	}
-	svc, err := newDatasetService(records, inmem.NewDatasets(), keys, policy, audit, dir, log)
-	if err != nil {
-		return nil, err
-	}
-	go func() {
-		svc.Run(ctx, time.Minute)
-		if temp {
-			os.RemoveAll(dir)
-		}
-	}()
-	return svc, nil
 }

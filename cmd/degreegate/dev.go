@@ -17,15 +17,17 @@ const devAgencyPurpose = "employment_background_check"
 
 func runDev(ctx context.Context, args []string, e env) error {
 	fs := newFlags("dev", e)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	conf := newConfig(fs, "dev", e.getenv)
 	n := fs.Int("records", 20000, "synthetic records to load")
 	seed := fs.Int64("seed", 1, "seed for the synthetic records: same seed and count, same records")
 	stateDir := fs.String("state-dir", "", "write samples.json, the dev issuer's keys and demo tokens here")
-	policy := fs.String("policy", e.getenv("DEGREEGATE_POLICY"), "policy file (env DEGREEGATE_POLICY); the embedded default when empty")
 	unlimited := fs.Bool("unlimited", false, "turn public rate limits off (load tests on a developer machine only)")
-	debugAddr := fs.String("debug-addr", "", "serve Go's pprof profiles here, e.g. 127.0.0.1:6060 (loopback only)")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
+	}
+	cfg, err := conf.load()
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
 	}
 	if *n < 0 {
 		return usageError{"dev: --records must be ≥ 0"}
@@ -49,7 +51,7 @@ func runDev(ctx context.Context, args []string, e env) error {
 	if *stateDir != "" {
 		fmt.Fprintf(e.stdout, "writing samples.json, dev-issuer.jwk, jwks.json and tokens.json to %s\n", *stateDir)
 	}
-	gw := devGateway{addr: *addr, stateDir: *stateDir, unlimited: *unlimited, debugAddr: *debugAddr, policy: *policy, samples: samples}
+	gw := devGateway{cfg: cfg, stateDir: *stateDir, unlimited: *unlimited, samples: samples}
 	return gw.run(ctx, store, keys, e)
 }
 

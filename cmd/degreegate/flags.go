@@ -22,25 +22,3 @@ func parse(fs *flag.FlagSet, args []string) (help bool, err error) {
 	}
 	return false, nil
 }
-
-// dbConfig is the database and key configuration that migrate, import,
-// audit (and later serve and dataset) share: flags, defaulting to the
-// environment of DESIGN.md.
-type dbConfig struct {
-	databaseURL string
-	keysDir     string
-}
-
-func (c *dbConfig) register(fs *flag.FlagSet, e env, keys bool) {
-	fs.StringVar(&c.databaseURL, "database-url", e.getenv("DATABASE_URL"), "PostgreSQL connection string (env DATABASE_URL)")
-	if keys {
-		fs.StringVar(&c.keysDir, "keys-dir", e.getenv("DEGREEGATE_KEYS_DIR"), "folder written by 'keys init' (env DEGREEGATE_KEYS_DIR)")
-	}
-}
-
-func (c *dbConfig) requireDatabase() error {
-	if c.databaseURL == "" {
-		return usageError{"no database: set DATABASE_URL or --database-url"}
-	}
-	return nil
-}

@@ -18,8 +18,7 @@ import (
 
 func runImport(ctx context.Context, args []string, e env) error {
 	fs := newFlags("import", e)
-	var db dbConfig
-	db.register(fs, e, true)
+	conf := newConfig(fs, "import", e.getenv)
 	batch := fs.Int("batch-size", 5000, "records per transaction; each batch is all or nothing")
 	actor := fs.String("actor", "import", "who files these records, recorded on every version and in the audit trail")
 	reason := fs.String("reason", "initial filing", "why, recorded with every version")
@@ -32,14 +31,18 @@ func runImport(ctx context.Context, args []string, e env) error {
 	if len(files) == 0 {
 		return usageError{"usage: degreegate import [flags] FILE..."}
 	}
-	if err := db.requireDatabase(); err != nil {
-		return err
-	}
-	keys, err := registry.LoadKeyring(db.keysDir, e.getenv)
+	cfg, err := conf.load()
 	if err != nil {
 		return err
 	}
-	store, err := postgres.Open(ctx, db.databaseURL)
+	if err := cfg.requireDatabase(); err != nil {
+		return err
+	}
+	keys, err := registry.LoadKeyring(cfg.KeysDir, cfg.keyEnv)
+	if err != nil {
+		return err
+	}
+	store, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}

@@ -13,14 +13,18 @@ func runKeys(ctx context.Context, args []string, e env) error {
 		return usageError{"usage: degreegate keys init --dir DIR"}
 	}
 	fs := newFlags("keys init", e)
-	dir := fs.String("dir", e.getenv("DEGREEGATE_KEYS_DIR"), "folder to create the keys in (env DEGREEGATE_KEYS_DIR)")
+	conf := newConfig(fs, "keys", e.getenv)
 	if help, err := parse(fs, args[1:]); help || err != nil {
 		return err
 	}
-	if *dir == "" {
+	cfg, err := conf.load()
+	if err != nil {
+		return err
+	}
+	if cfg.KeysDir == "" {
 		return usageError{"keys init: --dir is required"}
 	}
-	written, err := registry.InitKeys(*dir, time.Now())
+	written, err := registry.InitKeys(cfg.KeysDir, time.Now())
 	if err != nil {
 		return fmt.Errorf("keys init: %w", err)
 	}

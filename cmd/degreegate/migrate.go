@@ -9,15 +9,18 @@ import (
 
 func runMigrate(ctx context.Context, args []string, e env) error {
 	fs := newFlags("migrate", e)
-	var db dbConfig
-	db.register(fs, e, false)
+	conf := newConfig(fs, "migrate", e.getenv)
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
-	if err := db.requireDatabase(); err != nil {
+	cfg, err := conf.load()
+	if err != nil {
 		return err
 	}
-	if err := postgres.Migrate(ctx, db.databaseURL); err != nil {
+	if err := cfg.requireDatabase(); err != nil {
+		return err
+	}
+	if err := postgres.Migrate(ctx, cfg.DatabaseURL); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	fmt.Fprintln(e.stdout, "database schema is up to date")

@@ -22,10 +22,7 @@ import (
 func runRevoke(ctx context.Context, args []string, e env) error {
 	const usage = "usage: degreegate revoke CERTIFICATE_NUMBER --resolution R --reason X --on YYYY-MM-DD [--actor A]"
 	fs := newFlags("revoke", e)
-	var db dbConfig
-	db.register(fs, e, true)
-	var rc redisConfig
-	rc.register(fs, e)
+	conf := newConfig(fs, "revoke", e.getenv)
 	resolution := fs.String("resolution", "", "number of the resolution that revokes the degree")
 	reason := fs.String("reason", "", "why the degree is revoked")
 	on := fs.String("on", "", "date of the revocation, YYYY-MM-DD")
@@ -51,14 +48,18 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 	case dateErr != nil:
 		return usageError{"revoke: --on: want a date YYYY-MM-DD"}
 	}
-	if err := db.requireDatabase(); err != nil {
+	cfg, err := conf.load()
+	if err != nil {
 		return err
 	}
-	keys, err := registry.LoadKeyring(db.keysDir, e.getenv)
+	if err := cfg.requireDatabase(); err != nil {
+		return err
+	}
+	keys, err := registry.LoadKeyring(cfg.KeysDir, cfg.keyEnv)
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
-	store, err := postgres.Open(ctx, db.databaseURL)
+	store, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
@@ -81,16 +82,16 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 
 	// Broadcast even when nothing changed: it costs nothing, and it
 	// repairs a broadcast that failed on an earlier attempt.
-	if rc.url == "" {
+	if cfg.RedisURL == "" {
 		fmt.Fprintf(e.stderr, "no REDIS_URL: not broadcast; serve replicas show it once their cache entry expires (--cache-ttl, default %s)\n", recordcache.DefaultTTL)
 		return nil
 	}
-	rdb, err := redisstate.NewClient(rc.url)
+	rdb, err := redisstate.NewClient(cfg.RedisURL)
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
 	defer rdb.Close()
-	revs := redisstate.NewRevocations(rdb, rc.prefix, nil)
+	revs := redisstate.NewRevocations(rdb, cfg.RedisPrefix, nil)
 	var pubErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		pctx, cancel := context.WithTimeout(ctx, time.Second)

@@ -3,86 +3,42 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"net/url"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/degreegate/degreegate/gateway"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/recordcache"
 	"github.com/degreegate/degreegate/gateway/redisstate"
 	"github.com/degreegate/degreegate/gateway/token"
+	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/postgres"
 )
 
-// serveConfig is the configuration of `degreegate serve`: DESIGN.md's
-// environment, each also a flag, and a few tuning flags.
-type serveConfig struct {
-	addr           string
-	db             dbConfig
-	redis          redisConfig
-	policy         string
-	trustedIssuers string
-	trustedProxies string
-	publicURL      string
-	dbPool         int
-	cacheSize      int
-	cacheTTL       time.Duration
-	lookupQueries  int
-	grace          time.Duration
-	accessLog      bool
-	debugAddr      string
-}
-
-// redisConfig is the Redis that serve and revoke share: one prefix per
-// deployment, so that several deployments (or tests) can share a server.
-type redisConfig struct {
-	url    string
-	prefix string
-}
-
-func (c *redisConfig) register(fs *flag.FlagSet, e env) {
-	fs.StringVar(&c.url, "redis-url", e.getenv("REDIS_URL"), "Redis for shared limits, replay state and revocation broadcasts (env REDIS_URL)")
-	fs.StringVar(&c.prefix, "redis-prefix", "degreegate:", "prefix of every Redis key and channel; the same for every replica of one deployment")
-}
-
 func runServe(ctx context.Context, args []string, e env) error {
 	fs := newFlags("serve", e)
-	var c serveConfig
-	fs.StringVar(&c.addr, "addr", ":8080", "listen address")
-	c.db.register(fs, e, true)
-	c.redis.register(fs, e)
-	fs.StringVar(&c.policy, "policy", e.getenv("DEGREEGATE_POLICY"), "policy file (env DEGREEGATE_POLICY); the embedded default when empty")
-	fs.StringVar(&c.trustedIssuers, "trusted-issuers", e.getenv("DEGREEGATE_TRUSTED_ISSUERS"), "trusted token issuers file (env DEGREEGATE_TRUSTED_ISSUERS); without it token routes answer 503")
-	fs.StringVar(&c.publicURL, "public-url", e.getenv("DEGREEGATE_PUBLIC_URL"), "the gateway's public address, scheme://host[:port], for the web page's QR codes (env DEGREEGATE_PUBLIC_URL); without it they follow each request's Host")
-	fs.StringVar(&c.trustedProxies, "trusted-proxies", e.getenv("DEGREEGATE_TRUSTED_PROXIES"), "CIDRs whose X-Forwarded-For is believed (env DEGREEGATE_TRUSTED_PROXIES)")
-	fs.IntVar(&c.dbPool, "db-pool", 0, "PostgreSQL connections (default: the URL's pool_max_conns, else 4 per CPU, 4 to 32)")
-	fs.IntVar(&c.cacheSize, "cache-size", recordcache.DefaultSize, "records kept in the public verification cache")
-	fs.DurationVar(&c.cacheTTL, "cache-ttl", recordcache.DefaultTTL, "how long a cached record is served (revocations are broadcast and show at once)")
-	fs.IntVar(&c.lookupQueries, "lookup-queries", recordcache.DefaultLoaders, "store queries run at once for public lookups; misses arriving meanwhile are batched into the next (raise it for a distant database)")
-	fs.DurationVar(&c.grace, "grace", 20*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
-	fs.BoolVar(&c.accessLog, "access-log", true, "log one JSON line per request (route, status, latency; never client data)")
-	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's pprof profiles here, e.g. 127.0.0.1:6060 (loopback only: they reveal internals)")
+	conf := newConfig(fs, "serve", e.getenv)
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{"serve takes no arguments, only flags"}
 	}
-	return c.run(ctx, e)
+	cfg, err := conf.load()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return serve(ctx, cfg, e)
 }
 
 // servedKeys are the secrets serve needs, loaded before anything connects.
@@ -166,170 +122,46 @@ func (a quotaAdapter) Refund(ctx context.Context, org string, n int64, day strin
 	return a.q.Refund(ctx, org, n, day)
 }
 
-// run checks what needs no network first (keys, configuration, policy),
-// then opens in order — token issuers, PostgreSQL, Redis and its
-// background loops, the audit writer, the listener — and closes in
-// reverse: on ctx's end it stops accepting, drains requests, flushes the
-// audit trail, stops the Redis loops, closes Redis, then the pool.
-// Nothing served goes unaudited.
-func (c serveConfig) run(ctx context.Context, e env) error {
+// serve checks what needs no network first (keys, configuration,
+// policy), then opens in order — token issuers, PostgreSQL, Redis and its
+// workers, the gateway — and on ctx's end stops accepting, drains
+// requests, and closes in reverse (lifecycle.close).
+func serve(ctx context.Context, cfg *Config, e env) (err error) {
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	fail := func(err error) error { return fmt.Errorf("serve: %w", err) }
 
-	keys, err := loadServeKeys(c.db.keysDir, e.getenv)
+	pre, err := prepareServe(cfg, e, log)
 	if err != nil {
-		return fail(err)
-	}
-	if err := c.db.requireDatabase(); err != nil {
 		return err
 	}
-	if c.redis.url == "" {
-		return usageError{"no Redis: set REDIS_URL or --redis-url (serve shares rate limits, token replay state and revocations through it; `degreegate dev` runs without)"}
-	}
-	policy, err := loadPolicy(c.policy)
+	tokens, err := trustedIssuers(ctx, cfg, log)
 	if err != nil {
 		return fail(err)
 	}
-	proxies, err := ratelimit.ParseProxies(c.trustedProxies)
-	if err != nil {
-		return fail(fmt.Errorf("DEGREEGATE_TRUSTED_PROXIES: %w", err))
-	}
-	if c.publicURL == "" {
-		log.Warn("no public URL (DEGREEGATE_PUBLIC_URL): the web page's QR codes link to the Host each request names")
-	} else if _, err := gateway.ParsePublicURL(c.publicURL); err != nil {
-		return fail(fmt.Errorf("DEGREEGATE_PUBLIC_URL: %w", err))
-	}
-	dbURL, poolSize, err := poolURL(c.db.databaseURL, c.dbPool)
-	if err != nil {
-		return fail(err)
-	}
-	if _, err := redisstate.Options(c.redis.url); err != nil {
-		return fail(err)
-	}
-
-	// Background loops (token key refresh, limiter settlement, revocation
-	// subscription) outlive ctx: they must keep running while requests
-	// drain, and stop only after.
-	bg, stopBG := context.WithCancel(context.Background())
-	defer stopBG() // on early returns; normally stopped earlier, below
-	var loops sync.WaitGroup
-	var tokens gateway.TokenVerifier
-	if c.trustedIssuers != "" {
-		cfg, err := token.LoadConfig(c.trustedIssuers)
-		if err != nil {
-			return fail(fmt.Errorf("DEGREEGATE_TRUSTED_ISSUERS: %w", err))
-		}
-		v, err := token.NewVerifier(bg, cfg, token.Options{Logger: log})
-		if err != nil {
-			return fail(fmt.Errorf("DEGREEGATE_TRUSTED_ISSUERS: %w", err))
-		}
-		tokens = v
-	} else {
-		log.Warn("no trusted token issuers (DEGREEGATE_TRUSTED_ISSUERS): token routes answer 503")
-	}
-
-	store, err := postgres.Open(ctx, dbURL)
-	if err != nil {
-		return fail(err)
-	}
-	defer store.Close()
-	rdb, err := redisstate.NewClient(c.redis.url) // connects on first use
-	if err != nil {
-		return fail(err)
-	}
-	defer rdb.Close()
+	l := newLifecycle()
 	defer func() {
-		stopBG()
-		loops.Wait()
-	}()
-
-	limiter := redisstate.NewLimiter(rdb, redisstate.LimiterConfig{
-		Prefix: c.redis.prefix, KeySecret: deriveSecret(keys.ring, "rate-limit-keys"), Logger: log,
-	})
-	loops.Go(func() { limiter.Run(bg) })
-	revocations := redisstate.NewRevocations(rdb, c.redis.prefix, log)
-	cached := recordcache.NewStore(store, recordcache.Options{
-		Size: c.cacheSize, TTL: c.cacheTTL, Live: revocations.Live,
-		// Lookups batch rather than take more connections, which stay
-		// free for the audit writer, readiness probes and token routes.
-		Loaders: max(min(c.lookupQueries, poolSize-1), 1),
-	})
-	loops.Go(func() {
-		_ = revocations.Subscribe(bg, redisstate.RevocationHandler{Revoked: cached.Cache().Invalidate, Resync: cached.Cache().Reset})
-	})
-
-	audit := registry.NewAuditWriter(store, registry.AuditWriterOptions{Logger: log})
-	flushed := false
-	defer func() {
-		if flushed {
-			return
+		if cerr := l.close(); cerr != nil && err == nil {
+			err = fail(cerr)
 		}
-		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = audit.Close(fctx) // a start-up failure: nothing was served
 	}()
-	// Research datasets: built, offered and purged by this process; with
-	// several replicas the folder must be shared storage.
-	datasets, err := newDatasetService(store, store, keys.ring, policy, audit, datasetsDir(e), log)
+	store, rdb, err := openServeStores(ctx, cfg, pre.dbURL, l)
 	if err != nil {
 		return fail(err)
 	}
-	loops.Go(func() { datasets.Run(bg, time.Minute) })
-	srv, err := gateway.New(gateway.Deps{
-		Logger:      log,
-		Datasets:    datasets,
-		Registry:    registry.New(cached, keys.ring, store, time.Now),
-		Policy:      policy,
-		Receipts:    keys.receipt,
-		Limiter:     limiter,
-		Proxies:     proxies,
-		PublicURL:   c.publicURL,
-		Audit:       audit,
-		Tokens:      tokens,
-		Replay:      redisstate.NewReplayCache(rdb, c.redis.prefix),
-		Quota:       quotaAdapter{redisstate.NewQuota(rdb, c.redis.prefix)},
-		Codes:       store,
-		AuditSearch: store,
-		AddressKey:  deriveSecret(keys.ring, "audit-address-hash"),
-		Ready: func(ctx context.Context) error {
-			ctx, cancel := context.WithTimeout(ctx, time.Second)
-			defer cancel()
-			return store.Ping(ctx)
-		},
-		// Redis unreachable: limits are local, the cache is bypassed.
-		Degraded:       func() bool { return limiter.Degraded() || !revocations.Live() },
-		QuietAccessLog: !c.accessLog,
-		CacheStats: func() (hits, misses int64) {
-			st := cached.Cache().Stats()
-			return st.Hits, st.Misses + st.Bypassed
-		},
-	})
+	a, cache := serveAdapters(cfg, pre, store, rdb, tokens, l, log)
+	srv, err := buildGateway(cfg, pre.policy, a, !cfg.AccessLog, l, log)
 	if err != nil {
 		return fail(err)
 	}
-	if c.debugAddr != "" {
-		stop, err := serveDebug(c.debugAddr, log)
-		if err != nil {
-			return fail(err)
-		}
-		defer stop()
+	serveErr := serveGateway(ctx, srv, cfg, cfg.Grace, l, log, func(base string) error {
+		fmt.Fprintf(e.stdout, "listening on %s (policy %s, %d database connections)\n", base, pre.policy.Version(), pre.poolSize)
+		log.Info("serving", "addr", strings.TrimPrefix(base, "http://"), "policy", pre.policy.Version(), "db_pool", pre.poolSize)
+		return nil
+	})
+	if err := l.close(); err != nil {
+		return fail(err)
 	}
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return fail(fmt.Errorf("listen: %w", err))
-	}
-	fmt.Fprintf(e.stdout, "listening on http://%s (policy %s, %d database connections)\n", ln.Addr(), policy.Version(), poolSize)
-	log.Info("serving", "addr", ln.Addr().String(), "policy", policy.Version(), "db_pool", poolSize)
-
-	serveErr := srv.Serve(ctx, ln, c.grace)
-	// Drained: flush the trail before anything it needs is closed.
-	fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	flushed = true
-	if err := audit.Close(fctx); err != nil {
-		return fail(fmt.Errorf("flush audit trail: %w", err))
-	}
-	st := cached.Cache().Stats()
+	st := cache.Stats()
 	log.Info("stopped", "cache_hits", st.Hits, "cache_misses", st.Misses, "cache_bypassed", st.Bypassed,
 		"store_queries", st.Queries, "store_keys", st.Keys)
 	if serveErr != nil {
@@ -338,31 +170,121 @@ func (c serveConfig) run(ctx context.Context, e env) error {
 	return nil
 }
 
-// serveDebug serves net/http/pprof on addr, which must be a loopback
-// address: profiles show internals, and goroutine dumps can show request
-// data in flight.
-func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
-	host, _, err := net.SplitHostPort(addr)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("--debug-addr %s: want a loopback address and port, e.g. 127.0.0.1:6060", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
+// servePrep is what serve checked before connecting anywhere.
+type servePrep struct {
+	keys     servedKeys
+	policy   *policies.Policy
+	dbURL    string
+	poolSize int
+}
+
+// prepareServe checks everything that needs no network: the keys, that
+// the services are named, the policy, the database URL's form.
+func prepareServe(cfg *Config, e env, log *slog.Logger) (servePrep, error) {
+	fail := func(err error) error { return fmt.Errorf("serve: %w", err) }
+	keys, err := loadServeKeys(cfg.KeysDir, cfg.keyEnv)
 	if err != nil {
-		return nil, fmt.Errorf("--debug-addr: %w", err)
+		return servePrep{}, fail(err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("debug listener stopped", "err", err)
-		}
-	}()
-	return func() { _ = srv.Close() }, nil
+	if err := cfg.requireDatabase(); err != nil {
+		return servePrep{}, err
+	}
+	if cfg.RedisURL == "" {
+		return servePrep{}, usageError{"no Redis: set REDIS_URL or --redis-url (serve shares rate limits, token replay state and revocations through it; `degreegate dev` runs without)"}
+	}
+	policy, err := loadPolicy(cfg.Policy)
+	if err != nil {
+		return servePrep{}, fail(err)
+	}
+	if cfg.PublicURL == "" {
+		log.Warn("no public URL (DEGREEGATE_PUBLIC_URL): the web page's QR codes link to the Host each request names")
+	}
+	dbURL, poolSize, err := poolURL(cfg.DatabaseURL, cfg.DBPool)
+	if err != nil {
+		return servePrep{}, fail(err)
+	}
+	if _, err := redisstate.Options(cfg.RedisURL); err != nil {
+		return servePrep{}, fail(err)
+	}
+	return servePrep{keys: keys, policy: policy, dbURL: dbURL, poolSize: poolSize}, nil
+}
+
+// trustedIssuers loads the token issuers serve trusts; none leaves the
+// token routes answering 503.
+func trustedIssuers(ctx context.Context, cfg *Config, log *slog.Logger) (gateway.TokenVerifier, error) {
+	if cfg.TrustedIssuers == "" {
+		log.Warn("no trusted token issuers (DEGREEGATE_TRUSTED_ISSUERS): token routes answer 503")
+		return nil, nil
+	}
+	tc, err := token.LoadConfig(cfg.TrustedIssuers)
+	if err != nil {
+		return nil, fmt.Errorf("DEGREEGATE_TRUSTED_ISSUERS: %w", err)
+	}
+	v, err := token.NewVerifier(ctx, tc, token.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("DEGREEGATE_TRUSTED_ISSUERS: %w", err)
+	}
+	return v, nil
+}
+
+// openServeStores opens the PostgreSQL pool and the Redis client (which
+// connects on first use); l closes them.
+func openServeStores(ctx context.Context, cfg *Config, dbURL string, l *lifecycle) (*postgres.Store, *redis.Client, error) {
+	store, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	l.onClose(func() error { store.Close(); return nil })
+	rdb, err := redisstate.NewClient(cfg.RedisURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	l.onClose(rdb.Close)
+	return store, rdb, nil
+}
+
+// serveAdapters are serve's PostgreSQL and Redis adapters, with their
+// workers (limiter settlement, revocation subscription) started on l.
+func serveAdapters(cfg *Config, pre servePrep, store *postgres.Store, rdb *redis.Client, tokens gateway.TokenVerifier, l *lifecycle, log *slog.Logger) (adapters, *recordcache.Cache) {
+	limiter := redisstate.NewLimiter(rdb, redisstate.LimiterConfig{
+		Prefix: cfg.RedisPrefix, KeySecret: deriveSecret(pre.keys.ring, "rate-limit-keys"), Logger: log,
+	})
+	l.Go(limiter.Run)
+	revocations := redisstate.NewRevocations(rdb, cfg.RedisPrefix, log)
+	cached := recordcache.NewStore(store, recordcache.Options{
+		Size: cfg.CacheSize, TTL: cfg.CacheTTL, Live: revocations.Live,
+		// Lookups batch rather than take more connections, which stay
+		// free for the audit writer, readiness probes and token routes.
+		Loaders: max(min(cfg.LookupQueries, pre.poolSize-1), 1),
+	})
+	l.Go(func(ctx context.Context) {
+		_ = revocations.Subscribe(ctx, redisstate.RevocationHandler{Revoked: cached.Cache().Invalidate, Resync: cached.Cache().Reset})
+	})
+	return adapters{
+		store:       store,
+		records:     cached,
+		keys:        pre.keys.ring,
+		datasets:    store,
+		datasetKeys: pre.keys.ring,
+		datasetsDir: cfg.DatasetsDir,
+		receipts:    pre.keys.receipt,
+		addressKey:  deriveSecret(pre.keys.ring, "audit-address-hash"),
+		limiter:     limiter,
+		replay:      redisstate.NewReplayCache(rdb, cfg.RedisPrefix),
+		quota:       quotaAdapter{redisstate.NewQuota(rdb, cfg.RedisPrefix)},
+		tokens:      tokens,
+		cacheStats: func() (hits, misses int64) {
+			st := cached.Cache().Stats()
+			return st.Hits, st.Misses + st.Bypassed
+		},
+		ready: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			return store.Ping(ctx)
+		},
+		// Redis unreachable: limits are local, the cache is bypassed.
+		degraded: func() bool { return limiter.Degraded() || !revocations.Live() },
+	}, cached.Cache()
 }
 
 // Compile-time checks that the adapters fit the gateway's interfaces.

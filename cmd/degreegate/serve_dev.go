@@ -7,12 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/degreegate/degreegate/gateway"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/policies"
@@ -23,36 +21,17 @@ import (
 // devGateway is what dev runs: the gateway over the embedded store, with
 // keys made fresh at every start.
 type devGateway struct {
-	addr      string
+	cfg       *Config
 	stateDir  string
 	unlimited bool
-	debugAddr string // pprof listener, loopback only; "" for none
-	policy    string // path; "" for the embedded default
 	samples   []registry.Record
 }
 
-func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.Keyring, e env) error {
+func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.Keyring, e env) (err error) {
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	policy, err := loadPolicy(d.policy)
+	policy, err := loadPolicy(d.cfg.Policy)
 	if err != nil {
 		return err
-	}
-	_, receiptKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return err
-	}
-	signer, err := token.NewSigner(receiptKey)
-	if err != nil {
-		return err
-	}
-	addressKey := make([]byte, 32)
-	rand.Read(addressKey)
-
-	var limiter ratelimit.Limiter = ratelimit.Unlimited{}
-	if !d.unlimited {
-		local := ratelimit.NewLocal(ratelimit.Options{})
-		go local.Run(ctx)
-		limiter = local
 	}
 	// The dev identity provider issues every audience's tokens; the
 	// gateway trusts it and nothing else.
@@ -60,67 +39,111 @@ func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.
 	if err != nil {
 		return err
 	}
+	l := newLifecycle()
+	defer func() {
+		if cerr := l.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("dev: %w", cerr)
+		}
+	}()
+	a, err := d.adapters(ctx, store, keys, issuer, l, log)
+	if err != nil {
+		return err
+	}
+	srv, err := buildGateway(d.cfg, policy, a, d.unlimited, l, log)
+	if err != nil {
+		return err
+	}
+	serveErr := serveGateway(ctx, srv, d.cfg, 10*time.Second, l, log, func(base string) error {
+		if d.stateDir != "" {
+			if err := writeDevState(d.stateDir, issuer, d.samples, policy); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(e.stdout, "listening on %s (policy %s)\n", base, policy.Version())
+		printExamples(e, base, d.stateDir, d.samples)
+		return nil
+	})
+	if serveErr != nil {
+		serveErr = fmt.Errorf("dev: %w", serveErr)
+	}
+	// Drained: now stop the workers and flush the trail, so nothing
+	// served goes unaudited.
+	if err := l.close(); err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	return serveErr
+}
+
+// adapters are dev's in-process adapters: fresh keys, local limits, the
+// dev issuer's tokens, and research datasets in memory.
+func (d devGateway) adapters(ctx context.Context, store *inmem.Store, keys *registry.Keyring, issuer *token.DevIssuer, l *lifecycle, log *slog.Logger) (adapters, error) {
+	_, receiptKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return adapters{}, err
+	}
+	signer, err := token.NewSigner(receiptKey)
+	if err != nil {
+		return adapters{}, err
+	}
+	addressKey := make([]byte, 32)
+	rand.Read(addressKey)
+
+	var limiter ratelimit.Limiter = ratelimit.Unlimited{}
+	if !d.unlimited {
+		local := ratelimit.NewLocal(ratelimit.Options{})
+		l.Go(local.Run)
+		limiter = local
+	}
 	verifier, err := token.NewVerifier(ctx, issuer.Config(), token.Options{Logger: log})
 	if err != nil {
-		return err
+		return adapters{}, err
 	}
-	audit := registry.NewAuditWriter(store, registry.AuditWriterOptions{Logger: log})
-	datasets, err := devDatasets(ctx, store, policy, audit, d.stateDir, log) // dataset.go
+	// The requests live in memory and die with the process, and so may
+	// the key that seals their pseudonym keys.
+	datasetKeys, err := registry.NewRandomKeyring()
 	if err != nil {
-		return err
+		return adapters{}, fmt.Errorf("dev: dataset keys: %w", err)
 	}
-	srv, err := gateway.New(gateway.Deps{
-		Logger:      log,
-		Registry:    registry.New(store, keys, store, time.Now),
-		Policy:      policy,
-		Receipts:    signer,
-		Limiter:     limiter,
-		Audit:       audit,
-		AddressKey:  addressKey,
-		Tokens:      verifier,
-		Replay:      token.NewMemoryReplayCache(100_000, time.Now),
-		Codes:       store,
-		AuditSearch: store,
-		Datasets:    datasets,
+	dir, err := devDatasetsDir(d.cfg.DatasetsDir, d.stateDir, l)
+	if err != nil {
+		return adapters{}, err
+	}
+	return adapters{
+		store:       store,
+		keys:        keys,
+		datasets:    inmem.NewDatasets(),
+		datasetKeys: datasetKeys,
+		datasetsDir: dir,
+		receipts:    signer,
+		addressKey:  addressKey,
+		limiter:     limiter,
+		replay:      token.NewMemoryReplayCache(100_000, time.Now),
+		tokens:      verifier,
 		// One process: the in-process quota counts the agency's items.
-		Quota: ratelimit.NewMemoryQuota(time.Now),
-		Ready: func(ctx context.Context) error {
+		quota: ratelimit.NewMemoryQuota(time.Now),
+		ready: func(ctx context.Context) error {
 			_, err := store.Count(ctx)
 			return err
 		},
-		QuietAccessLog: d.unlimited,
-	})
+	}, nil
+}
+
+// devDatasetsDir is where dev keeps dataset files: the datasets-dir
+// setting, else --state-dir/datasets, else a temporary folder that l
+// removes at exit.
+func devDatasetsDir(setting, stateDir string, l *lifecycle) (string, error) {
+	switch {
+	case setting != "":
+		return setting, nil
+	case stateDir != "":
+		return filepath.Join(stateDir, "datasets"), nil
+	}
+	dir, err := os.MkdirTemp("", "degreegate-datasets-")
 	if err != nil {
-		return err
+		return "", fmt.Errorf("dev: datasets folder: %w", err)
 	}
-	if d.debugAddr != "" {
-		stop, err := serveDebug(d.debugAddr, log)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-	ln, err := net.Listen("tcp", d.addr)
-	if err != nil {
-		return fmt.Errorf("dev: listen: %w", err)
-	}
-	base := "http://" + ln.Addr().String()
-	if d.stateDir != "" {
-		if err := writeDevState(d.stateDir, issuer, d.samples, policy); err != nil {
-			ln.Close()
-			return err
-		}
-	}
-	fmt.Fprintf(e.stdout, "listening on %s (policy %s)\n", base, policy.Version())
-	printExamples(e, base, d.stateDir, d.samples)
-	serveErr := srv.Serve(ctx, ln, 10*time.Second)
-	// Drained: now flush the trail, so nothing served goes unaudited.
-	flushCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := audit.Close(flushCtx); err != nil {
-		return fmt.Errorf("dev: flush audit trail: %w", err)
-	}
-	return serveErr
+	l.onClose(func() error { return os.RemoveAll(dir) })
+	return dir, nil
 }
 
 func loadPolicy(path string) (*policies.Policy, error) {
@@ -152,7 +175,7 @@ func writeDevState(dir string, issuer *token.DevIssuer, samples []registry.Recor
 		AgencyPurpose string            `json:"agency_purpose"`
 	}{samples, devAgencyPurpose}
 	if _, ok := policy.Purpose(devAgencyPurpose); !ok {
-		return fmt.Errorf("dev: the policy does not accept the dev agency purpose %q", devAgencyPurpose)
+		return fmt.Errorf("the policy does not accept the dev agency purpose %q", devAgencyPurpose)
 	}
 	return writeJSON(filepath.Join(dir, "samples.json"), doc)
 }

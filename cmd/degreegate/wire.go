@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/degreegate/degreegate/gateway"
+	"github.com/degreegate/degreegate/gateway/ratelimit"
+	"github.com/degreegate/degreegate/gateway/token"
+	"github.com/degreegate/degreegate/policies"
+	"github.com/degreegate/degreegate/registry"
+)
+
+// gatewayStore is what the gateway keeps in the registry's store: the
+// records, the audit trail, share codes and audit searches.
+// *postgres.Store and *inmem.Store are both one.
+type gatewayStore interface {
+	registry.Store
+	registry.AuditLog
+	registry.ShareCodeStore
+	registry.AuditSearcher
+}
+
+// adapters are what differs between dev and serve: in-memory storage and
+// limits in one, PostgreSQL and Redis in the other. Everything above them
+// is built by buildGateway for both.
+type adapters struct {
+	store gatewayStore
+	// records, when set, reads the records instead of store (serve: the
+	// read-through gateway/recordcache over it).
+	records  registry.Store
+	keys     *registry.Keyring // seals the records
+	datasets registry.DatasetStore
+	// datasetKeys seals each dataset's pseudonym key.
+	datasetKeys *registry.Keyring
+	datasetsDir string
+	receipts    *token.Signer
+	addressKey  []byte
+	limiter     ratelimit.Limiter
+	replay      token.ReplayCache
+	quota       gateway.Quota
+	tokens      gateway.TokenVerifier // nil: token routes answer 503
+	// cacheStats reports records' cache lookups; nil without a cache.
+	cacheStats func() (hits, misses int64)
+	ready      func(ctx context.Context) error
+	degraded   func() bool // nil: never
+}
+
+// buildGateway builds the gateway over a: the audit writer (flushed at
+// close), the dataset service and its worker, and the server. Everything
+// it starts is l's to stop.
+func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog bool, l *lifecycle, log *slog.Logger) (*gateway.Server, error) {
+	audit := registry.NewAuditWriter(a.store, registry.AuditWriterOptions{Logger: log})
+	l.onClose(func() error {
+		// Workers stopped and requests drained: flush what they recorded,
+		// before the store it goes to is closed. Nothing served goes
+		// unaudited.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := audit.Close(ctx); err != nil {
+			return fmt.Errorf("flush audit trail: %w", err)
+		}
+		return nil
+	})
+	// Research datasets: built, offered and purged by this process; with
+	// several replicas the folder must be shared storage.
+	research, err := newDatasetService(a.store, a.datasets, a.datasetKeys, policy, audit, a.datasetsDir, log)
+	if err != nil {
+		return nil, err
+	}
+	l.Go(func(ctx context.Context) { research.Run(ctx, time.Minute) })
+	proxies, err := ratelimit.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("DEGREEGATE_TRUSTED_PROXIES: %w", err)
+	}
+	records := a.records
+	if records == nil {
+		records = a.store
+	}
+	return gateway.New(gateway.Deps{
+		Logger:         log,
+		Registry:       registry.New(records, a.keys, a.store, time.Now),
+		Policy:         policy,
+		Receipts:       a.receipts,
+		Limiter:        a.limiter,
+		Proxies:        proxies,
+		PublicURL:      cfg.PublicURL,
+		Audit:          audit,
+		Tokens:         a.tokens,
+		Replay:         a.replay,
+		Quota:          a.quota,
+		Codes:          a.store,
+		AuditSearch:    a.store,
+		Datasets:       research,
+		AddressKey:     a.addressKey,
+		Ready:          a.ready,
+		Degraded:       a.degraded,
+		QuietAccessLog: quietLog,
+		CacheStats:     a.cacheStats,
+		RequestTimeout: cfg.RequestTimeout,
+	})
+}
+
+// serveGateway serves srv on cfg.Addr (and pprof on cfg.DebugAddr) until
+// ctx ends, then drains requests for up to grace. announce prints what a
+// user needs once the address is known. The caller closes l after.
+func serveGateway(ctx context.Context, srv *gateway.Server, cfg *Config, grace time.Duration, l *lifecycle, log *slog.Logger, announce func(base string) error) error {
+	if cfg.DebugAddr != "" {
+		if err := serveDebug(cfg.DebugAddr, l, log); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	if err := announce("http://" + ln.Addr().String()); err != nil {
+		ln.Close()
+		return err
+	}
+	return srv.Serve(ctx, ln, grace)
+}
+
+// serveDebug serves net/http/pprof on addr, a loopback address (the
+// settings check it): profiles show internals, and goroutine dumps can
+// show request data in flight. It stops when l closes.
+func serveDebug(addr string, l *lifecycle, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	l.Go(func(ctx context.Context) {
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Warn("debug listener stopped", "err", err)
+			}
+		}()
+		<-ctx.Done()
+		_ = srv.Close()
+		<-served
+	})
+	return nil
+}
