@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -327,6 +328,36 @@ func (l *configLoader) load() (*Config, error) {
 		return nil, errors.Join(errs...)
 	}
 	return &l.cfg, nil
+}
+
+// LogValue shows every setting by name, secrets as "[redacted]": a
+// careless log line cannot print one.
+func (c *Config) LogValue() slog.Value {
+	var attrs []slog.Attr
+	seen := map[string]bool{}
+	for _, s := range settings {
+		if seen[s.name()] {
+			continue
+		}
+		seen[s.name()] = true
+		v := s.field(c)
+		switch p := v.(type) {
+		case *string:
+			if s.secret && *p != "" {
+				v = "[redacted]"
+			} else {
+				v = *p
+			}
+		case *int:
+			v = *p
+		case *time.Duration:
+			v = p.String()
+		case *bool:
+			v = *p
+		}
+		attrs = append(attrs, slog.Any(s.name(), v))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // keyEnv answers registry.LoadKeyring's questions from the Config, so

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -204,5 +205,18 @@ func TestSettingsTableIsWellFormed(t *testing.T) {
 	}
 	if !slices.Contains(databaseVerbs, "serve") {
 		t.Error("serve needs the database")
+	}
+}
+
+func TestConfigLogsRedacted(t *testing.T) {
+	cfg, err := loadFor(t, "serve", map[string]string{"DATABASE_URL": secretURL, "REDIS_URL": "redis://:hunter2-secret@redis:6379/0", "DEGREEGATE_INDEX_KEY": "hunter2-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("settings", "config", cfg)
+	if strings.Contains(logs.String(), "hunter2") || !strings.Contains(logs.String(), `"DATABASE_URL":"[redacted]"`) ||
+		!strings.Contains(logs.String(), `"--grace":"20s"`) {
+		t.Errorf("logged config: %s", logs.String())
 	}
 }
