@@ -18,7 +18,10 @@ import (
 func (s *Server) observe() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
-		ctx, cancel := context.WithTimeout(c.UserContext(), s.deps.RequestTimeout)
+		// From Background, not c.UserContext(): a RequestCtx reused
+		// without its user values reset (BenchmarkPublicVerify does)
+		// would hand on the last request's ended context.
+		ctx, cancel := context.WithTimeout(context.Background(), s.deps.RequestTimeout)
 		defer cancel()
 		c.SetUserContext(ctx)
 		err := c.Next()
