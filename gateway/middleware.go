@@ -18,11 +18,12 @@ import (
 func (s *Server) observe() fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
-		// From Background, not c.UserContext(): a RequestCtx reused
-		// without its user values reset (BenchmarkPublicVerify does)
-		// would hand on the last request's ended context.
-		ctx, cancel := context.WithTimeout(context.Background(), s.deps.RequestTimeout)
-		defer cancel()
+		// A fresh context, not one derived from c.UserContext(): a
+		// RequestCtx reused without its user values reset
+		// (BenchmarkPublicVerify does) would hand on the last request's
+		// ended context.
+		ctx := newRequestContext(start.Add(s.deps.RequestTimeout))
+		defer ctx.cancel()
 		c.SetUserContext(ctx)
 		err := c.Next()
 		if err != nil {

@@ -206,10 +206,11 @@ func (c *Cache) Get(ctx context.Context, certificateNumber string) (registry.Ver
 		// allocation per lookup, however many wait for it.
 		return e, nil
 	}
-	if ctx.Done() == nil {
-		// Nothing can cancel this caller (the gateway's requests carry
-		// context.Background): wait in its own goroutine, which DoChan
-		// would spend one more goroutine and wake-up per miss on.
+	if c.outlasts(ctx) {
+		// The shared lookup gives up (QueryTimeout) before this caller
+		// would: wait in its own goroutine, which DoChan would spend one
+		// more goroutine and wake-up per miss on — and, on the gateway's
+		// request contexts, a timer.
 		r, _, _ := c.flights.Do(key, load)
 		e := r.(*entry)
 		return e.v, false, e.err
@@ -221,6 +222,17 @@ func (c *Cache) Get(ctx context.Context, certificateNumber string) (registry.Ver
 	case <-ctx.Done():
 		return registry.Version{}, false, ctx.Err()
 	}
+}
+
+// outlasts reports whether a caller may simply wait for a lookup: its
+// context never ends, or its deadline is later than the lookup's own
+// QueryTimeout, so waiting costs it at most that long whatever else ends
+// the context sooner.
+func (c *Cache) outlasts(ctx context.Context) bool {
+	if d, ok := ctx.Deadline(); ok {
+		return time.Until(d) > c.opt.QueryTimeout
+	}
+	return ctx.Done() == nil
 }
 
 // cached returns a stored answer that has not expired.
