@@ -68,7 +68,7 @@ func Normalize(r *Record) {
 }
 
 // normalizeKeywords trims keywords and drops empty ones; a list already in
-// that form is returned as it is, without allocating.
+// that form is returned as it is, without allocating (BenchmarkNormalize).
 func normalizeKeywords(kw []string) []string {
 	clean := true
 	for _, k := range kw {
