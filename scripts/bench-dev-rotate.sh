@@ -54,21 +54,7 @@ done
 
 "$work/dg0" gen --records 20000 --seed 1 --format jsonl --out "$work/dev.jsonl" 2>/dev/null
 sed -E 's/^\{"kind":"[a-z]+","name":"([^"]*)".*"certificate_number":"([^"]*)".*/\2\t\1/' "$work/dev.jsonl" >"$work/samples.tsv"
-cat >"$work/verify.lua" <<'EOF'
-local bodies = {}
-function init(args)
-  for line in io.lines(args[1]) do
-    local c, n = line:match("^([^\t]+)\t(.+)$")
-    if c then bodies[#bodies + 1] = '{"certificate_number":"' .. c .. '","name":"' .. n .. '"}' end
-  end
-  local seed = tonumber(tostring({}):match("0x(%x+)"), 16) or 0
-  math.randomseed(os.time() + seed % 100000)
-end
-local headers = { ["Content-Type"] = "application/json" }
-function request()
-  return wrk.format("POST", "/v1/verify", headers, bodies[math.random(#bodies)])
-end
-EOF
+cp scripts/wrk/verify.lua "$work/verify.lua"
 
 for i in "${!names[@]}"; do
 	"$work/dg$i" dev --unlimited --records 20000 --seed 1 --addr "127.0.0.1:$((PORT + i))" >"$work/dev$i.log" 2>&1 &

@@ -111,21 +111,7 @@ if [[ -n $BASE ]]; then
 fi
 
 # verify.lua posts a random line of a samples file (number TAB name).
-cat >"$work/verify.lua" <<'EOF'
-local bodies = {}
-function init(args)
-  for line in io.lines(args[1]) do
-    local c, n = line:match("^([^\t]+)\t(.+)$")
-    if c then bodies[#bodies + 1] = '{"certificate_number":"' .. c .. '","name":"' .. n .. '"}' end
-  end
-  local seed = tonumber(tostring({}):match("0x(%x+)"), 16) or 0
-  math.randomseed(os.time() + seed % 100000)
-end
-local headers = { ["Content-Type"] = "application/json" }
-function request()
-  return wrk.format("POST", "/v1/verify", headers, bodies[math.random(#bodies)])
-end
-EOF
+cp scripts/wrk/verify.lua "$work/verify.lua"
 # paced.lua is the same with a fixed delay (ms) before each request.
 { cat "$work/verify.lua"; printf 'local pause = tonumber(os.getenv("PACE_MS") or "1")\nfunction delay() return pause end\n'; } >"$work/paced.lua"
 # agency.lua posts one agency item a request, with the bearer token of
