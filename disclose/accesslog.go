@@ -60,9 +60,6 @@ type AccessQuery struct {
 	Errors map[string]string
 }
 
-// ErrAccessLogUnavailable: the trail cannot be searched here.
-var ErrAccessLogUnavailable = errors.New("disclose: access log unavailable")
-
 // AccessLog shows a holder who looked at their records (public and agency
 // verifications, share-code views), in plain words, never naming a person
 // or an address. The reading itself goes on the trail before the page is
@@ -83,7 +80,7 @@ func (s *Service) AccessLog(ctx context.Context, p Principal, h Holder, q Access
 	}
 	entries, err := s.deps.Registry.ByPerson(ctx, h.IDType, h.IDNumber)
 	if err != nil && !errors.Is(err, registry.ErrNotFound) {
-		return AccessLogPage{}, lookupErr("access log: lookup", err)
+		return AccessLogPage{}, failed("access log: lookup", err)
 	}
 	page := AccessLogPage{Entries: []AccessEntry{}, PolicyVersion: d.PolicyVersion}
 	refs := make([]string, 0, len(entries))
@@ -103,13 +100,13 @@ func (s *Service) AccessLog(ctx context.Context, p Principal, h Holder, q Access
 		AfterSeq: q.After, Limit: q.Limit,
 	})
 	if err != nil {
-		return AccessLogPage{}, lookupErr("access log: search", err)
+		return AccessLogPage{}, failed("access log: search", err)
 	}
 	codes := map[string]registry.ShareCode{}
 	if s.deps.Codes != nil {
 		mine, err := s.deps.Codes.ShareCodesOf(ctx, s.deps.Registry.PersonIndex(h.IDType, h.IDNumber))
 		if err != nil {
-			return AccessLogPage{}, lookupErr("access log: codes", err)
+			return AccessLogPage{}, failed("access log: codes", err)
 		}
 		for _, sc := range mine {
 			codes[CodeID(sc.Hash)] = sc

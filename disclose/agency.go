@@ -327,12 +327,12 @@ func (s *Service) lookupAgency(ctx context.Context, qs []checkedQuery) (map[stri
 		case err == nil:
 			certs[v.CertificateNumber] = v
 		case !errors.Is(err, registry.ErrNotFound):
-			return nil, nil, lookupErr("agency verify: lookup certificate", err)
+			return nil, nil, failed("agency verify: lookup certificate", err)
 		}
 	default:
 		vs, err := s.deps.Registry.CurrentMany(ctx, numbers)
 		if err != nil {
-			return nil, nil, lookupErr("agency verify: lookup certificates", err)
+			return nil, nil, failed("agency verify: lookup certificates", err)
 		}
 		for _, v := range vs {
 			certs[v.CertificateNumber] = v
@@ -347,7 +347,7 @@ func (s *Service) lookupAgency(ctx context.Context, qs []checkedQuery) (map[stri
 	}
 	vs, err := s.deps.Registry.ByPersons(ctx, indexes)
 	if err != nil {
-		return nil, nil, lookupErr("agency verify: lookup persons", err)
+		return nil, nil, failed("agency verify: lookup persons", err)
 	}
 	// In certificate-number order, so each person's degrees are too.
 	for _, v := range vs {
@@ -363,11 +363,11 @@ func (s *Service) lookupAgency(ctx context.Context, qs []checkedQuery) (map[stri
 func (s *Service) open(d policies.Decision, v registry.Version) (AgencyMatch, error) {
 	rec, err := s.deps.Registry.Open(v)
 	if err != nil {
-		return AgencyMatch{}, lookupErr("agency verify: open record", err)
+		return AgencyMatch{}, failed("agency verify: open record", err)
 	}
 	shown, err := apply(d, &rec)
 	if err != nil {
-		return AgencyMatch{}, lookupErr("agency verify: apply policy", err)
+		return AgencyMatch{}, failed("agency verify: apply policy", err)
 	}
 	status, _ := Status(rec.Status)
 	return AgencyMatch{Status: status, Degree: shown}, nil

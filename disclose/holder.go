@@ -42,9 +42,6 @@ func HolderEntry(p Principal, d policies.Decision, at time.Time, action, ref str
 	return registry.AuditEntry{At: at, Actor: p.Actor, Action: action, RecordRef: ref, Purpose: PurposeHolderSelf, Detail: auditDetail(detail)}
 }
 
-// ErrNoIdentity: the holder's token names no identity document.
-var ErrNoIdentity = errors.New("disclose: the holder's identity document is missing")
-
 // HolderDegrees shows a holder their own records (Art. 22) as the
 // holder_read decision allows, each on the trail before any is returned;
 // a look-up that finds nothing is on the trail too.
@@ -58,12 +55,12 @@ func (s *Service) HolderDegrees(ctx context.Context, p Principal, h Holder) (Hol
 	}
 	entries, err := s.deps.Registry.ByPerson(ctx, h.IDType, h.IDNumber)
 	if err != nil && !errors.Is(err, registry.ErrNotFound) {
-		return HolderDegrees{}, lookupErr("holder degrees: lookup", err)
+		return HolderDegrees{}, failed("holder degrees: lookup", err)
 	}
 	var codes []registry.ShareCode
 	if s.deps.Codes != nil {
 		if codes, err = s.deps.Codes.ShareCodesOf(ctx, s.deps.Registry.PersonIndex(h.IDType, h.IDNumber)); err != nil {
-			return HolderDegrees{}, lookupErr("holder degrees: codes", err)
+			return HolderDegrees{}, failed("holder degrees: codes", err)
 		}
 	}
 	now := s.deps.Now()
@@ -73,7 +70,7 @@ func (s *Service) HolderDegrees(ctx context.Context, p Principal, h Holder) (Hol
 		rec := e.Record
 		shown, err := apply(d, &rec)
 		if err != nil {
-			return HolderDegrees{}, lookupErr("holder degrees: apply policy", err)
+			return HolderDegrees{}, failed("holder degrees: apply policy", err)
 		}
 		status, _ := Status(rec.Status)
 		hd := HolderDegree{CertificateNumber: rec.CertificateNumber, Status: status, Version: e.Version, Degree: shown}

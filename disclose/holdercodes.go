@@ -15,20 +15,6 @@ import (
 // (Art. 22). Issuing opens a way for a record to leave, so it is decided
 // and audited here, beside the view of a code (SharedReport).
 
-// The trail's names for a holder's code actions.
-const (
-	ActionCodeIssue    = "holder.code.issue"
-	ActionCodeWithdraw = "holder.code.withdraw"
-)
-
-// Errors of the holder's code actions.
-var (
-	// ErrNotYourCertificate: none of the holder's degrees that a code may
-	// show has this number — one answer for a number that does not exist
-	// and for someone else's, so no holder can probe either.
-	ErrNotYourCertificate = errors.New("disclose: none of the holder's degrees has this certificate number")
-)
-
 // TooManyCodesError: the holder has as many unexpired codes as the policy
 // allows.
 type TooManyCodesError struct{ Max int }
@@ -89,7 +75,7 @@ func (s *Service) IssueCode(ctx context.Context, p Principal, h Holder, r CodeRe
 	if errors.As(err, &denied) {
 		return IssuedCode{}, &OutOfPolicyError{denied}
 	} else if err != nil {
-		return IssuedCode{}, lookupErr("issue code: policy", err)
+		return IssuedCode{}, failed("issue code: policy", err)
 	}
 	if h.IDType == "" || h.IDNumber == "" {
 		return IssuedCode{}, ErrNoIdentity
@@ -116,7 +102,7 @@ func (s *Service) IssueCode(ctx context.Context, p Principal, h Holder, r CodeRe
 	if errors.Is(err, registry.ErrTooManyCodes) {
 		return IssuedCode{}, &TooManyCodesError{maxActive}
 	} else if err != nil {
-		return IssuedCode{}, lookupErr("issue code: store", err)
+		return IssuedCode{}, failed("issue code: store", err)
 	}
 	if err := s.deps.Audit.Record(HolderEntry(p, d, now, ActionCodeIssue, r.CertificateNumber, map[string]any{
 		"code": ref.ID, "level": level, "expires_at": sc.ExpiresAt.UTC().Format(time.RFC3339),
@@ -137,7 +123,7 @@ func (s *Service) IssueCode(ctx context.Context, p Principal, h Holder, r CodeRe
 func (s *Service) ownsCertificate(ctx context.Context, h Holder, number string) error {
 	entries, err := s.deps.Registry.ByPerson(ctx, h.IDType, h.IDNumber)
 	if err != nil && !errors.Is(err, registry.ErrNotFound) {
-		return lookupErr("issue code: lookup", err)
+		return failed("issue code: lookup", err)
 	}
 	for _, e := range entries {
 		if e.Record.CertificateNumber == number {
@@ -194,7 +180,7 @@ func (s *Service) WithdrawCode(ctx context.Context, p Principal, h Holder, name 
 	case errors.Is(err, registry.ErrNotFound):
 		return ErrCodeNotFound
 	case err != nil:
-		return lookupErr("withdraw code", err)
+		return failed("withdraw code", err)
 	}
 	return nil
 }
@@ -207,13 +193,13 @@ func (s *Service) findCode(ctx context.Context, owner []byte, name CodeName) (re
 		case errors.Is(err, registry.ErrNotFound):
 			return sc, false, nil
 		case err != nil:
-			return sc, false, lookupErr("withdraw code", err)
+			return sc, false, failed("withdraw code", err)
 		}
 		return sc, hmac.Equal(sc.Owner, owner), nil
 	}
 	codes, err := s.deps.Codes.ShareCodesOf(ctx, owner)
 	if err != nil {
-		return registry.ShareCode{}, false, lookupErr("withdraw code: list", err)
+		return registry.ShareCode{}, false, failed("withdraw code: list", err)
 	}
 	for _, x := range codes {
 		if CodeID(x.Hash) == name.ID {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/degreegate/degreegate/policies"
@@ -14,9 +13,6 @@ import (
 // Officials of the national and provincial offices read the audit trail
 // (Art. 15) with filters. Reading the trail is itself an access that goes
 // on the trail, before the answer is returned.
-
-// ActionAuditRead is the trail's name for an official reading it.
-const ActionAuditRead = "audit.read"
 
 // AuditEntryView is an audit entry as officials read it: Detail as the
 // JSON object it is, hashes in hex so the chain can be checked by hand.
@@ -77,7 +73,7 @@ func (s *Service) OfficeAudit(ctx context.Context, p Principal, r AuditRead) (Au
 	}
 	found, err := s.deps.AuditSearch.SearchAudit(ctx, r.Query)
 	if err != nil {
-		return AuditPage{}, lookupErr("office audit: search", err)
+		return AuditPage{}, failed("office audit: search", err)
 	}
 	f := r.Filters
 	f.Found = len(found)
@@ -102,9 +98,6 @@ func (s *Service) OfficeAudit(ctx context.Context, p Principal, r AuditRead) (Au
 	}
 	return page, nil
 }
-
-// ErrAuditSearchUnavailable: the trail cannot be searched here.
-var ErrAuditSearchUnavailable = errors.New("disclose: audit search unavailable")
 
 func viewAuditEntry(e registry.AuditEntry) AuditEntryView {
 	v := AuditEntryView{

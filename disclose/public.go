@@ -9,9 +9,6 @@ import (
 	"github.com/degreegate/degreegate/registry/recordfile"
 )
 
-// PublicPurpose is the purpose public verifications are recorded under.
-const PublicPurpose = "public_verification"
-
 // PublicQuery is a public verification: a certificate number (trimmed and
 // upper-cased, of a shape CheckCertificateNumber accepts) and a name
 // (registry.NormalizeName'd).
@@ -129,7 +126,7 @@ func (s *Service) Public(ctx context.Context, p Principal, q PublicQuery, sc *Sc
 	sc.ver, err = s.deps.Registry.Current(ctx, q.CertificateNumber)
 	found := err == nil
 	if err != nil && !errors.Is(err, registry.ErrNotFound) {
-		return PublicAnswer{}, lookupErr("public verify: lookup", err)
+		return PublicAnswer{}, failed("public verify: lookup", err)
 	}
 	stored := decoyName
 	if found {
@@ -140,7 +137,7 @@ func (s *Service) Public(ctx context.Context, p Principal, q PublicQuery, sc *Sc
 	now := s.deps.Now()
 	entry := registry.AuditEntry{
 		At: now, Actor: p.Actor, Action: ActionPublicVerify,
-		RecordRef: q.CertificateNumber, Purpose: PublicPurpose,
+		RecordRef: q.CertificateNumber, Purpose: PurposePublic,
 	}
 	if !match {
 		entry.Detail = `{"result":"no_match"}`
@@ -153,7 +150,7 @@ func (s *Service) Public(ctx context.Context, p Principal, q PublicQuery, sc *Sc
 	rec := &sc.ver.Record
 	shown, err := d.AppendApplied(sc.shown[:0], func(name string) (string, bool) { return recordfile.Value(rec, name) }, policies.ApplyOptions{})
 	if err != nil {
-		return PublicAnswer{}, lookupErr("public verify: apply policy", err)
+		return PublicAnswer{}, failed("public verify: apply policy", err)
 	}
 	status, _ := Status(rec.Status)
 	// The degree is encoded once, for the receipt and for the answer.

@@ -1,10 +1,12 @@
 // Package disclose is the one place where data about a person or a
 // record leaves the registry. Each way it leaves is one method of
-// Service — Public (public verification), SharedReport (a holder's share
-// code), HolderDegrees (a holder's own records) and Agency (the
-// data-sharing interface) — and each runs the same sequence: look up,
-// match, ask the policy, apply it, put the access on the audit trail,
-// and only then return the answer (signed, where it carries a receipt).
+// Service: Public (public verification); IssueCode, SharedReport and
+// WithdrawCode (a holder's share codes); HolderDegrees and AccessLog (a
+// holder's own records, and who looked at them); Agency (the
+// data-sharing interface); OfficeAudit (officials reading the trail).
+// Each runs the same sequence: look up, match, ask the policy, apply it,
+// put the access on the audit trail, and only then return the answer
+// (signed, where it carries a receipt).
 //
 // Callers — the HTTP handlers and the web page — translate requests in
 // and answers out; they decide nothing. Rate limits, token checks and
@@ -121,6 +123,20 @@ var (
 	ErrAuditUnavailable = errors.New("disclose: audit trail unavailable")
 	// ErrCodesUnavailable: no share-code store is configured.
 	ErrCodesUnavailable = errors.New("disclose: share codes unavailable")
+	// ErrAccessLogUnavailable, ErrAuditSearchUnavailable: the trail
+	// cannot be searched here (holders' access logs, officials' reads).
+	ErrAccessLogUnavailable   = errors.New("disclose: access log unavailable")
+	ErrAuditSearchUnavailable = errors.New("disclose: audit search unavailable")
+	// ErrCodeNotFound: no such share code, or its record is in a state no
+	// code may show; expired and withdrawn codes answer
+	// registry.ErrCodeExpired and registry.ErrCodeWithdrawn.
+	ErrCodeNotFound = errors.New("disclose: no such share code")
+	// ErrNotYourCertificate: none of the holder's degrees that a code may
+	// show has this number — one answer for a number that does not exist
+	// and for someone else's, so no holder can probe either.
+	ErrNotYourCertificate = errors.New("disclose: none of the holder's degrees has this certificate number")
+	// ErrNoIdentity: the holder's token names no identity document.
+	ErrNoIdentity = errors.New("disclose: the holder's identity document is missing")
 )
 
 // InvalidError lists each bad field of a request and why, naming fields
@@ -252,6 +268,6 @@ func CheckText(s string, maxRunes int) string {
 	return ""
 }
 
-// lookupErr wraps a store failure for the caller's log; ErrNotFound is
-// not a failure and never reaches it.
-func lookupErr(what string, err error) error { return fmt.Errorf("disclose: %s: %w", what, err) }
+// failed wraps an internal failure (a store, the policy, the signer) for
+// the caller's log; the caller answers it as an internal error.
+func failed(what string, err error) error { return fmt.Errorf("disclose: %s: %w", what, err) }

@@ -15,11 +15,6 @@ import (
 // the level the holder chose. The code's format and issuing are the
 // caller's; this file is what a view of one discloses.
 
-// ErrCodeNotFound: no such code, or its record is in a state no code may
-// show. Expired and withdrawn codes answer registry.ErrCodeExpired and
-// registry.ErrCodeWithdrawn.
-var ErrCodeNotFound = errors.New("disclose: no such share code")
-
 // CodeRef names a share code by its stored hash and its id (a handle for
 // the trail that does not reveal the code).
 type CodeRef struct {
@@ -68,7 +63,7 @@ func (s *Service) SharedReport(ctx context.Context, p Principal, code CodeRef) (
 	if errors.Is(err, registry.ErrNotFound) {
 		return SharedReport{}, ErrCodeNotFound
 	} else if err != nil {
-		return SharedReport{}, lookupErr("shared report: lookup", err)
+		return SharedReport{}, failed("shared report: lookup", err)
 	}
 	rec := e.Record
 	status, shareable := Status(rec.Status)
@@ -83,7 +78,7 @@ func (s *Service) SharedReport(ctx context.Context, p Principal, code CodeRef) (
 	}
 	shown, err := apply(d, &rec)
 	if err != nil {
-		return SharedReport{}, lookupErr("shared report: apply policy", err)
+		return SharedReport{}, failed("shared report: apply policy", err)
 	}
 	rc := sharedReceipt{
 		receipt: receipt{Issuer: "degreegate", ID: NewID(), IssuedAt: now.Unix(), Result: "shared", Status: status,
@@ -100,7 +95,7 @@ func (s *Service) SharedReport(ctx context.Context, p Principal, code CodeRef) (
 	}
 	jws, err := s.deps.Receipts.Sign(rc)
 	if err != nil {
-		return SharedReport{}, lookupErr("shared report: sign receipt", err)
+		return SharedReport{}, failed("shared report: sign receipt", err)
 	}
 	return SharedReport{
 		Status: status, CertificateNumber: rec.CertificateNumber, Level: sc.Level, Degree: shown,
@@ -125,7 +120,7 @@ func (s *Service) codeRefused(p Principal, code CodeRef, sc registry.ShareCode, 
 		entry.RecordRef = sc.CertificateNumber
 		answer, result = registry.ErrCodeWithdrawn, "code-withdrawn"
 	default:
-		return lookupErr("shared report: view code", err)
+		return failed("shared report: view code", err)
 	}
 	entry.Detail = auditDetail(map[string]any{"result": result, "client": p.Actor})
 	if err := s.deps.Audit.Record(entry); err != nil {

@@ -54,7 +54,7 @@ func (s *Server) handleAgencySheet(c *fiber.Ctx, mt string) error {
 			return err
 		}
 	}
-	if why := checkText(purpose, 64); why != "" {
+	if why := disclose.CheckText(purpose, 64); why != "" {
 		return invalid(map[string]string{"purpose": why})
 	}
 	maxRows := disclose.AgencyMaxBatch(s.principalFor(c, purpose))

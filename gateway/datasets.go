@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/degreegate/degreegate/datasets"
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 )
@@ -434,7 +435,7 @@ const maxListItems = 64
 func (b *datasetRequestBody) check() map[string]string {
 	errs := map[string]string{}
 	for name, v := range map[string]string{"contractor": b.Contractor, "purpose": b.Purpose} {
-		if why := checkText(v, 128); why != "" {
+		if why := disclose.CheckText(v, 128); why != "" {
 			errs[name] = why
 		}
 	}
@@ -444,7 +445,7 @@ func (b *datasetRequestBody) check() map[string]string {
 			continue
 		}
 		for _, v := range list {
-			if why := checkText(v, 64); why != "" {
+			if why := disclose.CheckText(v, 64); why != "" {
 				errs[name] = "an item is " + why
 			}
 		}
@@ -536,7 +537,7 @@ func (s *Server) handleDatasetDecision(approve bool) fiber.Handler {
 			}
 		}
 		if body.Note != "" {
-			if why := checkText(body.Note, 500); why != "" {
+			if why := disclose.CheckText(body.Note, 500); why != "" {
 				return invalid(map[string]string{"note": why})
 			}
 		}

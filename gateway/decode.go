@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/degreegate/degreegate/disclose"
 )
 
 // decodeJSON reads the body into v strictly: JSON only, known fields only,
@@ -57,6 +55,3 @@ func jsonReason(err error) string {
 	}
 	return "not valid JSON for this route"
 }
-
-// checkText reports why s is not an acceptable text field, or "".
-func checkText(s string, maxRunes int) string { return disclose.CheckText(s, maxRunes) }

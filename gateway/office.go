@@ -57,7 +57,7 @@ func parseAuditQuery(c *fiber.Ctx) disclose.AuditRead {
 		out := make([]string, 0, len(vs))
 		for _, v := range vs {
 			s := strings.TrimSpace(string(v))
-			if why := checkText(s, maxRunes); why != "" {
+			if why := disclose.CheckText(s, maxRunes); why != "" {
 				errs[name] = why
 				return nil
 			}
@@ -81,7 +81,7 @@ func parseAuditQuery(c *fiber.Ctx) disclose.AuditRead {
 		if v == "" {
 			return ""
 		}
-		if why := checkText(v, maxRunes); why != "" {
+		if why := disclose.CheckText(v, maxRunes); why != "" {
 			errs[name] = why
 		}
 		return v

@@ -152,7 +152,7 @@ func readCodeRequest(c *fiber.Ctx) disclose.CodeRequest {
 		errs["certificate_number"] = why
 	}
 	if req.Level != "" {
-		if why := checkText(req.Level, 32); why != "" {
+		if why := disclose.CheckText(req.Level, 32); why != "" {
 			errs["level"] = why
 		}
 	}
