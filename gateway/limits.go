@@ -97,13 +97,26 @@ func (s *Server) tokenCaller(c *fiber.Ctx, p token.Principal) []limitCheck {
 	if !ok {
 		return nil
 	}
+	// Keys are built only for the limits the policy sets: a holder's is
+	// a keyed hash.
+	var subject, org ratelimit.Key
+	if al.has[bySubject] {
+		if a == policies.Holder {
+			subject = ratelimit.NameKey(s.disclose.HolderActor(p.Issuer, p.Subject))
+		} else {
+			subject = ratelimit.NameKey("sub:" + p.Issuer + "\x00" + p.Subject)
+		}
+	}
+	if al.has[byOrg] {
+		org = ratelimit.NameKey("org:" + p.Org)
+	}
 	checks := make([]limitCheck, 0, 2)
-	subject := ratelimit.NameKey("sub:" + p.Issuer + "\x00" + p.Subject)
-	org := ratelimit.NameKey("org:" + p.Org)
 	switch a {
 	case policies.Holder:
-		checks = al.add(checks, byAddress, ratelimit.AddrKey(s.clientAddr(c)))
-		checks = al.add(checks, bySubject, ratelimit.NameKey(s.disclose.HolderActor(p.Issuer, p.Subject)))
+		if al.has[byAddress] {
+			checks = al.add(checks, byAddress, ratelimit.AddrKey(s.clientAddr(c)))
+		}
+		checks = al.add(checks, bySubject, subject)
 	case policies.Agency:
 		checks = al.add(checks, byOrg, org)
 		checks = al.add(checks, bySubject, subject)
