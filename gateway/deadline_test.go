@@ -1,24 +1,16 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/degreegate/degreegate/gateway/ratelimit"
-	"github.com/degreegate/degreegate/gateway/token"
-	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
-	"github.com/degreegate/degreegate/registry/inmem"
 )
 
 // stuckStore is a store whose Current waits for its caller's context to
@@ -36,44 +28,14 @@ func (s stuckStore) Current(ctx context.Context, _ string) (registry.Version, er
 	return registry.Version{}, fmt.Errorf("store: query: %w", ctx.Err())
 }
 
-// bareDeps are the least a server needs, over store.
-func bareDeps(t *testing.T, store registry.Store, logs *syncBuffer) Deps {
-	t.Helper()
-	keys, err := registry.NewRandomKeyring()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pol, err := policies.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	signer, err := token.NewSigner(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Deps{
-		Logger:     slog.New(slog.NewJSONHandler(logs, nil)),
-		Registry:   registry.New(store, keys, inmem.New(), time.Now),
-		Policy:     pol,
-		Receipts:   signer,
-		Limiter:    ratelimit.Unlimited{},
-		Audit:      &recordingAuditor{},
-		AddressKey: bytes.Repeat([]byte{7}, 32),
-	}
-}
-
 func TestASlowStoreCallIsCutOffAtTheRequestDeadline(t *testing.T) {
-	store := stuckStore{Store: inmem.New(), ended: make(chan error, 1)}
-	logs := &syncBuffer{}
+	f := newFixture(t, 1, fixtureOptions{})
+	store := stuckStore{Store: f.store, ended: make(chan error, 1)}
+	logs := f.logs
 	const timeout = 200 * time.Millisecond
-	d := bareDeps(t, store, logs)
-	d.RequestTimeout = timeout
-	srv, err := New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{srv: srv}
+	f.srv.deps.Registry = registry.New(store, f.keys, f.store, time.Now)
+	f.srv.deps.RequestTimeout = timeout
+	f.rewire(t)
 
 	start := time.Now()
 	resp := f.do(t, http.MethodPost, "/v1/verify", "application/json", `{"certificate_number":"1000142020000000","name":"张三"}`)
@@ -107,9 +69,9 @@ func TestASlowStoreCallIsCutOffAtTheRequestDeadline(t *testing.T) {
 
 // Without a setting, requests still get DefaultRequestTimeout.
 func TestEveryRequestHasADeadlineByDefault(t *testing.T) {
-	d := bareDeps(t, inmem.New(), &syncBuffer{})
+	f := newFixture(t, 1, fixtureOptions{})
 	left := make(chan time.Duration, 1)
-	d.Ready = func(ctx context.Context) error {
+	f.srv.deps.Ready = func(ctx context.Context) error {
 		dl, ok := ctx.Deadline()
 		if !ok {
 			return errors.New("no deadline")
@@ -117,11 +79,6 @@ func TestEveryRequestHasADeadlineByDefault(t *testing.T) {
 		left <- time.Until(dl)
 		return nil
 	}
-	srv, err := New(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{srv: srv}
 	if resp := f.do(t, http.MethodGet, "/readyz", "", ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("/readyz: %d %s", resp.StatusCode, readBody(t, resp))
 	}
