@@ -369,7 +369,7 @@ func (s *Service) open(d policies.Decision, v registry.Version) (AgencyMatch, er
 	if err != nil {
 		return AgencyMatch{}, failed("agency verify: apply policy", err)
 	}
-	status, _ := Status(rec.Status)
+	status, _ := shownStatus(rec.Status)
 	return AgencyMatch{Status: status, Degree: shown}, nil
 }
 

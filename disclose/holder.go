@@ -33,9 +33,9 @@ type HolderDegrees struct {
 	PolicyVersion string
 }
 
-// HolderEntry is an audit entry of a holder's own action: who (p.Actor
+// holderEntry is an audit entry of a holder's own action: who (p.Actor
 // and organisation), what, the legal basis and policy version.
-func HolderEntry(p Principal, d policies.Decision, at time.Time, action, ref string, detail map[string]any) registry.AuditEntry {
+func holderEntry(p Principal, d policies.Decision, at time.Time, action, ref string, detail map[string]any) registry.AuditEntry {
 	detail["org"] = p.Org
 	detail["legal_basis"] = d.LegalBasis
 	detail["policy_version"] = d.PolicyVersion
@@ -72,7 +72,7 @@ func (s *Service) HolderDegrees(ctx context.Context, p Principal, h Holder) (Hol
 		if err != nil {
 			return HolderDegrees{}, failed("holder degrees: apply policy", err)
 		}
-		status, _ := Status(rec.Status)
+		status, _ := shownStatus(rec.Status)
 		hd := HolderDegree{CertificateNumber: rec.CertificateNumber, Status: status, Version: e.Version, Degree: shown}
 		for _, sc := range codes {
 			if sc.CertificateNumber == rec.CertificateNumber {
@@ -80,11 +80,11 @@ func (s *Service) HolderDegrees(ctx context.Context, p Principal, h Holder) (Hol
 			}
 		}
 		out.Degrees = append(out.Degrees, hd)
-		audit = append(audit, HolderEntry(p, d, now, ActionHolderRead, rec.CertificateNumber, map[string]any{"fields": shown.Fields()}))
+		audit = append(audit, holderEntry(p, d, now, ActionHolderRead, rec.CertificateNumber, map[string]any{"fields": shown.Fields()}))
 	}
 	if len(entries) == 0 {
 		// The look-up itself is an access worth recording.
-		audit = append(audit, HolderEntry(p, d, now, ActionHolderRead, "", map[string]any{"records": 0}))
+		audit = append(audit, holderEntry(p, d, now, ActionHolderRead, "", map[string]any{"records": 0}))
 	}
 	// All or none: a holder is shown every record or none of them.
 	if err := s.deps.Audit.RecordBatch(audit); err != nil {

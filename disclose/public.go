@@ -152,7 +152,7 @@ func (s *Service) Public(ctx context.Context, p Principal, q PublicQuery, sc *Sc
 	if err != nil {
 		return PublicAnswer{}, failed("public verify: apply policy", err)
 	}
-	status, _ := Status(rec.Status)
+	status, _ := shownStatus(rec.Status)
 	// The degree is encoded once, for the receipt and for the answer.
 	sc.degree = appendShown(sc.degree[:0], shown)
 	rc := receipt{

@@ -162,12 +162,13 @@ const (
 // filing workflow will add (submitted, returned …) are not yet the
 // registry's word.
 func answerable(st registry.Status) bool {
-	return st == registry.StatusFiled || st == registry.StatusRevoked
+	_, ok := shownStatus(st)
+	return ok
 }
 
-// Status is a record's status as verification shows it; ok is false for
+// shownStatus is a record's status as verification shows it; ok is false for
 // a status that is neither filed nor revoked.
-func Status(st registry.Status) (string, bool) {
+func shownStatus(st registry.Status) (string, bool) {
 	switch st {
 	case registry.StatusFiled:
 		return "valid", true

@@ -66,7 +66,7 @@ func (s *Service) SharedReport(ctx context.Context, p Principal, code CodeRef) (
 		return SharedReport{}, failed("shared report: lookup", err)
 	}
 	rec := e.Record
-	status, shareable := Status(rec.Status)
+	status, shareable := shownStatus(rec.Status)
 	if !shareable {
 		// A record in a state the public may not see (a future filing
 		// state): the code shows nothing rather than a half-true report.
