@@ -69,6 +69,12 @@ func violation(pkg, imp string) string {
 		if isDriver || (ours && imp != module+"/registry" && imp != module+"/policies" && imp != module+"/registry/recordfile") {
 			return "disclose imports registry, its record files and policies only"
 		}
+	case pkg == "anonymizer/check":
+		// dataset check recounts k and l from a file alone, so that it
+		// can catch the engine's mistakes: it shares none of its code.
+		if isDriver || (ours && imp != module+"/anonymizer/csvio") {
+			return "dataset check reads files through csvio only, sharing no code with the engine"
+		}
 	case top == "anonymizer":
 		if isDriver || strings.HasPrefix(imp, module+"/gateway") || strings.HasPrefix(imp, module+"/datasets") {
 			return "the anonymizer imports registry and policies only"
