@@ -21,21 +21,11 @@ import (
 	"github.com/degreegate/degreegate/registry"
 )
 
-// Auditor takes audit entries; *registry.AuditWriter is one, and
-// SyncAuditor adapts a registry.AuditLog for the command line.
+// Auditor puts entries on the trail and returns once they are stored;
+// *registry.AuditWriter and registry.DirectAudit (the command line) are
+// Auditors. A step whose entry is refused does not happen.
 type Auditor interface {
-	Record(registry.AuditEntry) error
-}
-
-// SyncAuditor writes each entry straight to the trail.
-type SyncAuditor struct {
-	Log registry.AuditLog
-	Ctx context.Context
-}
-
-// Record appends e to the trail and waits for it.
-func (a SyncAuditor) Record(e registry.AuditEntry) error {
-	return a.Log.AppendAudit(a.Ctx, []registry.AuditEntry{e})
+	Record(context.Context, registry.AuditEntry) error
 }
 
 // Errors of the dataset service that callers branch on.
@@ -167,7 +157,7 @@ func (s *Service) Request(ctx context.Context, r Request) (registry.Dataset, err
 	if err := s.cfg.Store.PutDataset(ctx, d); err != nil {
 		return registry.Dataset{}, fmt.Errorf("file dataset request: %w", err)
 	}
-	if err := s.audit(actorOr(r.Actor, r.Official), "dataset.request", d, map[string]any{
+	if err := s.audit(ctx, actorOr(r.Actor, r.Official), "dataset.request", d, map[string]any{
 		"contractor": d.Contractor, "spec": specDetail(spec), "legal_basis": d.LegalBasis, "policy_version": d.PolicyVersion,
 	}); err != nil {
 		return d, fmt.Errorf("dataset %s requested but not audited: %w", d.ID, err)
@@ -296,7 +286,7 @@ func (s *Service) Decide(ctx context.Context, dec Decision) (registry.Dataset, e
 	if err != nil {
 		return d, err
 	}
-	if err := s.audit(actorOr(dec.Actor, dec.Official), action, d, map[string]any{
+	if err := s.audit(ctx, actorOr(dec.Actor, dec.Official), action, d, map[string]any{
 		"requested_by": d.RequestedBy, "contractor": d.Contractor, "policy_version": s.cfg.Policy.Version(),
 	}); err != nil {
 		return d, fmt.Errorf("dataset %s decided but not audited: %w", d.ID, err)
@@ -355,7 +345,7 @@ func (s *Service) fail(ctx context.Context, d registry.Dataset, cause error) (re
 	if err != nil {
 		return d, errors.Join(cause, err)
 	}
-	if err := s.audit(builderActor, "dataset.build.failed", d, map[string]any{"reason": cause.Error()}); err != nil {
+	if err := s.audit(ctx, builderActor, "dataset.build.failed", d, map[string]any{"reason": cause.Error()}); err != nil {
 		cause = errors.Join(cause, err)
 	}
 	return d, cause
@@ -377,7 +367,7 @@ func (s *Service) offer(ctx context.Context, d registry.Dataset, m *Manifest) (r
 		os.RemoveAll(dir)
 		return s.release(d, fmt.Errorf("offer dataset %s: %w", d.ID, err))
 	}
-	if err := s.audit(builderActor, "dataset.build", ready, map[string]any{
+	if err := s.audit(ctx, builderActor, "dataset.build", ready, map[string]any{
 		"rows_in": m.RowsIn, "rows_out": m.RowsOut, "suppressed": m.Suppressed, "achieved_k": m.AchievedK,
 		"achieved_l": m.AchievedL, "fields": d.Spec.Fields, "expires": m.Expires, "policy_version": s.cfg.Policy.Version(),
 	}); err != nil {
@@ -457,7 +447,7 @@ func (s *Service) Purge(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return purged, fmt.Errorf("purge dataset %s: %w", d.ID, err)
 		}
-		if err := s.audit(builderActor, "dataset.purge", d, map[string]any{"expired": d.ExpiresAt}); err != nil {
+		if err := s.audit(ctx, builderActor, "dataset.purge", d, map[string]any{"expired": d.ExpiresAt}); err != nil {
 			return purged, fmt.Errorf("dataset %s purged but not audited: %w", d.ID, err)
 		}
 		purged = append(purged, d.ID)
@@ -626,7 +616,7 @@ func (s *Service) OpenDownload(ctx context.Context, id string, who Downloader, f
 		Fields: append([]string{PersonColumn}, d.Spec.Fields...), Format: format,
 		Rows: dl.Info.Rows, SHA256: dl.Info.SHA256, PolicyVersion: who.PolicyVersion, DatasetPolicyVersion: d.PolicyVersion,
 	})
-	if err := s.cfg.Audit.Record(registry.AuditEntry{
+	if err := s.cfg.Audit.Record(ctx, registry.AuditEntry{
 		At: s.cfg.Now(), Actor: "org:" + who.Org + "/sub:" + who.Subject, Action: "dataset.download",
 		RecordRef: "dataset:" + d.ID, Purpose: d.Purpose, Detail: string(detail),
 	}); err != nil {
@@ -721,13 +711,13 @@ func specDetail(s registry.DatasetSpec) map[string]any {
 }
 
 // audit records one step of a dataset's life.
-func (s *Service) audit(actor, action string, d registry.Dataset, detail map[string]any) error {
+func (s *Service) audit(ctx context.Context, actor, action string, d registry.Dataset, detail map[string]any) error {
 	detail["status"] = d.Status
 	b, err := json.Marshal(detail)
 	if err != nil {
 		return err
 	}
-	return s.cfg.Audit.Record(registry.AuditEntry{
+	return s.cfg.Audit.Record(ctx, registry.AuditEntry{
 		At: s.cfg.Now(), Actor: actor, Action: action, RecordRef: "dataset:" + d.ID, Purpose: d.Purpose, Detail: string(b),
 	})
 }

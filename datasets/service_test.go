@@ -21,7 +21,7 @@ type memAudit struct {
 	entries []registry.AuditEntry
 }
 
-func (a *memAudit) Record(e registry.AuditEntry) error {
+func (a *memAudit) Record(_ context.Context, e registry.AuditEntry) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.entries = append(a.entries, e)

@@ -76,7 +76,7 @@ func (s *Service) Trace(ctx context.Context, path, actor string) (*TraceResult, 
 		ids = append(ids, m.Dataset.ID)
 	}
 	detail := map[string]any{"candidates": res.Candidates, "matched_datasets": ids}
-	if err := s.audit(actor, "dataset.trace", registry.Dataset{ID: "trace"}, detail); err != nil {
+	if err := s.audit(ctx, actor, "dataset.trace", registry.Dataset{ID: "trace"}, detail); err != nil {
 		return res, fmt.Errorf("trace done but not audited: %w", err)
 	}
 	return res, nil

@@ -87,7 +87,7 @@ func (s *Service) AccessLog(ctx context.Context, p Principal, h Holder, q Access
 	for _, e := range entries {
 		refs = append(refs, e.Record.CertificateNumber)
 	}
-	if err := s.deps.Audit.Record(holderEntry(p, d, s.deps.Now(), ActionHolderLog, "", map[string]any{"records": len(refs)})); err != nil {
+	if err := s.deps.Audit.Record(ctx, holderEntry(p, d, s.deps.Now(), ActionHolderLog, "", map[string]any{"records": len(refs)})); err != nil {
 		return AccessLogPage{}, ErrAuditUnavailable
 	}
 	if len(refs) == 0 {

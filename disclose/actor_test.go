@@ -2,6 +2,7 @@ package disclose
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"net/netip"
@@ -61,8 +62,8 @@ func newTestService(t *testing.T, key []byte) *Service {
 
 type nopAuditor struct{}
 
-func (nopAuditor) Record(registry.AuditEntry) error        { return nil }
-func (nopAuditor) RecordBatch([]registry.AuditEntry) error { return nil }
+func (nopAuditor) Record(context.Context, registry.AuditEntry) error        { return nil }
+func (nopAuditor) RecordBatch(context.Context, []registry.AuditEntry) error { return nil }
 
 type nopSigner struct{}
 

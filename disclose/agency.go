@@ -134,7 +134,7 @@ func (s *Service) Agency(ctx context.Context, p Principal, purpose string, queri
 	// batch's entries or none, since a refusal shows nothing, and then
 	// the items it charged are given back: the gateway's failure is not
 	// the caller's to pay for.
-	if err := s.deps.Audit.RecordBatch(b.entries); err != nil {
+	if err := s.deps.Audit.RecordBatch(ctx, b.entries); err != nil {
 		if refund != nil {
 			refund()
 		}

@@ -87,7 +87,7 @@ func (s *Service) HolderDegrees(ctx context.Context, p Principal, h Holder) (Hol
 		audit = append(audit, holderEntry(p, d, now, ActionHolderRead, "", map[string]any{"records": 0}))
 	}
 	// All or none: a holder is shown every record or none of them.
-	if err := s.deps.Audit.RecordBatch(audit); err != nil {
+	if err := s.deps.Audit.RecordBatch(ctx, audit); err != nil {
 		return HolderDegrees{}, ErrAuditUnavailable
 	}
 	return out, nil

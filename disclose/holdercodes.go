@@ -104,7 +104,7 @@ func (s *Service) IssueCode(ctx context.Context, p Principal, h Holder, r CodeRe
 	} else if err != nil {
 		return IssuedCode{}, failed("issue code: store", err)
 	}
-	if err := s.deps.Audit.Record(holderEntry(p, d, now, ActionCodeIssue, r.CertificateNumber, map[string]any{
+	if err := s.deps.Audit.Record(ctx, holderEntry(p, d, now, ActionCodeIssue, r.CertificateNumber, map[string]any{
 		"code": ref.ID, "level": level, "expires_at": sc.ExpiresAt.UTC().Format(time.RFC3339),
 	})); err != nil {
 		if werr := s.deps.Codes.WithdrawShareCode(ctx, sc.Hash, owner, now); werr != nil {
@@ -171,7 +171,7 @@ func (s *Service) WithdrawCode(ctx context.Context, p Principal, h Holder, name 
 		return ErrCodeNotFound
 	}
 	now := s.deps.Now()
-	if err := s.deps.Audit.Record(holderEntry(p, d, now, ActionCodeWithdraw, sc.CertificateNumber,
+	if err := s.deps.Audit.Record(ctx, holderEntry(p, d, now, ActionCodeWithdraw, sc.CertificateNumber,
 		map[string]any{"code": CodeID(sc.Hash)})); err != nil {
 		return ErrAuditUnavailable
 	}

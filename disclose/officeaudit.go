@@ -83,7 +83,7 @@ func (s *Service) OfficeAudit(ctx context.Context, p Principal, r AuditRead) (Au
 		PolicyVersion string `json:"policy_version"`
 	}{f, d.LegalBasis, d.PolicyVersion})
 	// Reading the trail is audited before the page is returned.
-	if err := s.deps.Audit.Record(registry.AuditEntry{
+	if err := s.deps.Audit.Record(ctx, registry.AuditEntry{
 		At: s.deps.Now(), Actor: p.Actor, Action: ActionAuditRead, Detail: string(detail),
 	}); err != nil {
 		return AuditPage{}, ErrAuditUnavailable

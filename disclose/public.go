@@ -141,7 +141,7 @@ func (s *Service) Public(ctx context.Context, p Principal, q PublicQuery, sc *Sc
 	}
 	if !match {
 		entry.Detail = `{"result":"no_match"}`
-		if err := s.deps.Audit.Record(entry); err != nil {
+		if err := s.deps.Audit.Record(ctx, entry); err != nil {
 			return PublicAnswer{}, ErrAuditUnavailable
 		}
 		return PublicAnswer{}, nil
@@ -166,7 +166,7 @@ func (s *Service) Public(ctx context.Context, p Principal, q PublicQuery, sc *Sc
 	detail = appendField(detail, "policy_version", rc.PolicyVersion)
 	entry.Detail = string(append(detail, '}'))
 	// Audited before anything is shown: no trail, no data.
-	if err := s.deps.Audit.Record(entry); err != nil {
+	if err := s.deps.Audit.Record(ctx, entry); err != nil {
 		return PublicAnswer{}, ErrAuditUnavailable
 	}
 	sc.payload = rc.appendJSON(sc.payload[:0], sc.degree)

@@ -16,6 +16,7 @@
 package disclose
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -35,12 +36,14 @@ import (
 	"github.com/degreegate/degreegate/registry/recordfile"
 )
 
-// Auditor takes audit entries; *registry.AuditWriter is one. Record and
-// RecordBatch fail when the trail cannot take them, and then nothing is
-// disclosed. RecordBatch takes a request's entries all or none.
+// Auditor puts entries on the trail and returns nil only once they are
+// stored (in serve, committed in PostgreSQL): every answer waits for it,
+// and on any error nothing is disclosed. *registry.AuditWriter (group
+// commit) and registry.DirectAudit are Auditors. RecordBatch stores a
+// request's entries all or none.
 type Auditor interface {
-	Record(registry.AuditEntry) error
-	RecordBatch([]registry.AuditEntry) error
+	Record(context.Context, registry.AuditEntry) error
+	RecordBatch(context.Context, []registry.AuditEntry) error
 }
 
 // Signer signs receipts as compact JWS; *token.Signer is one.

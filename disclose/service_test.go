@@ -21,8 +21,10 @@ type trail struct {
 	refuse  bool
 }
 
-func (t *trail) Record(e registry.AuditEntry) error { return t.RecordBatch([]registry.AuditEntry{e}) }
-func (t *trail) RecordBatch(es []registry.AuditEntry) error {
+func (t *trail) Record(ctx context.Context, e registry.AuditEntry) error {
+	return t.RecordBatch(ctx, []registry.AuditEntry{e})
+}
+func (t *trail) RecordBatch(_ context.Context, es []registry.AuditEntry) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.refuse {

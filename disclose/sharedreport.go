@@ -57,7 +57,7 @@ func (s *Service) SharedReport(ctx context.Context, p Principal, code CodeRef) (
 	now := s.deps.Now()
 	sc, err := s.deps.Codes.ViewShareCode(ctx, code.Hash, now)
 	if err != nil {
-		return SharedReport{}, s.codeRefused(p, code, sc, now, err)
+		return SharedReport{}, s.codeRefused(ctx, p, code, sc, now, err)
 	}
 	e, err := s.deps.Registry.Get(ctx, sc.CertificateNumber)
 	if errors.Is(err, registry.ErrNotFound) {
@@ -86,7 +86,7 @@ func (s *Service) SharedReport(ctx context.Context, p Principal, code CodeRef) (
 		Level: sc.Level, ExpiresAt: sc.ExpiresAt.Unix(),
 	}
 	// Audited before anything is shown: no trail, no data.
-	if err := s.deps.Audit.Record(registry.AuditEntry{
+	if err := s.deps.Audit.Record(ctx, registry.AuditEntry{
 		At: now, Actor: "code:" + code.ID, Action: ActionCodeView, RecordRef: rec.CertificateNumber, Purpose: PurposeSharedReport,
 		Detail: auditDetail(map[string]any{"result": "shown", "level": sc.Level, "fields": shown.Fields(),
 			"legal_basis": d.LegalBasis, "policy_version": d.PolicyVersion, "receipt": rc.ID, "view": sc.Views, "client": p.Actor}),
@@ -104,7 +104,7 @@ func (s *Service) SharedReport(ctx context.Context, p Principal, code CodeRef) (
 }
 
 // codeRefused records a view of a code that shows nothing and says why.
-func (s *Service) codeRefused(p Principal, code CodeRef, sc registry.ShareCode, now time.Time, err error) error {
+func (s *Service) codeRefused(ctx context.Context, p Principal, code CodeRef, sc registry.ShareCode, now time.Time, err error) error {
 	entry := registry.AuditEntry{At: now, Actor: "code:" + code.ID, Action: ActionCodeView, Purpose: PurposeSharedReport}
 	var answer error
 	var result string
@@ -123,7 +123,7 @@ func (s *Service) codeRefused(p Principal, code CodeRef, sc registry.ShareCode, 
 		return failed("shared report: view code", err)
 	}
 	entry.Detail = auditDetail(map[string]any{"result": result, "client": p.Actor})
-	if err := s.deps.Audit.Record(entry); err != nil {
+	if err := s.deps.Audit.Record(ctx, entry); err != nil {
 		return ErrAuditUnavailable
 	}
 	return answer

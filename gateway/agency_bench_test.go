@@ -50,10 +50,10 @@ import (
 // benchAuditor accepts every entry and keeps none.
 type benchAuditor struct{}
 
-func (benchAuditor) Record(registry.AuditEntry) error        { return nil }
-func (benchAuditor) RecordBatch([]registry.AuditEntry) error { return nil }
-func (benchAuditor) Depth() int64                            { return 0 }
-func (benchAuditor) Healthy() bool                           { return true }
+func (benchAuditor) Record(context.Context, registry.AuditEntry) error        { return nil }
+func (benchAuditor) RecordBatch(context.Context, []registry.AuditEntry) error { return nil }
+func (benchAuditor) Depth() int64                                             { return 0 }
+func (benchAuditor) Healthy() bool                                            { return true }
 
 func BenchmarkAgencyBatch1000(b *testing.B) {
 	f := newAgencyFixture(b, 20_000, fixtureOptions{})

@@ -821,7 +821,7 @@ func TestAgencyAuditRefusalRefundsTheQuota(t *testing.T) {
 // showed.
 func TestAgencyBatchAuditedAllOrNothing(t *testing.T) {
 	f := newAgencyFixture(t, 20, fixtureOptions{})
-	w := registry.NewAuditWriter(f.store, registry.AuditWriterOptions{Buffer: 3, MaxBatch: 100, FlushEvery: time.Hour})
+	w := registry.NewAuditWriter(f.store, registry.AuditWriterOptions{Buffer: 3})
 	t.Cleanup(func() { w.Close(context.Background()) })
 	f.srv.deps.Audit = w
 	f.rewire(t)

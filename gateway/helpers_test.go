@@ -48,7 +48,7 @@ type recordingAuditor struct {
 	refuse  bool
 }
 
-func (a *recordingAuditor) Record(e registry.AuditEntry) error {
+func (a *recordingAuditor) Record(_ context.Context, e registry.AuditEntry) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.refuse {
@@ -57,7 +57,7 @@ func (a *recordingAuditor) Record(e registry.AuditEntry) error {
 	a.entries = append(a.entries, e)
 	return nil
 }
-func (a *recordingAuditor) RecordBatch(es []registry.AuditEntry) error {
+func (a *recordingAuditor) RecordBatch(_ context.Context, es []registry.AuditEntry) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.refuse {

@@ -38,18 +38,18 @@ type holderAuditor struct {
 	trail registry.AuditLog
 }
 
-func (a *holderAuditor) Record(e registry.AuditEntry) error {
-	if err := a.recordingAuditor.Record(e); err != nil {
+func (a *holderAuditor) Record(ctx context.Context, e registry.AuditEntry) error {
+	if err := a.recordingAuditor.Record(ctx, e); err != nil {
 		return err
 	}
-	return a.trail.AppendAudit(context.Background(), []registry.AuditEntry{e})
+	return a.trail.AppendAudit(ctx, []registry.AuditEntry{e})
 }
 
-func (a *holderAuditor) RecordBatch(es []registry.AuditEntry) error {
-	if err := a.recordingAuditor.RecordBatch(es); err != nil {
+func (a *holderAuditor) RecordBatch(ctx context.Context, es []registry.AuditEntry) error {
+	if err := a.recordingAuditor.RecordBatch(ctx, es); err != nil {
 		return err
 	}
-	return a.trail.AppendAudit(context.Background(), es)
+	return a.trail.AppendAudit(ctx, es)
 }
 
 // holderFixture is newFixture with token verification by a dev issuer,
@@ -586,7 +586,7 @@ func TestHolderAccessLog(t *testing.T) {
 	mine := h.issue(t, tok, codeBody(me.CertificateNumber))
 	h.call(t, "GET", "/v1/verify/"+mine.Code, "", "")
 	purpose := h.srv.deps.Policy.Purposes()[0]
-	h.srv.deps.Audit.Record(registry.AuditEntry{At: h.clock.now(), Actor: "org:gov:mps/sub:officer-7", Action: disclose.ActionAgencyVerify,
+	h.srv.deps.Audit.Record(context.Background(), registry.AuditEntry{At: h.clock.now(), Actor: "org:gov:mps/sub:officer-7", Action: disclose.ActionAgencyVerify,
 		RecordRef: me.CertificateNumber, Purpose: purpose.ID, Detail: `{"result":"match","fields":["name","unit_name"]}`})
 	// Accesses to someone else's record must not show.
 	h.do(t, "POST", "/v1/verify", "application/json", verifyBody(other.CertificateNumber, other.Name)).Body.Close()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -22,6 +23,9 @@ type Problem struct {
 	Errors map[string]string `json:"errors,omitempty"`
 	// PolicyVersion is set on answers a policy decided.
 	PolicyVersion string `json:"policy_version,omitempty"`
+	// RetryAfter, in seconds, is sent as Retry-After when positive: the
+	// answer is refused for now, not for good.
+	RetryAfter int `json:"-"`
 }
 
 func (p *Problem) Error() string { return p.Title }
@@ -33,7 +37,7 @@ var (
 	// Any route.
 	errNotFound          = &Problem{Type: "/problems/not-found", Title: "Not found", Status: fiber.StatusNotFound}
 	problemNotReady      = &Problem{Type: "/problems/not-ready", Title: "Not ready", Status: fiber.StatusServiceUnavailable}
-	problemAuditDown     = &Problem{Type: "/problems/audit-unavailable", Title: "Audit trail unavailable: personal data is not served unaudited", Status: fiber.StatusServiceUnavailable}
+	problemAuditDown     = &Problem{Type: "/problems/audit-unavailable", Title: "Audit trail unavailable: personal data is not served unaudited", Status: fiber.StatusServiceUnavailable, RetryAfter: 2}
 	problemRateLimited   = &Problem{Type: "/problems/rate-limited", Title: "Too many requests", Status: fiber.StatusTooManyRequests}
 	problemMalformedJSON = &Problem{Type: "/problems/malformed-json", Title: "Request body is not the JSON this route takes", Status: fiber.StatusBadRequest}
 	problemMediaType     = &Problem{Type: "/problems/unsupported-media-type", Title: "Send application/json", Status: fiber.StatusUnsupportedMediaType}
@@ -82,7 +86,7 @@ var (
 
 	// problemTimeout: the request outlived Deps.RequestTimeout waiting on
 	// the store or Redis; trying again later may succeed.
-	problemTimeout = &Problem{Type: "/problems/timeout", Title: "The registry did not answer in time; try again", Status: fiber.StatusServiceUnavailable}
+	problemTimeout = &Problem{Type: "/problems/timeout", Title: "The registry did not answer in time; try again", Status: fiber.StatusServiceUnavailable, RetryAfter: 2}
 )
 
 // policyProblem is the one translation of a policy refusal into a
@@ -184,6 +188,9 @@ func problemHandler(log *slog.Logger) fiber.ErrorHandler {
 		default:
 			log.Error("internal error", "route", c.Route().Path, "err", err)
 			p = problemInternal
+		}
+		if p.RetryAfter > 0 {
+			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(p.RetryAfter))
 		}
 		return c.Status(p.Status).JSON(p, mimeProblem)
 	}

@@ -23,14 +23,14 @@ import (
 	"github.com/degreegate/degreegate/registry"
 )
 
-// Auditor takes audit entries without waiting for storage;
-// *registry.AuditWriter is one. Record fails when the trail cannot keep
-// up, and personal-data routes then answer 503 rather than serve unaudited.
-// RecordBatch takes a request's entries all or none, so a refused batch
-// leaves no partial trail.
+// Auditor is disclose.Auditor with what readiness and metrics read:
+// Record and RecordBatch return only once the entries are stored, and
+// personal-data routes answer 503 rather than serve unaudited when they
+// fail. *registry.AuditWriter (serve's group commit) and
+// registry.DirectAudit (dev's trail in memory) are Auditors.
 type Auditor interface {
-	Record(registry.AuditEntry) error
-	RecordBatch([]registry.AuditEntry) error
+	Record(context.Context, registry.AuditEntry) error
+	RecordBatch(context.Context, []registry.AuditEntry) error
 	Depth() int64
 	Healthy() bool
 }

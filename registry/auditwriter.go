@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -10,7 +11,7 @@ import (
 )
 
 // Errors of AuditWriter.Record. A caller that cannot audit must not serve
-// personal data: the gateway answers 503 on either.
+// personal data: the gateway answers 503 on any error of Record.
 var (
 	ErrAuditBacklog = errors.New("audit trail backlog full")
 	ErrAuditClosed  = errors.New("audit writer closed")
@@ -18,39 +19,66 @@ var (
 
 // AuditWriterOptions tune an AuditWriter; zero values take the defaults.
 type AuditWriterOptions struct {
-	Buffer     int           // entries recorded, not yet stored, before Record refuses (default 65536)
-	MaxBatch   int           // entries per AppendAudit (default 2048)
-	FlushEvery time.Duration // longest an entry waits (default 50 ms)
+	Buffer   int // entries waiting for their commit before Record refuses (default 65536)
+	MaxBatch int // entries per transaction, whole requests only (default 2048)
+	// CommitTimeout bounds one AppendAudit (default 2 s): a hung store
+	// fails its waiters then, rather than at their own deadlines.
+	CommitTimeout time.Duration
+	// HealthHold is how long Healthy stays false after a failed commit
+	// (default 5 s).
+	HealthHold time.Duration
 	Now        func() time.Time
 	Logger     *slog.Logger
 }
 
-// AuditWriter batches audit entries from many goroutines into few
-// AppendAudit calls, so that every personal-data access can be logged at
-// thousands per second for one lock and one round trip per batch. Entries
-// are never dropped: a failed batch is retried (with backoff) until it is
-// written or Close gives up; while the backlog is full, Record refuses.
+// AuditWriter is group commit for the audit trail: Record returns only
+// once its entries are committed, and requests that arrive together
+// share one AppendAudit (one transaction, one lock of the chain head).
 //
-// Record appends under a mutex and wakes the flushing goroutine only when
-// a batch is full: below that the writer sleeps until its tick. A channel
-// send per entry woke the writer for every request, and at moderate load
-// that wake-up (often another CPU's) cost more than the entry itself.
+// One goroutine commits. A request arriving while nothing is being
+// committed wakes it and is stored at once, with no fixed wait; requests
+// arriving during a commit gather into the next group, which is stored
+// as soon as that commit ends. Under load each transaction therefore
+// carries what arrived during the one before it, and throughput grows
+// with the batch rather than with the number of commits.
+//
+// A failed commit fails every request of its group — they show nothing
+// — and is not retried: there is nobody left to answer. Entries of a
+// commit whose outcome is unknown (a lost COMMIT acknowledgement) may
+// be stored with their answer refused; the trail then records an access
+// that showed nothing, never the reverse.
 type AuditWriter struct {
 	log     AuditLog
 	opt     AuditWriterOptions
-	full    chan struct{} // a batch is waiting (capacity 1)
-	closing chan struct{} // closed by Close
+	wake    chan struct{} // a group is waiting (capacity 1)
+	closing chan struct{} // closed by Close: commit what is queued, then stop
+	// stopped ends when Close gives up: the commit under way is
+	// cancelled and what is queued fails.
+	stopped context.Context
+	giveUp  context.CancelFunc
 	done    chan struct{}
-	stop    chan struct{}
-	depth   atomic.Int64 // recorded, not yet stored
-	fails   atomic.Int64
+	depth   atomic.Int64 // recorded, not yet committed or failed
+	// abandoned counts entries refused because Close gave up.
+	abandoned atomic.Int64
+	// lastFail is the UnixNano of the newest failed commit, 0 once a
+	// commit succeeds.
+	lastFail atomic.Int64
 
-	mu      sync.Mutex
-	pending []AuditEntry // recorded, not yet taken by the writer
-	shut    bool
+	mu     sync.Mutex
+	groups []*auditGroup // waiting to be committed, oldest first
+	spare  []AuditEntry  // a committed group's emptied slice, for reuse
+	shut   bool
 }
 
-// NewAuditWriter starts the writer's flushing goroutine; Close stops it.
+// auditGroup is the requests stored by one AppendAudit. Its waiters read
+// err after done is closed.
+type auditGroup struct {
+	entries []AuditEntry
+	done    chan struct{}
+	err     error
+}
+
+// NewAuditWriter starts the writer's committing goroutine; Close stops it.
 func NewAuditWriter(log AuditLog, opt AuditWriterOptions) *AuditWriter {
 	if opt.Buffer <= 0 {
 		opt.Buffer = 65536
@@ -58,8 +86,11 @@ func NewAuditWriter(log AuditLog, opt AuditWriterOptions) *AuditWriter {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 2048
 	}
-	if opt.FlushEvery <= 0 {
-		opt.FlushEvery = 50 * time.Millisecond
+	if opt.CommitTimeout <= 0 {
+		opt.CommitTimeout = 2 * time.Second
+	}
+	if opt.HealthHold <= 0 {
+		opt.HealthHold = 5 * time.Second
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -67,27 +98,48 @@ func NewAuditWriter(log AuditLog, opt AuditWriterOptions) *AuditWriter {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &AuditWriter{log: log, opt: opt, full: make(chan struct{}, 1), closing: make(chan struct{}),
-		done: make(chan struct{}), stop: make(chan struct{})}
+	w := &AuditWriter{log: log, opt: opt, wake: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{})}
+	w.stopped, w.giveUp = context.WithCancel(context.Background())
 	go w.run()
 	return w
 }
 
-// Record queues e (its At set now if zero) without waiting for storage.
-// It refuses while Buffer entries are recorded and not yet stored.
-func (w *AuditWriter) Record(e AuditEntry) error {
-	return w.RecordBatch([]AuditEntry{e})
+// Record stores e (its At set now if zero) and returns nil only once the
+// trail has committed it.
+func (w *AuditWriter) Record(ctx context.Context, e AuditEntry) error {
+	return w.RecordBatch(ctx, []AuditEntry{e})
 }
 
-// RecordBatch queues entries together or not at all: a batch that does
-// not fit in what is left of Buffer is refused whole, so a request that
-// is refused leaves no part of its trail behind. Entries with a zero At
-// get the same time, now.
-func (w *AuditWriter) RecordBatch(entries []AuditEntry) error {
+// RecordBatch stores entries in one transaction, all or none, and
+// returns nil only once they are committed. It refuses at once while
+// Buffer entries wait (ErrAuditBacklog), after Close (ErrAuditClosed)
+// and for text no store can keep (ErrAuditUnstorable); it fails with
+// the store's error when the commit fails, and with ctx's when ctx ends
+// first — the entries may then still be stored, their answer is not
+// given. Entries with a zero At get the same time, now.
+func (w *AuditWriter) RecordBatch(ctx context.Context, entries []AuditEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	g, err := w.enqueue(entries)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-g.done:
+		return g.err
+	case <-ctx.Done():
+		return fmt.Errorf("audit commit not confirmed: %w", ctx.Err())
+	}
+}
+
+// enqueue adds entries to the newest group that has room and wakes the
+// committer; it returns the group to wait for.
+func (w *AuditWriter) enqueue(entries []AuditEntry) (*auditGroup, error) {
 	stamp := false
 	for i := range entries {
 		if !entries[i].Storable() {
-			return ErrAuditUnstorable
+			return nil, ErrAuditUnstorable
 		}
 		stamp = stamp || entries[i].At.IsZero()
 	}
@@ -98,41 +150,55 @@ func (w *AuditWriter) RecordBatch(entries []AuditEntry) error {
 	w.mu.Lock()
 	if w.shut {
 		w.mu.Unlock()
-		return ErrAuditClosed
+		return nil, ErrAuditClosed
 	}
 	if w.depth.Load()+int64(len(entries)) > int64(w.opt.Buffer) {
 		w.mu.Unlock()
-		return ErrAuditBacklog
+		return nil, ErrAuditBacklog
 	}
-	first := len(w.pending)
-	w.pending = append(w.pending, entries...)
+	var g *auditGroup
+	if n := len(w.groups); n > 0 && len(w.groups[n-1].entries)+len(entries) <= w.opt.MaxBatch {
+		g = w.groups[n-1]
+	} else {
+		// A request larger than MaxBatch gets a group of its own: its
+		// entries are never split across transactions.
+		g = &auditGroup{entries: w.spare[:0], done: make(chan struct{})}
+		w.spare = nil
+		w.groups = append(w.groups, g)
+	}
+	first := len(g.entries)
+	g.entries = append(g.entries, entries...)
 	if stamp {
-		for i := first; i < len(w.pending); i++ {
-			if w.pending[i].At.IsZero() {
-				w.pending[i].At = now
+		for i := first; i < len(g.entries); i++ {
+			if g.entries[i].At.IsZero() {
+				g.entries[i].At = now
 			}
 		}
 	}
 	w.depth.Add(int64(len(entries)))
-	batchFull := first < w.opt.MaxBatch && len(w.pending) >= w.opt.MaxBatch
 	w.mu.Unlock()
-	if batchFull {
-		select {
-		case w.full <- struct{}{}:
-		default: // already signalled
-		}
+	select {
+	case w.wake <- struct{}{}:
+	default: // already woken
 	}
-	return nil
+	return g, nil
 }
 
-// Depth is the number of entries not yet stored.
+// Depth is the number of entries recorded and not yet committed.
 func (w *AuditWriter) Depth() int64 { return w.depth.Load() }
 
-// Healthy reports whether the last attempt to store a batch succeeded.
-func (w *AuditWriter) Healthy() bool { return w.fails.Load() == 0 }
+// Healthy reports whether no commit has failed in the last HealthHold
+// without a successful one since. It recovers by itself, so a readiness
+// check built on it does not keep away the traffic that would show the
+// trail is back.
+func (w *AuditWriter) Healthy() bool {
+	failed := w.lastFail.Load()
+	return failed == 0 || time.Since(time.Unix(0, failed)) > w.opt.HealthHold
+}
 
-// Close stops accepting entries and flushes what is queued, retrying
-// until ctx ends; it returns an error if entries remain unstored.
+// Close stops accepting entries and commits what is queued, until ctx
+// ends; then it fails the rest and returns an error if any entry was
+// left uncommitted. Every waiter has its answer when Close returns.
 func (w *AuditWriter) Close(ctx context.Context) error {
 	w.mu.Lock()
 	if !w.shut {
@@ -143,73 +209,122 @@ func (w *AuditWriter) Close(ctx context.Context) error {
 	select {
 	case <-w.done:
 	case <-ctx.Done():
-		close(w.stop)
+		w.giveUp()
 		<-w.done
 	}
-	if n := w.depth.Load(); n > 0 {
-		return errors.New("audit writer closed with entries unstored")
+	w.giveUp()
+	if n := w.abandoned.Load(); n > 0 {
+		return fmt.Errorf("audit writer closed with %d entries uncommitted", n)
 	}
 	return nil
 }
 
-// run stores what is recorded: on its tick, when a batch is full, and
-// once more on Close, after which nothing more can be recorded.
+// run commits the queued groups, oldest first, whenever woken, and
+// after Close the last of them.
 func (w *AuditWriter) run() {
 	defer close(w.done)
-	tick := time.NewTicker(w.opt.FlushEvery)
-	defer tick.Stop()
-	var spare []AuditEntry
 	for {
 		closing := false
 		select {
-		case <-tick.C:
-		case <-w.full:
+		case <-w.wake:
 		case <-w.closing:
 			closing = true
 		}
-		// Take everything recorded so far, handing the writer's emptied
-		// slice back for the next entries, and store it a batch at a time.
-		w.mu.Lock()
-		taken := w.pending
-		w.pending = spare[:0]
-		w.mu.Unlock()
-		for rest := taken; len(rest) > 0; {
-			n := min(len(rest), w.opt.MaxBatch)
-			if !w.flush(rest[:n]) {
-				return
+		for g := w.next(); g != nil; g = w.next() {
+			if w.stopped.Err() != nil {
+				w.finish(g, ErrAuditClosed)
+				continue
 			}
-			rest = rest[n:]
+			w.finish(g, w.commit(g.entries))
 		}
-		clear(taken) // the stored entries' strings may go
-		spare = taken
 		if closing {
 			return
 		}
 	}
 }
 
-// flush stores batch, retrying with backoff; false when told to stop.
-func (w *AuditWriter) flush(batch []AuditEntry) bool {
-	if len(batch) == 0 {
-		return true
+// next takes the oldest queued group off the queue, so that requests
+// arriving from now on start the next one.
+func (w *AuditWriter) next() *auditGroup {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.groups) == 0 {
+		return nil
 	}
-	backoff := 50 * time.Millisecond
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := w.log.AppendAudit(ctx, batch)
-		cancel()
-		if err == nil {
-			w.fails.Store(0)
-			w.depth.Add(-int64(len(batch)))
-			return true
-		}
-		w.fails.Add(1)
-		w.opt.Logger.Error("audit append failed; retrying", "entries", len(batch), "err", err)
-		select {
-		case <-w.stop:
-			return false
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
+	g := w.groups[0]
+	w.groups[0] = nil
+	w.groups = w.groups[1:]
+	return g
 }
+
+// commit stores one group in one AppendAudit.
+func (w *AuditWriter) commit(entries []AuditEntry) error {
+	ctx, cancel := context.WithTimeout(w.stopped, w.opt.CommitTimeout)
+	defer cancel()
+	if err := w.log.AppendAudit(ctx, entries); err != nil {
+		w.lastFail.Store(time.Now().UnixNano())
+		w.opt.Logger.Error("audit commit failed; its requests are refused", "entries", len(entries), "err", err)
+		return fmt.Errorf("audit commit: %w", err)
+	}
+	w.lastFail.Store(0)
+	return nil
+}
+
+// finish answers g's waiters and keeps its slice for a later group.
+func (w *AuditWriter) finish(g *auditGroup, err error) {
+	n := len(g.entries)
+	if err != nil && w.stopped.Err() != nil {
+		w.abandoned.Add(int64(n))
+	}
+	w.depth.Add(-int64(n))
+	g.err = err
+	close(g.done)
+	clear(g.entries) // the entries' strings may go
+	w.mu.Lock()
+	if w.spare == nil && cap(g.entries) <= 4*w.opt.MaxBatch {
+		w.spare = g.entries[:0]
+	}
+	w.mu.Unlock()
+}
+
+// DirectAudit appends each request's entries to Log on the caller's
+// goroutine and returns when Log has them. It suits a trail whose append
+// is a lock and a copy in memory (dev), where group commit would only add
+// a hand-off to another goroutine, and one-off commands, which have no
+// concurrent requests to group.
+type DirectAudit struct {
+	Log AuditLog
+	Now func() time.Time // nil: time.Now
+}
+
+// Record appends e, its At set now if zero.
+func (a DirectAudit) Record(ctx context.Context, e AuditEntry) error {
+	return a.RecordBatch(ctx, []AuditEntry{e})
+}
+
+// RecordBatch appends entries in one AppendAudit, stamping a zero At
+// with now.
+func (a DirectAudit) RecordBatch(ctx context.Context, entries []AuditEntry) error {
+	now := time.Time{}
+	for i := range entries {
+		if entries[i].At.IsZero() {
+			if now.IsZero() {
+				now = time.Now()
+				if a.Now != nil {
+					now = a.Now()
+				}
+			}
+			entries[i].At = now
+		}
+	}
+	if err := CheckStorable(entries); err != nil {
+		return err
+	}
+	return a.Log.AppendAudit(ctx, entries)
+}
+
+// Depth is always 0: nothing waits.
+func (DirectAudit) Depth() int64 { return 0 }
+
+// Healthy is always true: a failure is the caller's answer at once.
+func (DirectAudit) Healthy() bool { return true }

@@ -74,7 +74,7 @@ func (d *datasetEnv) open(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	svc, err := newDatasetService(store, store, keys, policy, datasets.SyncAuditor{Log: store, Ctx: ctx}, cfg.DatasetsDir,
+	svc, err := newDatasetService(store, store, keys, policy, registry.DirectAudit{Log: store}, cfg.DatasetsDir,
 		slog.New(slog.NewJSONHandler(e.stderr, nil)))
 	if err != nil {
 		store.Close()

@@ -262,6 +262,7 @@ func serveAdapters(cfg *Config, pre servePrep, store *postgres.Store, rdb *redis
 	})
 	return adapters{
 		store:       store,
+		groupCommit: true,
 		records:     cached,
 		keys:        pre.keys.ring,
 		datasets:    store,

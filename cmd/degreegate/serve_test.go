@@ -136,6 +136,27 @@ func newServeFixture(t *testing.T, records int) *serveFixture {
 	return f
 }
 
+// agencyToken makes a dev token issuer, and one agency token from it
+// with scope; trusted is the environment setting that makes serve
+// trust the issuer.
+func (f *serveFixture) agencyToken(t *testing.T, scope string) (trusted, tok string) {
+	t.Helper()
+	dir := t.TempDir()
+	dev, err := token.NewDevIssuer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	r := f.tr.run(t, nil, "token", "--key", filepath.Join(dir, token.DevIssuerFile), "--audience", "agency",
+		"--sub", "officer-1", "--org", "gov:e2e-bureau", "--scope", scope, "--ttl", "10m")
+	if r.code != 0 {
+		t.Fatalf("token: %s", r.stderr)
+	}
+	return "DEGREEGATE_TRUSTED_ISSUERS=" + filepath.Join(dir, token.DevTrustedIssuersFile), strings.TrimSpace(r.stdout)
+}
+
 type replica struct {
 	cmd  *exec.Cmd
 	base string
@@ -200,8 +221,9 @@ func (r *replica) stop(t *testing.T) error {
 var client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 
 type verifyAnswer struct {
-	Result string `json:"result"`
-	Status string `json:"status"`
+	Result  string `json:"result"`
+	Status  string `json:"status"`
+	Receipt string `json:"receipt"`
 }
 
 func verifyOn(base string, r registry.Record) (int, verifyAnswer, http.Header, error) {
@@ -374,22 +396,9 @@ func TestServe(t *testing.T) {
 	})
 
 	t.Run("agency tokens from the trusted-issuers file; replay and quota in Redis", func(t *testing.T) {
-		dir := t.TempDir()
-		dev, err := token.NewDevIssuer()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := dev.WriteFiles(dir); err != nil {
-			t.Fatal(err)
-		}
-		c := f.start(t, []string{"DEGREEGATE_TRUSTED_ISSUERS=" + filepath.Join(dir, token.DevTrustedIssuersFile)}, "--policy", policy)
+		trusted, tok := f.agencyToken(t, "degree.verify degree.verify.batch")
+		c := f.start(t, []string{trusted}, "--policy", policy)
 		waitStatus(t, c, "ready")
-		r := f.tr.run(t, nil, "token", "--key", filepath.Join(dir, token.DevIssuerFile), "--audience", "agency",
-			"--sub", "officer-1", "--org", "gov:e2e-bureau", "--scope", "degree.verify degree.verify.batch", "--ttl", "10m")
-		if r.code != 0 {
-			t.Fatalf("token: %s", r.stderr)
-		}
-		tok := strings.TrimSpace(r.stdout)
 		a, b := f.records[3], f.records[4]
 		body, _ := json.Marshal(map[string]any{"purpose": "employment_background_check", "queries": []map[string]string{
 			{"certificate_number": a.CertificateNumber, "name": a.Name},
@@ -627,13 +636,17 @@ func FuzzPoolURL(f *testing.F) {
 }
 
 // tcpProxy forwards a local port to a server, and can cut every
-// connection and refuse new ones, then accept again on the same port.
+// connection and refuse new ones, then accept again on the same port;
+// or hang: keep every connection open and forward nothing.
 type tcpProxy struct {
 	target string
 	addr   string
 	mu     sync.Mutex
 	ln     net.Listener
 	conns  []net.Conn
+	// flow is read-locked for each chunk forwarded; hang holds it.
+	flow sync.RWMutex
+	hung atomic.Bool
 }
 
 func newTCPProxy(t *testing.T, target string) *tcpProxy {
@@ -667,14 +680,50 @@ func (p *tcpProxy) serve(ln net.Listener) {
 			p.mu.Lock()
 			p.conns = append(p.conns, in, out)
 			p.mu.Unlock()
-			go func() { io.Copy(out, in); out.Close() }()
-			go func() { io.Copy(in, out); in.Close() }()
+			go p.pipe(out, in)
+			go p.pipe(in, out)
 		}
 	}()
 }
 
+// pipe forwards src to dst a chunk at a time, each while the proxy is
+// not hung.
+func (p *tcpProxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.flow.RLock()
+			_, werr := dst.Write(buf[:n])
+			p.flow.RUnlock()
+			if werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// hang stops forwarding without closing anything, as a server that has
+// stopped answering does; resume forwards again.
+func (p *tcpProxy) hang() {
+	if !p.hung.Swap(true) {
+		p.flow.Lock()
+	}
+}
+
+func (p *tcpProxy) resume() {
+	if p.hung.Swap(false) {
+		p.flow.Unlock()
+	}
+}
+
 // stop refuses new connections and cuts the open ones.
 func (p *tcpProxy) stop() {
+	p.resume()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln != nil {

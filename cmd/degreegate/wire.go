@@ -32,6 +32,12 @@ type gatewayStore interface {
 // is built by buildGateway for both.
 type adapters struct {
 	store gatewayStore
+	// groupCommit: the store commits to disk (PostgreSQL), so requests'
+	// audit entries share transactions (registry.AuditWriter). Without
+	// it (dev's trail in memory) each request appends its own entries
+	// (registry.DirectAudit). Either way no answer leaves before its
+	// entries are stored.
+	groupCommit bool
 	// records, when set, reads the records instead of store (serve: the
 	// read-through gateway/recordcache over it).
 	records  registry.Store
@@ -52,22 +58,26 @@ type adapters struct {
 	degraded   func() bool // nil: never
 }
 
-// buildGateway builds the gateway over a: the audit writer (flushed at
-// close), the dataset service and its worker, and the server. Everything
+// buildGateway builds the gateway over a: the auditor (serve's group
+// commit closed last), the dataset service and its worker, and the server. Everything
 // it starts is l's to stop.
 func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog bool, l *lifecycle, log *slog.Logger) (*gateway.Server, error) {
-	audit := registry.NewAuditWriter(a.store, registry.AuditWriterOptions{Logger: log})
-	l.onClose(func() error {
-		// Workers stopped and requests drained: flush what they recorded,
-		// before the store it goes to is closed. Nothing served goes
-		// unaudited.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := audit.Close(ctx); err != nil {
-			return fmt.Errorf("flush audit trail: %w", err)
-		}
-		return nil
-	})
+	var audit gateway.Auditor = registry.DirectAudit{Log: a.store}
+	if a.groupCommit {
+		w := registry.NewAuditWriter(a.store, registry.AuditWriterOptions{Logger: log})
+		l.onClose(func() error {
+			// Requests drained and workers stopped, each having waited
+			// for its commit: nothing is left but the writer itself,
+			// stopped here before the store it writes to closes.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := w.Close(ctx); err != nil {
+				return fmt.Errorf("close audit writer: %w", err)
+			}
+			return nil
+		})
+		audit = w
+	}
 	// Research datasets: built, offered and purged by this process; with
 	// several replicas the folder must be shared storage.
 	research, err := newDatasetService(a.store, a.datasets, a.datasetKeys, policy, audit, a.datasetsDir, log)
