@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/degreegate/degreegate/registry"
 )
 
 // Metrics are the gateway's Prometheus series. Labels carry route
@@ -72,7 +74,10 @@ func (c *children[K, M]) get(k K) M {
 // MetricSources are the live values the gateway reports as gauges.
 type MetricSources struct {
 	AuditQueueDepth func() float64
-	Degraded        func() bool // shared state (Redis) unreachable
+	// AuditCommits reads group commit's counts; nil when the auditor
+	// does not group (dev).
+	AuditCommits func() registry.AuditStats
+	Degraded     func() bool // shared state (Redis) unreachable
 	// RecordCache counts the record cache's lookups; nil without one.
 	RecordCache func() (hits, misses int64)
 }
@@ -109,8 +114,27 @@ func NewMetrics(src MetricSources) *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if src.AuditQueueDepth != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "degreegate_audit_queue_depth", Help: "Audit entries accepted but not yet stored.",
+			Name: "degreegate_audit_queue_depth", Help: "Audit entries waiting for their commit (their requests wait too).",
 		}, src.AuditQueueDepth))
+	}
+	if src.AuditCommits != nil {
+		// Group commit's work, read from the writer's own counters.
+		for _, c := range []struct {
+			name, help string
+			value      func(registry.AuditStats) float64
+		}{
+			{"degreegate_audit_commits_total", "Audit trail commits (each stores one group of requests' entries).",
+				func(s registry.AuditStats) float64 { return float64(s.Commits) }},
+			{"degreegate_audit_committed_entries_total", "Audit entries committed.",
+				func(s registry.AuditStats) float64 { return float64(s.Entries) }},
+			{"degreegate_audit_commit_failures_total", "Audit commits that failed; their requests answered 503.",
+				func(s registry.AuditStats) float64 { return float64(s.Failures) }},
+			{"degreegate_audit_commit_seconds_total", "Time spent committing audit entries.",
+				func(s registry.AuditStats) float64 { return s.CommitTime.Seconds() }},
+		} {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+				func() float64 { return c.value(src.AuditCommits()) }))
+		}
 	}
 	if src.Degraded != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

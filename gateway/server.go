@@ -162,11 +162,15 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.scratch.New = func() any { return new(disclose.Scratch) }
-	s.metrics = NewMetrics(MetricSources{
+	src := MetricSources{
 		AuditQueueDepth: func() float64 { return float64(d.Audit.Depth()) },
 		Degraded:        d.Degraded,
 		RecordCache:     d.CacheStats,
-	})
+	}
+	if grouped, ok := d.Audit.(interface{ Stats() registry.AuditStats }); ok {
+		src.AuditCommits = grouped.Stats
+	}
+	s.metrics = NewMetrics(src)
 	s.routes()
 	return s, nil
 }

@@ -60,6 +60,7 @@ type AuditWriter struct {
 	depth   atomic.Int64 // recorded, not yet committed or failed
 	// abandoned counts entries refused because Close gave up.
 	abandoned atomic.Int64
+	commits, committed, failures, commitNanos atomic.Int64 // for Stats
 	// lastFail is the UnixNano of the newest failed commit, 0 once a
 	// commit succeeds.
 	lastFail atomic.Int64
@@ -257,15 +258,36 @@ func (w *AuditWriter) next() *auditGroup {
 	return g
 }
 
+// AuditStats are an AuditWriter's counts since it started, for metrics:
+// the mean group is Entries/Commits, the mean commit CommitTime/Commits.
+type AuditStats struct {
+	Commits    int64         // successful commits
+	Entries    int64         // entries they stored
+	Failures   int64         // failed commits (their requests were refused)
+	CommitTime time.Duration // spent in AppendAudit, failures included
+}
+
+// Stats reports the writer's counts so far.
+func (w *AuditWriter) Stats() AuditStats {
+	return AuditStats{Commits: w.commits.Load(), Entries: w.committed.Load(), Failures: w.failures.Load(),
+		CommitTime: time.Duration(w.commitNanos.Load())}
+}
+
 // commit stores one group in one AppendAudit.
 func (w *AuditWriter) commit(entries []AuditEntry) error {
 	ctx, cancel := context.WithTimeout(w.stopped, w.opt.CommitTimeout)
 	defer cancel()
-	if err := w.log.AppendAudit(ctx, entries); err != nil {
+	start := time.Now()
+	err := w.log.AppendAudit(ctx, entries)
+	w.commitNanos.Add(int64(time.Since(start)))
+	if err != nil {
+		w.failures.Add(1)
 		w.lastFail.Store(time.Now().UnixNano())
 		w.opt.Logger.Error("audit commit failed; its requests are refused", "entries", len(entries), "err", err)
 		return fmt.Errorf("audit commit: %w", err)
 	}
+	w.commits.Add(1)
+	w.committed.Add(int64(len(entries)))
 	w.lastFail.Store(0)
 	return nil
 }

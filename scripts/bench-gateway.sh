@@ -14,6 +14,14 @@
 #      against `pgbench -S` (the issue's reference; -M prepared shown too)
 #      on a scratch database of the same size, same duration, clients and
 #      threads.                                               target ≥ 40 %
+#      Also against the reference issue 15 names, `pgbench -S -M prepared
+#      -c 16 -j 2` on the same scratch database. With --clients K every
+#      request carries X-Forwarded-For with one of K addresses (each in a
+#      /24 of its own), serve trusts loopback as its proxy, and the
+#      policy's public per-client and per-block limits stay as the
+#      default policy sets them: K clients' limiter state in Redis, as
+#      behind a load balancer (issue 15: K ≥ 100,000, target ≥ 40 % of
+#      the -c 16 reference, with the audit committed before each answer).
 #      Then wrk paced to half of serve's rate for the latency distribution
 #      (target p99 ≤ 10 ms). wrk2 is not packaged in Debian: this is wrk
 #      with a fixed per-connection delay, which under-reports queueing
@@ -45,7 +53,7 @@
 #
 # Usage: scripts/bench-gateway.sh [-d SECS] [-c CONNS] [-t THREADS]
 #          [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve] [--skip-agency]
-#          [--port-base P] [--base REV]
+#          [--port-base P] [--base REV] [--clients K]
 # Needs wrk (installed from Debian's packages if missing) and, for C, the
 # PostgreSQL and Redis of scripts/services.sh; works in a throwaway schema,
 # a scratch database and a Redis prefix of its own, all removed at exit.
@@ -53,7 +61,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/usr/local/go/bin:$PATH"
 
-DUR=10 CONNS=64 THREADS=2 N=1000000 ROUNDS=3 SOAK=0 SERVE=1 AGENCY=1 PORTS=18080 BASE=""
+DUR=10 CONNS=64 THREADS=2 N=1000000 ROUNDS=3 SOAK=0 SERVE=1 AGENCY=1 PORTS=18080 BASE="" CLIENTS=0
 while (($#)); do
 	case $1 in
 	-d) DUR=$2; shift 2 ;;
@@ -66,7 +74,8 @@ while (($#)); do
 	--skip-agency) AGENCY=0; shift ;;
 	--port-base) PORTS=$2; shift 2 ;;
 	--base) BASE=$2; shift 2 ;;
-	*) echo "usage: $0 [-d SECS] [-c CONNS] [-t THREADS] [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve] [--skip-agency] [--port-base P] [--base REV]" >&2; exit 2 ;;
+	--clients) CLIENTS=$2; shift 2 ;;
+	*) echo "usage: $0 [-d SECS] [-c CONNS] [-t THREADS] [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve] [--skip-agency] [--port-base P] [--base REV] [--clients K]" >&2; exit 2 ;;
 	esac
 done
 # Loopback ports P, P+1, P+2 (A and B), P+10 and P+11 (serve and its
@@ -244,13 +253,16 @@ samples "$work/serve.jsonl" "$work/samples.tsv"
 rm "$work/serve.jsonl"
 
 # The default policy with public per-client and per-block limits lifted,
-# since every request comes from one address; the per-certificate limit
-# and the shared limiter stay in the path. For D, the agency
+# since every request comes from one address (kept with --clients, whose
+# requests come from many); the per-certificate limit and the shared
+# limiter stay in the path. For D, the agency
 # per-organisation limit is lifted and the daily quota raised out of
 # reach; both are still checked and counted on every call.
+publicLift='s/"per_client": \{[^}]*\}/"per_client": {"rps": 1000000, "burst": 1000000}/
+	s/"per_block": \{[^}]*\}/"per_block": {"rps": 1000000, "burst": 1000000}/'
+((CLIENTS > 0)) && publicLift=''
 sed -E '/"public": \{/,/"scopes"/ {
-	s/"per_client": \{[^}]*\}/"per_client": {"rps": 1000000, "burst": 1000000}/
-	s/"per_block": \{[^}]*\}/"per_block": {"rps": 1000000, "burst": 1000000}/
+	'"$publicLift"'
 }; /"agency": \{/,/"scopes"/ {
 	s/"per_org": \{[^}]*\}/"per_org": {"rps": 1000000, "burst": 1000000}/
 	s/"daily_quota_per_org": [0-9]+/"daily_quota_per_org": 1000000000000/
@@ -258,14 +270,19 @@ sed -E '/"public": \{/,/"scopes"/ {
 grep -q '"rps": 1000000' "$work/policy.json" || { log "could not relax the policy"; exit 1; }
 grep -q '"daily_quota_per_org": 1000000000000' "$work/policy.json" || { log "could not raise the agency quota"; exit 1; }
 
-start serve $serveport "$dg" serve --addr 127.0.0.1:$serveport --redis-prefix "$prefix" --policy "$work/policy.json" --access-log=false --public-url http://127.0.0.1:$serveport \
+proxied=()
+if ((CLIENTS > 0)); then
+	proxied=(--trusted-proxies 127.0.0.1/32)
+	export CLIENTS
+fi
+start serve $serveport "$dg" serve "${proxied[@]}" --addr 127.0.0.1:$serveport --redis-prefix "$prefix" --policy "$work/policy.json" --access-log=false --public-url http://127.0.0.1:$serveport \
 	--trusted-issuers "$work/devstate/trusted-issuers.json" --debug-addr 127.0.0.1:$debugport
 servepid=$lastpid
 DUR_SAVED=$DUR; DUR=2; wrkrun serve-warmup http://127.0.0.1:$serveport/v1/verify >/dev/null; DUR=$DUR_SAVED
 if [[ -n $BASE ]]; then
 	# The same database, Redis and prefix: two replicas of one
 	# deployment, loaded one at a time.
-	start serve-base $baseserveport "$work/degreegate-base" serve --addr 127.0.0.1:$baseserveport --redis-prefix "$prefix" --policy "$work/policy.json" --access-log=false \
+	start serve-base $baseserveport "$work/degreegate-base" serve "${proxied[@]}" --addr 127.0.0.1:$baseserveport --redis-prefix "$prefix" --policy "$work/policy.json" --access-log=false \
 		--public-url http://127.0.0.1:$baseserveport --trusted-issuers "$work/devstate/trusted-issuers.json"
 	baseservepid=$lastpid
 	DUR_SAVED=$DUR; DUR=2; wrkrun serve-base-warmup http://127.0.0.1:$baseserveport/v1/verify >/dev/null; DUR=$DUR_SAVED
@@ -276,7 +293,7 @@ psql -q "$DB" -c "CREATE DATABASE $scratch" >/dev/null
 pgurl=$(sed -E "s#/[^/?]+(\?|$)#/$scratch\1#" <<<"$DB")
 pgbench -i -q -s $((N > 100000 ? N / 100000 : 1)) "$pgurl" >/dev/null 2>&1
 
-pgb() { pgbench -S -n "$@" -c "$CONNS" -j "$THREADS" -T "$DUR" "$pgurl" 2>/dev/null | awk '/^tps/ {print int($3)}'; }
+pgb() { pgbench -S -n -c "$CONNS" -j "$THREADS" "$@" -T "$DUR" "$pgurl" 2>/dev/null | awk '/^tps/ {print int($3)}'; }
 
 if ((AGENCY)); then
 	# One token for the whole run, as a steady client holds one: 50 min
@@ -293,7 +310,7 @@ if ((AGENCY)); then
 	[[ $probe == 200 ]] || { log "agency probe answered $probe: $(head -c 300 "$work/agency-probe.json")"; exit 1; }
 fi
 
-sv=() ag=() pg=() pgp=() svb=() agb=()
+sv=() ag=() pg=() pgp=() pg16=() svb=() agb=()
 for r in $(seq 1 "$ROUNDS"); do
 	sv+=("$(wrkrun "serve-$r" http://127.0.0.1:$serveport/v1/verify)")
 	agl=""
@@ -311,16 +328,19 @@ for r in $(seq 1 "$ROUNDS"); do
 	fi
 	pg+=("$(pgb)")
 	pgp+=("$(pgb -M prepared)")
-	log "round $r: serve ${sv[-1]}/s,$agl pgbench -S ${pg[-1]}/s (-M prepared ${pgp[-1]}/s)"
+	pg16+=("$(pgb -M prepared -c 16 -j 2)")
+	log "round $r: serve ${sv[-1]}/s,$agl pgbench -S ${pg[-1]}/s (-M prepared ${pgp[-1]}/s, -M prepared -c 16 -j 2 ${pg16[-1]}/s)"
 done
 ms=$(median "${sv[@]}") mp=$(median "${pg[@]}") mpp=$(median "${pgp[@]}")
 echo "C. $N records; medians: serve POST /v1/verify $ms req/s, pgbench -S $mp tps: $(pct "$ms" "$mp") % (target ≥ 40 %);"
 echo "   against pgbench -S -M prepared ($mpp tps): $(pct "$ms" "$mpp") %"
+m16=$(median "${pg16[@]}")
+echo "   against pgbench -S -M prepared -c 16 -j 2 ($m16 tps): $(pct "$ms" "$m16") % (issue 15's reference; $( ((CLIENTS > 0)) && echo "$CLIENTS client addresses" || echo "one client address"))"
 echo "   runs: serve ${sv[*]}; pgbench ${pg[*]}; prepared ${pgp[*]}; non-2xx in the last serve run: $(non2xx "$work/serve-$ROUNDS.wrk")"
 echo "   serve latency at full load (last run): $(awk '/ 50%| 90%| 99%/ {printf "%s %s  ", $1, $2}' "$work/serve-$ROUNDS.wrk")"
 if [[ -n $BASE ]]; then
 	msb=$(median "${svb[@]}")
-	echo "C (base $BASE). serve POST /v1/verify $msb req/s: $(pct "$msb" "$mp") % of pgbench -S; this build is $(pct "$ms" "$msb") % of the base"
+	echo "C (base $BASE). serve POST /v1/verify $msb req/s: $(pct "$msb" "$mp") % of pgbench -S, $(pct "$msb" "$m16") % of -M prepared -c 16 -j 2; this build is $(pct "$ms" "$msb") % of the base"
 	echo "   runs: base serve ${svb[*]}"
 	if ((AGENCY)); then
 		mab=$(median "${agb[@]}") ma0=$(median "${ag[@]}")
@@ -370,7 +390,11 @@ echo "   inside serve (its histogram, same run): $(paste "$work/hist0" "$work/hi
 # that rate"), half of the target rate (40 % of pgbench -S, so 20 %: the
 # issue's "about 14k req/s, p99 at half that rate"), and a quarter of
 # serve's rate.
-for rate in "$half" $((mp / 5)) $((half / 2)); do
+# scripts/openloop sends from one address, which with --clients meets
+# the default policy's per-client limit: it runs only without --clients.
+rates=("$half" $((mp / 5)) $((half / 2)))
+((CLIENTS > 0)) && rates=() && echo "   open loop: skipped (--clients; scripts/openloop sends no X-Forwarded-For)"
+for rate in "${rates[@]}"; do
 	verifyhist >"$work/hist0"
 	"$work/openloop" --url "http://127.0.0.1:$serveport/v1/verify" --samples "$work/samples.tsv" \
 		--rate "$rate" --conns "$CONNS" --duration "${DUR}s" >"$work/openloop-$rate.txt"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -137,6 +138,13 @@ func TestServeAuditsBeforeAnswering(t *testing.T) {
 				t.Fatalf("public verify after PostgreSQL came back: %d %s", code, body)
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+		// Operators see it: commits counted, the failed ones too.
+		_, m := getBody(t, c.base+"/metrics")
+		for _, series := range []string{"degreegate_audit_commits_total", "degreegate_audit_commit_failures_total"} {
+			if !regexp.MustCompile(`(?m)^` + series + ` [1-9]`).MatchString(m) {
+				t.Errorf("/metrics has no positive %s", series)
+			}
 		}
 		if err := c.stop(t); err != nil {
 			t.Errorf("after SIGTERM: %v\n%s", err, c.logs)

@@ -116,3 +116,50 @@ func TestAuditTamper(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditAppendPipelineIsOneTransaction: AppendAudit's pipeline (lock
+// the head, insert, move the head) relies on PostgreSQL running a
+// pipeline without BEGIN as one implicit transaction. Here the move is
+// refused by the head's trigger after the insert succeeded: the entry
+// must be gone with it.
+func TestAuditAppendPipelineIsOneTransaction(t *testing.T) {
+	s, url := newStore(t)
+	ctx := context.Background()
+	if err := s.AppendAudit(ctx, auditEntries(2, "first")); err != nil {
+		t.Fatal(err)
+	}
+	head, err := s.AuditHead(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := appendBatch(head, auditEntries(1, "refused"))
+	// The last statement moves the head; make it name a hash no entry has.
+	last := b.QueuedQueries[len(b.QueuedQueries)-1]
+	last.Arguments[1] = make([]byte, 32)
+	if err := s.pool.SendBatch(ctx, b).Close(); err == nil {
+		t.Fatal("the head moved onto a hash no entry has")
+	}
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM audit_entries`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("%d entries after a refused pipeline, want the 2 before it: the insert outlived the failed move", n)
+	}
+	// A Store that saw the head before someone else moved it appends by
+	// the locked path and the chain stays one.
+	other, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.AppendAudit(ctx, auditEntries(3, "other")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendAudit(ctx, auditEntries(1, "stale")); err != nil {
+		t.Fatalf("append with a stale head: %v", err)
+	}
+	if got, err := registry.VerifyChain(ctx, s); err != nil || got != 6 {
+		t.Fatalf("chain: %d entries, %v; want 6 intact", got, err)
+	}
+}

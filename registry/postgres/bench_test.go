@@ -217,7 +217,9 @@ func BenchmarkAuditWriter(b *testing.B) {
 	}
 	start := time.Now()
 	var next atomic.Int64
-	b.SetParallelism(4)
+	// Each goroutine waits for its commit, as a request does: 64 per
+	// core stand for a gateway's concurrent requests under load.
+	b.SetParallelism(64)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			w := writers[next.Add(1)%2]

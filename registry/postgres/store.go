@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,6 +19,13 @@ import (
 // in the schema that the connection's search_path names first.
 type Store struct {
 	pool *pgxpool.Pool
+	// audit is the chain head as this Store last saw it: appends link to
+	// it and send entries and head move in one round trip.
+	audit struct {
+		sync.Mutex
+		head  registry.ChainHead
+		known bool
+	}
 }
 
 var (
