@@ -59,7 +59,7 @@ type AuditWriter struct {
 	done    chan struct{}
 	depth   atomic.Int64 // recorded, not yet committed or failed
 	// abandoned counts entries refused because Close gave up.
-	abandoned atomic.Int64
+	abandoned                                 atomic.Int64
 	commits, committed, failures, commitNanos atomic.Int64 // for Stats
 	// lastFail is the UnixNano of the newest failed commit, 0 once a
 	// commit succeeds.
