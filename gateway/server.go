@@ -29,8 +29,7 @@ import (
 // fail. *registry.AuditWriter (serve's group commit) and
 // registry.DirectAudit (dev's trail in memory) are Auditors.
 type Auditor interface {
-	Record(context.Context, registry.AuditEntry) error
-	RecordBatch(context.Context, []registry.AuditEntry) error
+	disclose.Auditor
 	Depth() int64
 	Healthy() bool
 }

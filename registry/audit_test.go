@@ -26,6 +26,9 @@ func newSliceAudit() *sliceAudit { return &sliceAudit{head: ChainHead{Hash: Gene
 
 func (s *sliceAudit) AppendAudit(ctx context.Context, es []AuditEntry) error {
 	s.calls.Add(1)
+	if err := CheckStorable(es); err != nil {
+		return err
+	}
 	if s.fail.Load() > 0 {
 		s.fail.Add(-1)
 		return errors.New("storage down")

@@ -67,7 +67,6 @@ type AuditWriter struct {
 
 	mu     sync.Mutex
 	groups []*auditGroup // waiting to be committed, oldest first
-	spare  []AuditEntry  // a committed group's emptied slice, for reuse
 	shut   bool
 }
 
@@ -163,8 +162,7 @@ func (w *AuditWriter) enqueue(entries []AuditEntry) (*auditGroup, error) {
 	} else {
 		// A request larger than MaxBatch gets a group of its own: its
 		// entries are never split across transactions.
-		g = &auditGroup{entries: w.spare[:0], done: make(chan struct{})}
-		w.spare = nil
+		g = &auditGroup{done: make(chan struct{})}
 		w.groups = append(w.groups, g)
 	}
 	first := len(g.entries)
@@ -292,7 +290,7 @@ func (w *AuditWriter) commit(entries []AuditEntry) error {
 	return nil
 }
 
-// finish answers g's waiters and keeps its slice for a later group.
+// finish answers g's waiters.
 func (w *AuditWriter) finish(g *auditGroup, err error) {
 	n := len(g.entries)
 	if err != nil && w.stopped.Err() != nil {
@@ -301,12 +299,6 @@ func (w *AuditWriter) finish(g *auditGroup, err error) {
 	w.depth.Add(-int64(n))
 	g.err = err
 	close(g.done)
-	clear(g.entries) // the entries' strings may go
-	w.mu.Lock()
-	if w.spare == nil && cap(g.entries) <= 4*w.opt.MaxBatch {
-		w.spare = g.entries[:0]
-	}
-	w.mu.Unlock()
 }
 
 // DirectAudit appends each request's entries to Log on the caller's
@@ -324,23 +316,21 @@ func (a DirectAudit) Record(ctx context.Context, e AuditEntry) error {
 	return a.RecordBatch(ctx, []AuditEntry{e})
 }
 
-// RecordBatch appends entries in one AppendAudit, stamping a zero At
-// with now.
+// RecordBatch appends entries in one AppendAudit (which refuses text no
+// store can keep), stamping a zero At with now.
 func (a DirectAudit) RecordBatch(ctx context.Context, entries []AuditEntry) error {
-	now := time.Time{}
+	now := a.Now
+	if now == nil {
+		now = time.Now
+	}
+	var at time.Time
 	for i := range entries {
 		if entries[i].At.IsZero() {
-			if now.IsZero() {
-				now = time.Now()
-				if a.Now != nil {
-					now = a.Now()
-				}
+			if at.IsZero() {
+				at = now()
 			}
-			entries[i].At = now
+			entries[i].At = at
 		}
-	}
-	if err := CheckStorable(entries); err != nil {
-		return err
 	}
 	return a.Log.AppendAudit(ctx, entries)
 }

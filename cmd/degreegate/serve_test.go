@@ -142,13 +142,7 @@ func newServeFixture(t *testing.T, records int) *serveFixture {
 func (f *serveFixture) agencyToken(t *testing.T, scope string) (trusted, tok string) {
 	t.Helper()
 	dir := t.TempDir()
-	dev, err := token.NewDevIssuer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dev.WriteFiles(dir); err != nil {
-		t.Fatal(err)
-	}
+	writeDevIssuer(t, dir)
 	r := f.tr.run(t, nil, "token", "--key", filepath.Join(dir, token.DevIssuerFile), "--audience", "agency",
 		"--sub", "officer-1", "--org", "gov:e2e-bureau", "--scope", scope, "--ttl", "10m")
 	if r.code != 0 {

@@ -40,8 +40,10 @@ func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
 	return p
 }
 
-func TestTokenMintsWhatTheVerifierAccepts(t *testing.T) {
-	dir := t.TempDir()
+// writeDevIssuer makes a dev token issuer and writes its key and
+// trusted-issuers files into dir.
+func writeDevIssuer(t *testing.T, dir string) *token.DevIssuer {
+	t.Helper()
 	dev, err := token.NewDevIssuer()
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +51,12 @@ func TestTokenMintsWhatTheVerifierAccepts(t *testing.T) {
 	if err := dev.WriteFiles(dir); err != nil {
 		t.Fatal(err)
 	}
+	return dev
+}
+
+func TestTokenMintsWhatTheVerifierAccepts(t *testing.T) {
+	dir := t.TempDir()
+	dev := writeDevIssuer(t, dir)
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	sec1, _ := x509.MarshalECPrivateKey(ec)
 	pkcs8, _ := x509.MarshalPKCS8PrivateKey(ec)
