@@ -90,6 +90,10 @@ func appendBatch(head registry.ChainHead, entries []registry.AuditEntry) *pgx.Ba
 		seqs[i], ats[i], actors[i], actions[i], refs[i], purposes[i], details[i], prevs[i], hashes[i] =
 			e.Seq, e.At, e.Actor, e.Action, e.RecordRef, e.Purpose, e.Detail, e.PrevHash, e.Hash
 	}
+	// Unnested arrays, not COPY: COPY cannot join a pipeline. They take
+	// 2.5 times COPY's memory for a batch of 256, and the same time
+	// (BenchmarkAppendAudit, docs/benchmarks.md); the round trips saved
+	// are what a commit of a few entries costs.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT degreegate_audit_lock_head($1, $2)`, old.Seq, old.Hash)
 	b.Queue(`INSERT INTO audit_entries (seq, at, actor, action, record_ref, purpose, detail, prev_hash, hash)
