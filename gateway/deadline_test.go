@@ -50,6 +50,9 @@ func TestASlowStoreCallIsCutOffAtTheRequestDeadline(t *testing.T) {
 		resp.Header.Get("Content-Type") != mimeProblem {
 		t.Errorf("answer %d %s %q, want 503 /problems/timeout as problem+json", resp.StatusCode, p.Type, resp.Header.Get("Content-Type"))
 	}
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("a request cut off by its deadline has no Retry-After")
+	}
 	if took < timeout || took > timeout+2*time.Second {
 		t.Errorf("answered after %s, want about the %s deadline", took, timeout)
 	}

@@ -230,6 +230,9 @@ func TestVerifyRefusesWhenTheTrailCannotKeepUp(t *testing.T) {
 		if resp.StatusCode != 503 || !strings.Contains(b, "/problems/audit-unavailable") {
 			t.Fatalf("with the trail down: %d %s", resp.StatusCode, b)
 		}
+		if resp.Header.Get("Retry-After") == "" {
+			t.Error("the trail's refusal has no Retry-After: it is for now, not for good")
+		}
 		if strings.Contains(b, "receipt") || strings.Contains(b, r.UnitName) {
 			t.Fatal("data served unaudited")
 		}

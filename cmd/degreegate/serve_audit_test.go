@@ -139,6 +139,8 @@ func TestServeAuditsBeforeAnswering(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+		// The failed commits were logged without what they held.
+		assertNoPersonalData(t, c.logs.String(), f.records)
 		// Operators see it: commits counted, the failed ones too.
 		_, m := getBody(t, c.base+"/metrics")
 		for _, series := range []string{"degreegate_audit_commits_total", "degreegate_audit_commit_failures_total"} {
