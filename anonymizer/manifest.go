@@ -1,8 +1,12 @@
 package anonymizer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -42,6 +46,30 @@ type FileInfo struct {
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256"`
 }
+
+// FileSum passes what is written to the writer it wraps and counts and
+// hashes it, for the Bytes and SHA256 of an output file's FileInfo.
+type FileSum struct {
+	w io.Writer
+	h hash.Hash
+	n int64
+}
+
+// NewFileSum sums what goes to w.
+func NewFileSum(w io.Writer) *FileSum { return &FileSum{w: w, h: sha256.New()} }
+
+func (s *FileSum) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	s.h.Write(p[:n])
+	s.n += int64(n)
+	return n, err
+}
+
+// Bytes is how much was written.
+func (s *FileSum) Bytes() int64 { return s.n }
+
+// SHA256 is the hex SHA-256 of what was written.
+func (s *FileSum) SHA256() string { return hex.EncodeToString(s.h.Sum(nil)) }
 
 // ManifestPath is where the manifest of an output file goes: beside it,
 // named after it, so several outputs can share a folder.

@@ -328,9 +328,8 @@ func writeAnonymized(ctx context.Context, in io.Reader, sep byte, lay *tableLayo
 			os.Remove(tmp)
 		}
 	}()
-	h := sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(f, h)}
-	bw := bufio.NewWriterSize(cw, 1<<16)
+	sum := NewFileSum(f)
+	bw := bufio.NewWriterSize(sum, 1<<16)
 	line := make([]byte, 0, 256)
 	for i, name := range lay.header {
 		if i > 0 {
@@ -358,8 +357,7 @@ func writeAnonymized(ctx context.Context, in io.Reader, sep byte, lay *tableLayo
 		return info, err
 	}
 	ok = true
-	info.Bytes = cw.n
-	info.SHA256 = hex.EncodeToString(h.Sum(nil))
+	info.Bytes, info.SHA256 = sum.Bytes(), sum.SHA256()
 	return info, nil
 }
 
@@ -467,15 +465,4 @@ func render(values []string, sep byte) [][]byte {
 		out[i] = csvio.AppendField(nil, v, sep)
 	}
 	return out
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

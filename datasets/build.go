@@ -5,13 +5,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -457,9 +455,8 @@ func writeSynced(path string, write func(io.Writer) error) (anonymizer.FileInfo,
 	if err != nil {
 		return anonymizer.FileInfo{}, err
 	}
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
-	bw := bufio.NewWriterSize(cw, 1<<16)
+	sum := anonymizer.NewFileSum(f)
+	bw := bufio.NewWriterSize(sum, 1<<16)
 	err = write(bw)
 	if err == nil {
 		err = bw.Flush()
@@ -473,21 +470,8 @@ func writeSynced(path string, write func(io.Writer) error) (anonymizer.FileInfo,
 	if err != nil {
 		return anonymizer.FileInfo{}, err
 	}
-	return anonymizer.FileInfo{Path: filepath.Base(path), Bytes: cw.n, SHA256: hexSum(h)}, nil
+	return anonymizer.FileInfo{Path: filepath.Base(path), Bytes: sum.Bytes(), SHA256: sum.SHA256()}, nil
 }
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
 // TempPrefix starts the name of a folder a build is writing; nothing
 // with it is ever offered, and a purge removes stale ones.
