@@ -114,8 +114,7 @@ func (a quotaAdapter) Take(ctx context.Context, org string, n, limit int64) (rat
 	if limit < 1 {
 		return ratelimit.QuotaDecision{Allowed: true, Limit: limit}, nil
 	}
-	d, err := a.q.Take(ctx, org, n, limit)
-	return ratelimit.QuotaDecision(d), err
+	return a.q.Take(ctx, org, n, limit)
 }
 
 func (a quotaAdapter) Refund(ctx context.Context, org string, n int64, day string) error {

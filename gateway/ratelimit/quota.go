@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// QuotaDecision is one check of an organisation's daily quota, shaped
-// like redisstate.QuotaDecision so the shared quota converts to it.
+// QuotaDecision is one check of an organisation's daily quota, by this
+// process's MemoryQuota or the shared redisstate.Quota.
 type QuotaDecision struct {
 	Allowed   bool
 	Limit     int64

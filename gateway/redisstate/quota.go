@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -52,19 +53,6 @@ const maxTakesPerCall = 512
 // quotaCallTimeout bounds one coalesced call, waiting for a connection
 // included; each read still has the client's own (short) timeout.
 const quotaCallTimeout = 250 * time.Millisecond
-
-// QuotaDecision is one quota check.
-type QuotaDecision struct {
-	Allowed   bool
-	Limit     int64
-	Used      int64 // after this request when allowed
-	Remaining int64
-	// Reset is how long until the day ends in Asia/Shanghai and the count
-	// starts again.
-	Reset time.Duration
-	// Day is the day charged (yyyymmdd) when allowed, for Refund.
-	Day string
-}
 
 // Quota counts each organisation's requests per calendar day (Asia/
 // Shanghai) across all replicas.
@@ -123,21 +111,21 @@ func NewQuota(rdb redis.UniversalClient, prefix string) *Quota {
 
 // Take adds n (the batch size) to org's count for today if the count stays
 // within limit.
-func (q *Quota) Take(ctx context.Context, org string, n, limit int64) (QuotaDecision, error) {
+func (q *Quota) Take(ctx context.Context, org string, n, limit int64) (ratelimit.QuotaDecision, error) {
 	if n < 1 {
-		return QuotaDecision{}, errors.New("redisstate: quota: n must be at least 1")
+		return ratelimit.QuotaDecision{}, errors.New("redisstate: quota: n must be at least 1")
 	}
 	if org == "" {
-		return QuotaDecision{}, errors.New("redisstate: quota: no organisation")
+		return ratelimit.QuotaDecision{}, errors.New("redisstate: quota: no organisation")
 	}
 	now := q.now().In(shanghai)
 	end := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, shanghai)
-	d := QuotaDecision{Limit: limit, Reset: end.Sub(now)}
+	d := ratelimit.QuotaDecision{Limit: limit, Reset: end.Sub(now)}
 	if limit < 1 {
 		return d, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return QuotaDecision{}, fmt.Errorf("redisstate: quota: %w", err)
+		return ratelimit.QuotaDecision{}, fmt.Errorf("redisstate: quota: %w", err)
 	}
 	// The date is in the key, so a replica whose clock is a little off at
 	// midnight writes to the right day's counter or the next, never
@@ -165,11 +153,11 @@ func (q *Quota) Take(ctx context.Context, org string, n, limit int64) (QuotaDeci
 		select {
 		case <-t.done:
 		default:
-			return QuotaDecision{}, fmt.Errorf("redisstate: quota: %w", ctx.Err())
+			return ratelimit.QuotaDecision{}, fmt.Errorf("redisstate: quota: %w", ctx.Err())
 		}
 	}
 	if t.err != nil {
-		return QuotaDecision{}, t.err
+		return ratelimit.QuotaDecision{}, t.err
 	}
 	d.Allowed, d.Used = t.ok, t.used
 	d.Remaining = max(limit-d.Used, 0)
