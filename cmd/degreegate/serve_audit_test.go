@@ -123,6 +123,11 @@ func TestServeAuditsBeforeAnswering(t *testing.T) {
 					}
 				}
 			}
+			// The commit's 2 s timeout answers, well before the request's
+			// own 5 s deadline.
+			if took > 4*time.Second {
+				t.Errorf("%s with PostgreSQL hung: answered after %v, want about the 2 s commit timeout", tc.name, took)
+			}
 			t.Logf("%s with PostgreSQL hung: %d %s after %v", tc.name, code, problemType(body), took.Round(time.Millisecond))
 		}
 
