@@ -53,7 +53,10 @@
 #
 # Usage: scripts/bench-gateway.sh [-d SECS] [-c CONNS] [-t THREADS]
 #          [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve] [--skip-agency]
-#          [--port-base P] [--base REV] [--clients K]
+#          [--port-base P] [--base REV] [--clients K] [--serve-conns N]
+# --serve-conns sets wrk's connections for serve's runs (C) alone, so
+# serve can be loaded with more connections than PostgreSQL takes
+# clients (pgbench keeps -c).
 # Needs wrk (installed from Debian's packages if missing) and, for C, the
 # PostgreSQL and Redis of scripts/services.sh; works in a throwaway schema,
 # a scratch database and a Redis prefix of its own, all removed at exit.
@@ -61,7 +64,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/usr/local/go/bin:$PATH"
 
-DUR=10 CONNS=64 THREADS=2 N=1000000 ROUNDS=3 SOAK=0 SERVE=1 AGENCY=1 PORTS=18080 BASE="" CLIENTS=0
+DUR=10 CONNS=64 THREADS=2 N=1000000 ROUNDS=3 SOAK=0 SERVE=1 AGENCY=1 PORTS=18080 BASE="" CLIENTS=0 SERVECONNS=
 while (($#)); do
 	case $1 in
 	-d) DUR=$2; shift 2 ;;
@@ -75,7 +78,8 @@ while (($#)); do
 	--port-base) PORTS=$2; shift 2 ;;
 	--base) BASE=$2; shift 2 ;;
 	--clients) CLIENTS=$2; shift 2 ;;
-	*) echo "usage: $0 [-d SECS] [-c CONNS] [-t THREADS] [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve] [--skip-agency] [--port-base P] [--base REV] [--clients K]" >&2; exit 2 ;;
+	--serve-conns) SERVECONNS=$2; shift 2 ;;
+	*) echo "usage: $0 [-d SECS] [-c CONNS] [-t THREADS] [-n RECORDS] [--rounds R] [--soak SECS] [--skip-serve] [--skip-agency] [--port-base P] [--base REV] [--clients K] [--serve-conns N]" >&2; exit 2 ;;
 	esac
 done
 # Loopback ports P, P+1, P+2 (A and B), P+10 and P+11 (serve and its
@@ -170,13 +174,14 @@ stop() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 # wrkrun NAME URL [SCRIPT]: one bounded run; prints requests/s.
 wrkrun() {
 	local name=$1 url=$2 script=${3:-$work/verify.lua}
-	wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -s "$script" "$url" -- "$work/samples.tsv" >"$work/$name.wrk" 2>&1
+	wrk -t"$THREADS" -c"$WRKCONNS" -d"${DUR}s" --latency -s "$script" "$url" -- "$work/samples.tsv" >"$work/$name.wrk" 2>&1
 	awk '/^Requests\/sec/ {print int($2)}' "$work/$name.wrk"
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", 100*a/b}'; }
 non2xx() { awk '/Non-2xx/ {n = $NF} END {print n + 0}' "$1"; }
 
+WRKCONNS=$CONNS
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {print int($2/1048576)}' /proc/meminfo) GiB; wrk -t$THREADS -c$CONNS -d${DUR}s; $ROUNDS rounds"
 
 # ---- A and B: dev against the bare handler --------------------------------
@@ -233,6 +238,8 @@ echo "   runs: ${flood[*]}"
 ((SERVE)) || exit 0
 
 # ---- C: serve on PostgreSQL and Redis against pgbench -S -------------------
+WRKCONNS=${SERVECONNS:-$CONNS}
+echo "C and D: wrk -c$WRKCONNS; pgbench -c$CONNS unless named"
 eval "$(bash scripts/services.sh)"
 DB=${DEGREEGATE_TEST_DATABASE_URL:?services.sh sets it}
 REDIS=${DEGREEGATE_TEST_REDIS_URL:?services.sh sets it}
@@ -369,7 +376,7 @@ if ((AGENCY)); then
 fi
 
 half=$((ms / 2))
-pace=$(awk -v c="$CONNS" -v r="$half" 'BEGIN {p = int(1000 * c / r + 0.5); print (p < 1) ? 1 : p}')
+pace=$(awk -v c="$WRKCONNS" -v r="$half" 'BEGIN {p = int(1000 * c / r + 0.5); print (p < 1) ? 1 : p}')
 export PACE_MS=$pace
 # verifyhist: serve's own latency histogram for /v1/verify (cumulative
 # bucket counts), to tell time spent inside the gateway from time spent
@@ -378,7 +385,7 @@ verifyhist() { curl -s "http://127.0.0.1:$serveport/metrics" | sed -nE 's/^degre
 verifyhist >"$work/hist0"
 paced=$(wrkrun serve-paced http://127.0.0.1:$serveport/v1/verify "$work/paced.lua")
 verifyhist >"$work/hist1"
-echo "   paced at ~$half req/s ($CONNS connections, ${pace} ms between requests each): got $paced req/s; latency $(awk '/ 50%| 75%| 90%| 99%/ {printf "%s %s  ", $1, $2}' "$work/serve-paced.wrk")(target p99 ≤ 10 ms)"
+echo "   paced at ~$half req/s ($WRKCONNS connections, ${pace} ms between requests each): got $paced req/s; latency $(awk '/ 50%| 75%| 90%| 99%/ {printf "%s %s  ", $1, $2}' "$work/serve-paced.wrk")(target p99 ≤ 10 ms)"
 echo "   inside serve (its histogram, same run): $(paste "$work/hist0" "$work/hist1" | awk '{le[NR] = $1; n[NR] = $4 - $2} END {
 	for (i = 1; i <= NR && le[i] <= 0.025; i++) printf "≤ %g ms %.1f %%  ", le[i] * 1000, 100 * n[i] / n[NR] }')"
 # The same rate open-loop (scripts/openloop, wrk2's method): a fixed
