@@ -30,6 +30,7 @@ require (
 require (
 	github.com/golang/snappy v1.0.0 // indirect
 	github.com/yeqown/reedsolomon v1.0.0 // indirect
+	golang.org/x/mod v0.43.0 // indirect
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
 )
 
