@@ -1,0 +1,143 @@
+package translog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Errors of Witness.Update; both name the two tree sizes.
+var (
+	// ErrRollback: the log offers a smaller tree than one it signed before.
+	ErrRollback = errors.New("translog: the log rolled back")
+	// ErrFork: the log signed two trees that cannot both be true — two
+	// roots for one size, or a larger tree that does not extend the one
+	// kept.
+	ErrFork = errors.New("translog: the log forked")
+)
+
+// Witness keeps the newest checkpoint of one log that it has verified,
+// in a directory of its own: latest.checkpoint, the signed note, and
+// checkpoints.log, every checkpoint accepted, appended in order. It
+// accepts a newer checkpoint only with a proof that it extends the one
+// kept, so a log that rewrites its past is caught by whoever keeps a
+// witness.
+type Witness struct {
+	v      *Verifier
+	dir    string
+	latest Checkpoint
+	signed []byte // latest as signed; nil before the first
+}
+
+const (
+	latestFile  = "latest.checkpoint"
+	historyFile = "checkpoints.log"
+)
+
+// OpenWitness reads the state kept in dir (created if missing). A state
+// kept for another log, or whose checkpoint no longer verifies, is an
+// error: a witness never silently starts over.
+func OpenWitness(dir string, v *Verifier) (*Witness, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("translog: witness state: %w", err)
+	}
+	w := &Witness{v: v, dir: dir}
+	signed, err := os.ReadFile(filepath.Join(dir, latestFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return w, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("translog: witness state: %w", err)
+	}
+	c, err := v.Open(signed)
+	if err != nil {
+		return nil, fmt.Errorf("translog: witness state %s is not a checkpoint of this log: %w", filepath.Join(dir, latestFile), err)
+	}
+	w.latest, w.signed = c, signed
+	return w, nil
+}
+
+// Latest is the newest checkpoint kept; ok is false before the first.
+func (w *Witness) Latest() (c Checkpoint, signed []byte, ok bool) {
+	return w.latest, w.signed, w.signed != nil
+}
+
+// Update verifies signed and, if it is newer than the checkpoint kept,
+// asks prove for the consistency proof from the kept size to its size,
+// checks it, and keeps it. The same checkpoint again is accepted as it
+// is; a smaller tree is ErrRollback; a different root for the same size,
+// or a proof that fails, is ErrFork.
+func (w *Witness) Update(signed []byte, prove func(old, size int64) (tlog.TreeProof, error)) (Checkpoint, error) {
+	c, err := w.v.Open(signed)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	if w.signed != nil {
+		old := w.latest
+		switch {
+		case c.Size < old.Size:
+			return Checkpoint{}, fmt.Errorf("%w: offered a tree of %d after one of %d", ErrRollback, c.Size, old.Size)
+		case c.Size == old.Size && c.Root != old.Root:
+			return Checkpoint{}, fmt.Errorf("%w: two roots for a tree of %d (%s kept, %s offered)", ErrFork, c.Size, old.Root, c.Root)
+		case c.Size == old.Size:
+			return c, nil
+		}
+		if old.Size > 0 {
+			p, err := prove(old.Size, c.Size)
+			if err != nil {
+				return Checkpoint{}, fmt.Errorf("translog: consistency proof from %d to %d: %w", old.Size, c.Size, err)
+			}
+			if err := CheckConsistency(old, c, p); err != nil {
+				return Checkpoint{}, fmt.Errorf("%w: the tree of %d does not extend the tree of %d kept: %v", ErrFork, c.Size, old.Size, err)
+			}
+		}
+	}
+	if err := w.keep(signed); err != nil {
+		return Checkpoint{}, err
+	}
+	w.latest, w.signed = c, bytes.Clone(signed)
+	return c, nil
+}
+
+// keep appends signed to the history, then replaces the latest file by
+// rename, each synced: a crash leaves the old state or the new.
+func (w *Witness) keep(signed []byte) error {
+	h, err := os.OpenFile(filepath.Join(w.dir, historyFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("translog: witness history: %w", err)
+	}
+	// Signed notes end in a newline; a blank line separates them.
+	_, err = h.Write(append(bytes.Clone(signed), '\n'))
+	if err == nil {
+		err = h.Sync()
+	}
+	if cerr := h.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("translog: witness history: %w", err)
+	}
+	tmp := filepath.Join(w.dir, latestFile+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("translog: witness state: %w", err)
+	}
+	_, err = f.Write(signed)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(w.dir, latestFile))
+	}
+	if err != nil {
+		return fmt.Errorf("translog: witness state: %w", err)
+	}
+	return nil
+}
