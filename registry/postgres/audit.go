@@ -52,14 +52,14 @@ func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) 
 	defer s.audit.Unlock()
 	var err error
 	if s.audit.known {
-		err = s.pool.SendBatch(ctx, appendBatch(s.audit.head, entries)).Close()
+		err = s.audit.pool.SendBatch(ctx, appendBatch(s.audit.head, entries)).Close()
 		if err != nil && !headMoved(err) {
 			s.audit.known = false // the outcome may be unknown: read the head next time
 			return fmt.Errorf("append %d audit entries: %w", len(entries), err)
 		}
 	}
 	if !s.audit.known || err != nil {
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err = pgx.BeginFunc(ctx, s.audit.pool, func(tx pgx.Tx) error {
 			var head registry.ChainHead
 			if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head FOR UPDATE`).Scan(&head.Seq, &head.Hash); err != nil {
 				return fmt.Errorf("lock audit head: %w", err)
