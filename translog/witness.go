@@ -106,33 +106,13 @@ func (w *Witness) Update(signed []byte, prove func(old, size int64) (tlog.TreePr
 // keep appends signed to the history, then replaces the latest file by
 // rename, each synced: a crash leaves the old state or the new.
 func (w *Witness) keep(signed []byte) error {
-	h, err := os.OpenFile(filepath.Join(w.dir, historyFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("translog: witness history: %w", err)
-	}
 	// Signed notes end in a newline; a blank line separates them.
-	_, err = h.Write(append(bytes.Clone(signed), '\n'))
-	if err == nil {
-		err = h.Sync()
-	}
-	if cerr := h.Close(); err == nil {
-		err = cerr
-	}
+	err := writeSynced(filepath.Join(w.dir, historyFile), os.O_APPEND, append(bytes.Clone(signed), '\n'))
 	if err != nil {
 		return fmt.Errorf("translog: witness history: %w", err)
 	}
 	tmp := filepath.Join(w.dir, latestFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("translog: witness state: %w", err)
-	}
-	_, err = f.Write(signed)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err = writeSynced(tmp, os.O_TRUNC, signed)
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(w.dir, latestFile))
 	}
@@ -140,4 +120,21 @@ func (w *Witness) keep(signed []byte) error {
 		return fmt.Errorf("translog: witness state: %w", err)
 	}
 	return nil
+}
+
+// writeSynced writes b to path (opened with flag: O_APPEND or O_TRUNC)
+// and syncs it.
+func writeSynced(path string, flag int, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|flag, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
