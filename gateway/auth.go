@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -50,15 +51,24 @@ func (s *Server) authenticate(audience token.Audience) fiber.Handler {
 			return problemWrongAudience
 		}
 		// The issuer's own maximum was checked by the verifier; the policy
-		// may be stricter for this audience.
+		// may be stricter for this audience. Without iat the lifetime is
+		// what is left of it, exp − now, as the verifier judges it.
 		if max := s.deps.Policy.Limits(policies.Audience(p.Audience)).MaxTokenLifetime; max > 0 &&
-			!p.IssuedAt.IsZero() && p.ExpiresAt.Sub(p.IssuedAt) > max {
+			p.ExpiresAt.Sub(issuedOrNow(p.IssuedAt, s.deps.Now)) > max {
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="degreegate", error="invalid_token", error_description="lifetime_too_long"`)
 			return problemInvalidToken.with("lifetime_too_long")
 		}
 		c.Locals(principalKey, p)
 		return c.Next()
 	}
+}
+
+// issuedOrNow is a token's iat, or now for a token without one.
+func issuedOrNow(iat time.Time, now func() time.Time) time.Time {
+	if iat.IsZero() {
+		return now()
+	}
+	return iat
 }
 
 // bearer takes the token out of an Authorization header.

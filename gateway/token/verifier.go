@@ -219,9 +219,22 @@ func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (Princ
 
 	var peek struct {
 		Iss string `json:"iss"`
+		// The times as sent: golang-jwt also reads a NumericDate written
+		// as a string ("1790000000"), which RFC 7519 §2 does not allow.
+		Exp json.RawMessage `json:"exp"`
+		Iat json.RawMessage `json:"iat"`
+		Nbf json.RawMessage `json:"nbf"`
 	}
 	if err := decodeSegment(parts[1], &peek); err != nil {
 		return Principal{}, fmt.Errorf("%w: claims", ErrMalformed)
+	}
+	for _, d := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"exp", peek.Exp}, {"iat", peek.Iat}, {"nbf", peek.Nbf}} {
+		if len(d.raw) > 0 && d.raw[0] == '"' {
+			return Principal{}, fmt.Errorf("%w: %s must be a number of seconds (RFC 7519 NumericDate), not a string", ErrMalformed, d.name)
+		}
 	}
 	is, ok := v.issuers[peek.Iss]
 	if !ok {

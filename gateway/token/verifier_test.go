@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -222,6 +223,26 @@ func TestVerifyAttacks(t *testing.T) {
 				return signRaw(t, jwt.SigningMethodEdDSA, f.ed.key, c, map[string]any{"kid": f.ed.KeyID()})
 			},
 			want: ErrMissingClaim,
+		},
+		{
+			name: "exp as a string (RFC 7519 wants a number)",
+			token: func(t *testing.T, f *fixture) string {
+				now := f.clock.now()
+				c := jwt.MapClaims{"iss": agencyIss, "aud": testAud, "sub": "officer-17", "org": "11100000000013127D",
+					"scope": "agency:verify", "iat": now.Unix(), "exp": strconv.FormatInt(now.Add(time.Minute).Unix(), 10)}
+				return signRaw(t, jwt.SigningMethodEdDSA, f.ed.key, c, map[string]any{"kid": f.ed.KeyID()})
+			},
+			want: ErrMalformed,
+		},
+		{
+			name: "iat as a string",
+			token: func(t *testing.T, f *fixture) string {
+				now := f.clock.now()
+				c := jwt.MapClaims{"iss": agencyIss, "aud": testAud, "sub": "officer-17", "org": "11100000000013127D",
+					"scope": "agency:verify", "iat": strconv.FormatInt(now.Unix(), 10), "exp": now.Add(time.Minute).Unix()}
+				return signRaw(t, jwt.SigningMethodEdDSA, f.ed.key, c, map[string]any{"kid": f.ed.KeyID()})
+			},
+			want: ErrMalformed,
 		},
 		{
 			name:  "lifetime over the maximum (exp - iat)",
