@@ -44,11 +44,12 @@ func jsonReason(err error) string {
 	}
 	const unknown = "json: unknown field "
 	if msg := err.Error(); len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
-		// Echo the key only when it looks like a field name: a client that
-		// put a person's name or ID number in the key must not see it
-		// reflected (or logged).
+		// Echo the key only when it looks like a field name — lower-case
+		// letters and underscores, as every field of the API is: a client
+		// that put a person's name or ID number (digits alone are one) in
+		// the key must not see it reflected (or logged).
 		name := strings.Trim(msg[len(unknown):], `"`)
-		if len(name) <= 40 && strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == "" {
+		if len(name) <= 40 && strings.Trim(name, "abcdefghijklmnopqrstuvwxyz_") == "" {
 			return `unknown field "` + name + `"`
 		}
 		return "unknown field"
