@@ -98,6 +98,29 @@ func rfc3339(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// officialsInManifest are the manifest's keys naming officials: an
+// office reads them, a contractor does not.
+var officialsInManifest = []string{"requested_by", "approved_by"}
+
+// contractorManifest is the manifest without the officials who asked for
+// and approved the dataset.
+func contractorManifest(m json.RawMessage) json.RawMessage {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(m, &fields) != nil {
+		return nil
+	}
+	for _, k := range officialsInManifest {
+		delete(fields, k)
+	}
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+// viewDataset is a dataset as its contractor sees it; withManifest adds
+// the manifest without the officials' names.
 func (s *Server) viewDataset(d registry.Dataset, withManifest bool) datasetView {
 	v := datasetView{
 		ID: d.ID, Status: string(d.Status), Purpose: d.Purpose, LegalBasis: d.LegalBasis, Fields: d.Spec.Fields, K: d.Spec.K,
@@ -119,15 +142,19 @@ func (s *Server) viewDataset(d registry.Dataset, withManifest bool) datasetView 
 			v.RowsOut, v.AchievedK = &m.RowsOut, &m.AchievedK
 		}
 		if withManifest {
-			v.Manifest = json.RawMessage(d.Manifest)
+			v.Manifest = contractorManifest(d.Manifest)
 		}
 	}
 	return v
 }
 
 func (s *Server) viewOfficeDataset(d registry.Dataset, withManifest bool) officeDatasetView {
+	v := s.viewDataset(d, false)
+	if withManifest && len(d.Manifest) > 0 {
+		v.Manifest = json.RawMessage(d.Manifest)
+	}
 	return officeDatasetView{
-		datasetView: s.viewDataset(d, withManifest), Contractor: d.Contractor, PolicyVersion: d.PolicyVersion,
+		datasetView: v, Contractor: d.Contractor, PolicyVersion: d.PolicyVersion,
 		Spec: datasetRequestFilter{
 			ConferralYearFrom: d.Spec.ConferralYearFrom, ConferralYearTo: d.Spec.ConferralYearTo,
 			Levels: nonNil(d.Spec.Levels), Regions: nonNil(d.Spec.Regions),

@@ -210,6 +210,11 @@ func TestDatasetLifecycle(t *testing.T) {
 	if got.Manifest.AchievedK < 5 || len(got.Manifest.Files) != 3 {
 		t.Fatalf("manifest %+v", got.Manifest)
 	}
+	// The manifest tells the contractor what was released, not which
+	// officials asked and approved (issue 16, item 6).
+	if strings.Contains(body, "official-") || strings.Contains(body, "requested_by") || strings.Contains(body, "approved_by") {
+		t.Errorf("the contractor's dataset names officials: %s", body)
+	}
 
 	before := len(f.audit.all())
 	for _, format := range []string{"csv", "parquet"} {
