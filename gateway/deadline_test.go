@@ -89,3 +89,34 @@ func TestEveryRequestHasADeadlineByDefault(t *testing.T) {
 		t.Errorf("deadline %s away, want within DefaultRequestTimeout (%s)", l, DefaultRequestTimeout)
 	}
 }
+
+// downStore is a store that cannot be reached: every lookup fails at
+// once with registry.ErrUnavailable, as the PostgreSQL adapter reports a
+// refused or broken connection.
+type downStore struct{ registry.Store }
+
+func (downStore) Current(context.Context, string) (registry.Version, error) {
+	return registry.Version{}, fmt.Errorf("read current version: %w: dial tcp: connection refused", registry.ErrUnavailable)
+}
+
+// TestAnUnreachableStoreIs503 (issue 16, item 8): a registry that cannot
+// be reached is a 503 with Retry-After, at once — not an internal error.
+func TestAnUnreachableStoreIs503(t *testing.T) {
+	f := newFixture(t, 1, fixtureOptions{})
+	f.srv.deps.Registry = registry.New(downStore{f.store}, f.keys, f.store, time.Now)
+	f.rewire(t)
+	r := f.records[0]
+	resp := f.do(t, http.MethodPost, "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name))
+	body := readBody(t, resp)
+	var p Problem
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		t.Fatalf("not a problem: %s", body)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || p.Type != "/problems/registry-unavailable" || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("store unreachable: %d %s (Retry-After %q), want 503 /problems/registry-unavailable with Retry-After",
+			resp.StatusCode, p.Type, resp.Header.Get("Retry-After"))
+	}
+	if strings.Contains(body, "connection refused") || strings.Contains(body, r.CertificateNumber) {
+		t.Errorf("the refusal tells more than it should: %s", body)
+	}
+}

@@ -86,6 +86,9 @@ var (
 
 	// problemTimeout: the request outlived Deps.RequestTimeout waiting on
 	// the store or Redis; trying again later may succeed.
+	// problemStoreDown: the registry's store cannot be reached right now.
+	problemStoreDown = &Problem{Type: "/problems/registry-unavailable", Title: "The registry cannot be reached; try again", Status: fiber.StatusServiceUnavailable, RetryAfter: 2}
+
 	problemTimeout = &Problem{Type: "/problems/timeout", Title: "The registry did not answer in time; try again", Status: fiber.StatusServiceUnavailable, RetryAfter: 2}
 )
 
@@ -185,6 +188,9 @@ func problemHandler(log *slog.Logger) fiber.ErrorHandler {
 			case fiber.StatusNotFound:
 				p = errNotFound
 			}
+		case errors.Is(err, registry.ErrUnavailable):
+			log.Warn("registry store unavailable", "route", c.Route().Path, "err", err)
+			p = problemStoreDown
 		default:
 			log.Error("internal error", "route", c.Route().Path, "err", err)
 			p = problemInternal

@@ -14,6 +14,10 @@ var (
 	ErrVersionConflict = errors.New("record changed concurrently")
 	// ErrInvalid: the record breaks a validation rule (see *InvalidError).
 	ErrInvalid = errors.New("record invalid")
+	// ErrUnavailable: the store could not be reached or did not answer
+	// (a refused or broken connection, a timeout); trying again later
+	// may succeed. Stores wrap their transport failures with it.
+	ErrUnavailable = errors.New("registry store unavailable")
 )
 
 // Sealed is a record as stores keep it. The direct identifiers that no

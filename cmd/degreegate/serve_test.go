@@ -452,6 +452,14 @@ func TestServe(t *testing.T) {
 		if code, _ := getBody(t, c.base+"/healthz"); code != 200 {
 			t.Errorf("/healthz %d while the database is gone: the process itself is alive", code)
 		}
+		// A verification that needs the database is told to come back,
+		// within the request's deadline: never an internal error.
+		start := time.Now()
+		code, body, h := postJSON(t, c.base+"/v1/verify", map[string]string{
+			"certificate_number": f.records[7].CertificateNumber, "name": f.records[7].Name})
+		if code != 503 || h.Get("Retry-After") == "" || !strings.Contains(string(body), "/problems/") || time.Since(start) > 6*time.Second {
+			t.Errorf("verify with the database gone: %d (Retry-After %q) after %v: %s", code, h.Get("Retry-After"), time.Since(start), body)
+		}
 		px.restart(t)
 		waitStatus(t, c, "ready")
 		if err := c.stop(t); err != nil {

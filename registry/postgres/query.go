@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/degreegate/degreegate/registry"
 )
@@ -22,14 +25,14 @@ func (s *Store) Current(ctx context.Context, certificateNumber string) (registry
 	rows, err := s.pool.Query(ctx, `SELECT `+versionCols+` FROM record_versions v
 		WHERE v.certificate_number = $1 ORDER BY v.version DESC LIMIT 1`, certificateNumber)
 	if err != nil {
-		return registry.Version{}, fmt.Errorf("read current version: %w", err)
+		return registry.Version{}, readErr("read current version", err)
 	}
 	v, err := pgx.CollectExactlyOneRow(rows, scanVersion)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return registry.Version{}, registry.ErrNotFound
 	}
 	if err != nil {
-		return registry.Version{}, fmt.Errorf("read current version: %w", err)
+		return registry.Version{}, readErr("read current version", err)
 	}
 	return v, nil
 }
@@ -44,11 +47,11 @@ func (s *Store) CurrentMany(ctx context.Context, certificateNumbers []string) ([
 		FROM record_versions v WHERE v.certificate_number = ANY($1)
 		ORDER BY v.certificate_number, v.version DESC`, certificateNumbers)
 	if err != nil {
-		return nil, fmt.Errorf("read current versions: %w", err)
+		return nil, readErr("read current versions", err)
 	}
 	vs, err := pgx.CollectRows(rows, scanVersion)
 	if err != nil {
-		return nil, fmt.Errorf("read current versions: %w", err)
+		return nil, readErr("read current versions", err)
 	}
 	return vs, nil
 }
@@ -62,11 +65,11 @@ func (s *Store) ByPerson(ctx context.Context, personIndex []byte) ([]registry.Ve
 		WHERE v.person_index = $1 AND `+newest+`
 		ORDER BY v.certificate_number`, personIndex)
 	if err != nil {
-		return nil, fmt.Errorf("read versions by person: %w", err)
+		return nil, readErr("read versions by person", err)
 	}
 	vs, err := pgx.CollectRows(rows, scanVersion)
 	if err != nil {
-		return nil, fmt.Errorf("read versions by person: %w", err)
+		return nil, readErr("read versions by person", err)
 	}
 	return vs, nil
 }
@@ -83,11 +86,11 @@ func (s *Store) ByPersons(ctx context.Context, personIndexes [][]byte) ([]regist
 		WHERE v.person_index = ANY($1) AND `+newest+`
 		ORDER BY v.certificate_number`, personIndexes)
 	if err != nil {
-		return nil, fmt.Errorf("read versions by persons: %w", err)
+		return nil, readErr("read versions by persons", err)
 	}
 	vs, err := pgx.CollectRows(rows, scanVersion)
 	if err != nil {
-		return nil, fmt.Errorf("read versions by persons: %w", err)
+		return nil, readErr("read versions by persons", err)
 	}
 	return vs, nil
 }
@@ -97,11 +100,11 @@ func (s *Store) History(ctx context.Context, certificateNumber string) ([]regist
 	rows, err := s.pool.Query(ctx, `SELECT `+versionCols+` FROM record_versions v
 		WHERE v.certificate_number = $1 ORDER BY v.version`, certificateNumber)
 	if err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
+		return nil, readErr("read history", err)
 	}
 	vs, err := pgx.CollectRows(rows, scanVersion)
 	if err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
+		return nil, readErr("read history", err)
 	}
 	if len(vs) == 0 {
 		return nil, registry.ErrNotFound
@@ -167,4 +170,22 @@ func (s *Store) Count(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("count certificates: %w", err)
 	}
 	return n, nil
+}
+
+// readErr wraps a read's failure. One that never got an answer from the
+// server — a refused or broken connection, a timeout — is also
+// registry.ErrUnavailable, which callers answer as "try again" rather
+// than as an internal error.
+func readErr(what string, err error) error {
+	if unreachable(err) {
+		return fmt.Errorf("%s: %w: %w", what, registry.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func unreachable(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) || pgconn.Timeout(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -318,5 +320,36 @@ func TestAnalyzeRefreshesStatistics(t *testing.T) {
 	}
 	if tuples != 50 {
 		t.Fatalf("record_versions estimates %v rows after Analyze, want 50", tuples)
+	}
+}
+
+// TestUnreachableDatabaseIsErrUnavailable: a read that never reaches the
+// server says so (registry.ErrUnavailable), so the gateway can answer
+// "try again" rather than an internal error; an answer from the server
+// (here, none: ErrNotFound) is not confused with it.
+func TestUnreachableDatabaseIsErrUnavailable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@"+addr+"/none?connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	down := &Store{pool: pool}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := down.Current(ctx, "1000142020000000"); !errors.Is(err, registry.ErrUnavailable) {
+		t.Errorf("Current on a refused connection: %v, want ErrUnavailable", err)
+	}
+	if _, err := down.CurrentMany(ctx, []string{"1000142020000000"}); !errors.Is(err, registry.ErrUnavailable) {
+		t.Errorf("CurrentMany on a refused connection: %v, want ErrUnavailable", err)
+	}
+	s, _ := newStore(t)
+	if _, err := s.Current(ctx, "1000142020000000"); !errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrUnavailable) {
+		t.Errorf("Current of an unknown number: %v, want ErrNotFound only", err)
 	}
 }
