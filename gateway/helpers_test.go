@@ -142,6 +142,8 @@ func newFixture(t testing.TB, n int, o fixtureOptions) *fixture {
 		Proxies:    proxies,
 		Audit:      audit,
 		AddressKey: bytes.Repeat([]byte{7}, 32),
+		// As in dev: the tests read /metrics through the app.
+		PublicMetrics: true,
 	})
 	if err != nil {
 		t.Fatal(err)

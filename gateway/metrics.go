@@ -1,12 +1,11 @@
 package gateway
 
 import (
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -169,8 +168,10 @@ func (m *Metrics) RecordLimit(rule string, allowed bool) {
 	m.limiterBy.get(limitLabels{rule, allowed}).Inc()
 }
 
-func (m *Metrics) handler() fiber.Handler {
-	return adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+// MetricsHandler serves the Prometheus series, for the operations
+// listener (and the public one where Deps.PublicMetrics allows).
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 }
 
 func (m *Metrics) observe(route, method string, status int, d time.Duration) {

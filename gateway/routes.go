@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/degreegate/degreegate/gateway/token"
 )
@@ -21,7 +22,9 @@ func (s *Server) routes() {
 	// Operations: no personal data, no limits.
 	s.app.Get("/healthz", s.handleHealth())
 	s.app.Get("/readyz", s.handleReady())
-	s.app.Get("/metrics", s.metrics.handler())
+	if s.deps.PublicMetrics {
+		s.app.Get("/metrics", adaptor.HTTPHandler(s.MetricsHandler()))
+	}
 	s.app.Get("/openapi.json", s.handleOpenAPI())
 	s.app.Get("/.well-known/jwks.json", s.handleJWKS())
 

@@ -79,6 +79,10 @@ type Deps struct {
 	Now      func() time.Time
 	// QuietAccessLog turns the per-request log line off (load tests).
 	QuietAccessLog bool
+	// PublicMetrics serves /metrics on the public listener too (dev);
+	// otherwise metrics are only MetricsHandler's, for a listener of
+	// their own.
+	PublicMetrics bool
 	// CacheStats reports the record cache's lookups so far (serve wraps
 	// the store in gateway/recordcache); nil when there is no cache.
 	CacheStats func() (hits, misses int64)

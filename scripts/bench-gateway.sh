@@ -283,7 +283,7 @@ if ((CLIENTS > 0)); then
 	export CLIENTS
 fi
 start serve $serveport "$dg" serve "${proxied[@]}" --addr 127.0.0.1:$serveport --redis-prefix "$prefix" --policy "$work/policy.json" --access-log=false --public-url http://127.0.0.1:$serveport \
-	--trusted-issuers "$work/devstate/trusted-issuers.json" --debug-addr 127.0.0.1:$debugport
+	--trusted-issuers "$work/devstate/trusted-issuers.json" --metrics-addr 127.0.0.1:$debugport
 servepid=$lastpid
 DUR_SAVED=$DUR; DUR=2; wrkrun serve-warmup http://127.0.0.1:$serveport/v1/verify >/dev/null; DUR=$DUR_SAVED
 if [[ -n $BASE ]]; then
@@ -359,7 +359,7 @@ if ((AGENCY)); then
 	ma=$(median "${ag[@]}")
 	echo "D. serve single-item POST /v1/agency/verify with one agency token: median $ma req/s, pgbench -S $mp tps: $(pct "$ma" "$mp") % (target ≥ 30 %)"
 	echo "   runs: agency ${ag[*]}; non-2xx in the last agency run: $(non2xx "$work/agency-$ROUNDS.wrk"); agency answers by status so far:" \
-		"$(curl -s "http://127.0.0.1:$serveport/metrics" | awk -F'[{}]' '/^degreegate_http_requests_total/ && /agency/ {
+		"$(curl -s "http://127.0.0.1:$debugport/metrics" | awk -F'[{}]' '/^degreegate_http_requests_total/ && /agency/ {
 			match($2, /status="[0-9]+"/); printf "%s %s  ", substr($2, RSTART + 8, 3), $3 + 0 }')"
 	echo "   serve's warnings (first 3 kinds): $(grep '"level":"WARN"' "$work/serve.log" | sed -E 's/.*"msg":"([^"]*)".*"err":"([^"]*)".*/\1: \2/' | sort | uniq -c | sort -rn | head -3 | tr '\n' ';')"
 	echo "   agency latency at full load (last run): $(awk '/ 50%| 90%| 99%/ {printf "%s %s  ", $1, $2}' "$work/agency-$ROUNDS.wrk")"
@@ -381,7 +381,7 @@ export PACE_MS=$pace
 # verifyhist: serve's own latency histogram for /v1/verify (cumulative
 # bucket counts), to tell time spent inside the gateway from time spent
 # queueing in the kernel and in wrk on this shared machine.
-verifyhist() { curl -s "http://127.0.0.1:$serveport/metrics" | sed -nE 's/^degreegate_http_request_duration_seconds_bucket\{route="\/v1\/verify",le="([^"]+)"\} ([0-9.e+]+)$/\1 \2/p'; }
+verifyhist() { curl -s "http://127.0.0.1:$debugport/metrics" | sed -nE 's/^degreegate_http_request_duration_seconds_bucket\{route="\/v1\/verify",le="([^"]+)"\} ([0-9.e+]+)$/\1 \2/p'; }
 verifyhist >"$work/hist0"
 paced=$(wrkrun serve-paced http://127.0.0.1:$serveport/v1/verify "$work/paced.lua")
 verifyhist >"$work/hist1"
@@ -423,7 +423,7 @@ if ((SOAK > 0)); then
 	wait "$soakpid"; DUR=$DUR_SAVED
 	echo "   soak ${SOAK}s paced: $(cat "$work/soak.rps") req/s; serve RSS MiB every $((SOAK / 10))s: ${rss[*]}"
 fi
-curl -s http://127.0.0.1:$serveport/metrics | awk '/^degreegate_cache_lookups_total/ {printf "   %s\n", $0}'
+curl -s http://127.0.0.1:$debugport/metrics | awk '/^degreegate_cache_lookups_total/ {printf "   %s\n", $0}'
 stop "$servepid"
 grep -o '"store_queries":[0-9]*,"store_keys":[0-9]*' "$work/serve.log" |
 	awk -F'[:,]' '{printf "   store: %d queries for %d lookups (mean batch %.1f)\n", $2, $4, $4 / ($2 ? $2 : 1)}'

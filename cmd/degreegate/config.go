@@ -41,7 +41,7 @@ type Config struct {
 	LookupQueries  int
 	Grace          time.Duration
 	AccessLog      bool
-	DebugAddr      string
+	MetricsAddr    string
 	RequestTimeout time.Duration
 }
 
@@ -123,13 +123,13 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.Grace }},
 	{flag: "access-log", def: "true", usage: "log one JSON line per request (route, status, latency; never client data)", verbs: []string{"serve"},
 		field: func(c *Config) any { return &c.AccessLog }},
-	{flag: "debug-addr", usage: "serve Go's pprof profiles here, e.g. 127.0.0.1:6060 (loopback only: they reveal internals)", verbs: []string{"serve", "dev"},
-		field: func(c *Config) any { return &c.DebugAddr },
+	{flag: "metrics-addr", env: "DEGREEGATE_METRICS_ADDR", usage: "serve /metrics and Go's pprof profiles here, e.g. 127.0.0.1:6060 (loopback only: profiles reveal internals); serve has no /metrics without it", verbs: []string{"serve", "dev"},
+		field: func(c *Config) any { return &c.MetricsAddr },
 		check: func(c *Config) error {
-			if c.DebugAddr == "" {
+			if c.MetricsAddr == "" {
 				return nil
 			}
-			host, _, err := net.SplitHostPort(c.DebugAddr)
+			host, _, err := net.SplitHostPort(c.MetricsAddr)
 			if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
 				return errors.New("want a loopback address and port, e.g. 127.0.0.1:6060")
 			}

@@ -158,7 +158,7 @@ func TestBadSettingsNameThemselves(t *testing.T) {
 		{"serve", nil, []string{"--request-timeout", "0s"}, "DEGREEGATE_REQUEST_TIMEOUT"},
 		{"serve", map[string]string{"DEGREEGATE_TRUSTED_PROXIES": "not-a-cidr"}, nil, "DEGREEGATE_TRUSTED_PROXIES"},
 		{"serve", map[string]string{"DEGREEGATE_PUBLIC_URL": "ftp://x"}, nil, "DEGREEGATE_PUBLIC_URL"},
-		{"dev", nil, []string{"--debug-addr", "0.0.0.0:6060"}, "--debug-addr"},
+		{"dev", nil, []string{"--metrics-addr", "0.0.0.0:6060"}, "--metrics-addr"},
 	} {
 		if _, err := loadFor(t, tc.verb, tc.vars, tc.args...); err == nil || !strings.Contains(err.Error(), tc.says) {
 			t.Errorf("%s %v %v: %v, want an error naming %s", tc.verb, tc.vars, tc.args, err, tc.says)

@@ -127,7 +127,7 @@ func getOK(t *testing.T, url string) {
 func TestDevReturnsAfterItsGoroutines(t *testing.T) {
 	serveUntilCancelled(t, nil, func(base string) {
 		getOK(t, base+"/readyz")
-	}, "dev", "--records", "20", "--addr", "127.0.0.1:0", "--debug-addr", "127.0.0.1:0", "--state-dir", t.TempDir())
+	}, "dev", "--records", "20", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--state-dir", t.TempDir())
 }
 
 func TestServeReturnsAfterItsGoroutines(t *testing.T) {
@@ -145,5 +145,5 @@ func TestServeReturnsAfterItsGoroutines(t *testing.T) {
 	}
 	serveUntilCancelled(t, vars, func(base string) {
 		getOK(t, base+"/readyz")
-	}, "serve", "--addr", "127.0.0.1:0", "--debug-addr", "127.0.0.1:0", "--redis-prefix", "dglife:"+filepath.Base(dir)+":")
+	}, "serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--redis-prefix", "dglife:"+filepath.Base(dir)+":")
 }

@@ -147,7 +147,7 @@ func TestServeAuditsBeforeAnswering(t *testing.T) {
 		// The failed commits were logged without what they held.
 		assertNoPersonalData(t, c.logs.String(), f.records)
 		// Operators see it: commits counted, the failed ones too.
-		_, m := getBody(t, c.base+"/metrics")
+		_, m := getBody(t, c.metrics+"/metrics")
 		for _, series := range []string{"degreegate_audit_commits_total", "degreegate_audit_commit_failures_total"} {
 			if !regexp.MustCompile(`(?m)^` + series + ` [1-9]`).MatchString(m) {
 				t.Errorf("/metrics has no positive %s", series)

@@ -109,16 +109,17 @@ func (d devGateway) adapters(ctx context.Context, store *inmem.Store, keys *regi
 		return adapters{}, err
 	}
 	return adapters{
-		store:       store,
-		keys:        keys,
-		datasets:    inmem.NewDatasets(),
-		datasetKeys: datasetKeys,
-		datasetsDir: dir,
-		receipts:    signer,
-		addressKey:  addressKey,
-		limiter:     limiter,
-		replay:      token.NewMemoryReplayCache(100_000, time.Now),
-		tokens:      verifier,
+		store:         store,
+		publicMetrics: true,
+		keys:          keys,
+		datasets:      inmem.NewDatasets(),
+		datasetKeys:   datasetKeys,
+		datasetsDir:   dir,
+		receipts:      signer,
+		addressKey:    addressKey,
+		limiter:       limiter,
+		replay:        token.NewMemoryReplayCache(100_000, time.Now),
+		tokens:        verifier,
 		// One process: the in-process quota counts the agency's items.
 		quota: ratelimit.NewMemoryQuota(time.Now),
 		ready: func(ctx context.Context) error {

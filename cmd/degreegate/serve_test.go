@@ -154,6 +154,9 @@ func (f *serveFixture) agencyToken(t *testing.T, scope string) (trusted, tok str
 type replica struct {
 	cmd  *exec.Cmd
 	base string
+	// metrics is the operations listener (--metrics-addr): /metrics and
+	// pprof, never on base.
+	metrics string
 	logs *lockedBuffer
 	done chan error
 }
@@ -162,14 +165,15 @@ type replica struct {
 // fixture's environment plus env, and waits until it listens.
 func (f *serveFixture) start(t *testing.T, env []string, args ...string) *replica {
 	t.Helper()
-	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--redis-prefix", f.prefix}, args...)
+	ops := freeAddr(t)
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", ops, "--redis-prefix", f.prefix}, args...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(append(os.Environ(), f.env...), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &replica{cmd: cmd, logs: &lockedBuffer{}, done: make(chan error, 1)}
+	r := &replica{cmd: cmd, metrics: "http://" + ops, logs: &lockedBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = r.logs
 	f.logs = append(f.logs, r.logs)
 	if err := cmd.Start(); err != nil {
@@ -195,6 +199,17 @@ func (f *serveFixture) start(t *testing.T, env []string, args ...string) *replic
 		t.Fatalf("serve did not listen within 60 s\n%s", r.logs)
 	}
 	return r
+}
+
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // stop sends SIGTERM and returns the exit error.
@@ -287,7 +302,10 @@ func TestServe(t *testing.T) {
 				ok200.Add(1)
 			}
 		}
-		if _, m := getBody(t, b.base+"/metrics"); !regexp.MustCompile(`degreegate_cache_lookups_total\{cache="record",result="hit"\} [1-9]`).MatchString(m) {
+		if code, _ := getBody(t, b.base+"/metrics"); code != 404 {
+			t.Errorf("/metrics on serve's public listener: %d, want 404 (it is on --metrics-addr)", code)
+		}
+		if _, m := getBody(t, b.metrics+"/metrics"); !regexp.MustCompile(`degreegate_cache_lookups_total\{cache="record",result="hit"\} [1-9]`).MatchString(m) {
 			t.Error("the second lookup on a replica was not a cache hit")
 		}
 
@@ -358,7 +376,7 @@ func TestServe(t *testing.T) {
 		// The default policy's tight public limits, enforced locally.
 		c := f.start(t, []string{"REDIS_URL=" + closed})
 		waitStatus(t, c, "degraded")
-		if _, m := getBody(t, c.base+"/metrics"); !strings.Contains(m, "degreegate_degraded 1") {
+		if _, m := getBody(t, c.metrics+"/metrics"); !strings.Contains(m, "degreegate_degraded 1") {
 			t.Error("metrics do not report degraded")
 		}
 		rec := f.records[1]

@@ -32,6 +32,10 @@ type gatewayStore interface {
 // is built by buildGateway for both.
 type adapters struct {
 	store gatewayStore
+	// publicMetrics: /metrics on the public listener too (dev, where
+	// everything is on one machine for one developer). serve keeps it on
+	// --metrics-addr alone.
+	publicMetrics bool
 	// groupCommit: the store commits to disk (PostgreSQL), so requests'
 	// audit entries share transactions (registry.AuditWriter). Without
 	// it (dev's trail in memory) each request appends its own entries
@@ -112,17 +116,19 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 		Ready:          a.ready,
 		Degraded:       a.degraded,
 		QuietAccessLog: quietLog,
+		PublicMetrics:  a.publicMetrics,
 		CacheStats:     a.cacheStats,
 		RequestTimeout: cfg.RequestTimeout,
 	})
 }
 
-// serveGateway serves srv on cfg.Addr (and pprof on cfg.DebugAddr) until
+// serveGateway serves srv on cfg.Addr (and /metrics and pprof on
+// cfg.MetricsAddr) until
 // ctx ends, then drains requests for up to grace. announce prints what a
 // user needs once the address is known. The caller closes l after.
 func serveGateway(ctx context.Context, srv *gateway.Server, cfg *Config, grace time.Duration, l *lifecycle, log *slog.Logger, announce func(base string) error) error {
-	if cfg.DebugAddr != "" {
-		if err := serveDebug(cfg.DebugAddr, l, log); err != nil {
+	if cfg.MetricsAddr != "" {
+		if err := serveOperations(cfg.MetricsAddr, srv.MetricsHandler(), l, log); err != nil {
 			return err
 		}
 	}
@@ -137,15 +143,17 @@ func serveGateway(ctx context.Context, srv *gateway.Server, cfg *Config, grace t
 	return srv.Serve(ctx, ln, grace)
 }
 
-// serveDebug serves net/http/pprof on addr, a loopback address (the
-// settings check it): profiles show internals, and goroutine dumps can
-// show request data in flight. It stops when l closes.
-func serveDebug(addr string, l *lifecycle, log *slog.Logger) error {
+// serveOperations serves metrics and net/http/pprof on addr, a loopback
+// address (the settings check it), never on the public listener:
+// profiles show internals, goroutine dumps can show request data in
+// flight, and metrics show the service's load. It stops when l closes.
+func serveOperations(addr string, metrics http.Handler, l *lifecycle, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("--debug-addr: %w", err)
+		return fmt.Errorf("--metrics-addr: %w", err)
 	}
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", metrics)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -157,7 +165,7 @@ func serveDebug(addr string, l *lifecycle, log *slog.Logger) error {
 		go func() {
 			defer close(served)
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Warn("debug listener stopped", "err", err)
+				log.Warn("operations listener stopped", "err", err)
 			}
 		}()
 		<-ctx.Done()
