@@ -123,7 +123,7 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.Grace }},
 	{flag: "access-log", def: "true", usage: "log one JSON line per request (route, status, latency; never client data)", verbs: []string{"serve"},
 		field: func(c *Config) any { return &c.AccessLog }},
-	{flag: "metrics-addr", env: "DEGREEGATE_METRICS_ADDR", usage: "serve /metrics and Go's pprof profiles here, e.g. 127.0.0.1:6060 (loopback only: profiles reveal internals); serve has no /metrics without it", verbs: []string{"serve", "dev"},
+	{flag: "metrics-addr", usage: "serve /metrics and Go's pprof profiles here, e.g. 127.0.0.1:6060 (loopback only: profiles reveal internals); serve has no /metrics without it", verbs: []string{"serve", "dev"},
 		field: func(c *Config) any { return &c.MetricsAddr },
 		check: func(c *Config) error {
 			if c.MetricsAddr == "" {
