@@ -157,8 +157,8 @@ type replica struct {
 	// metrics is the operations listener (--metrics-addr): /metrics and
 	// pprof, never on base.
 	metrics string
-	logs *lockedBuffer
-	done chan error
+	logs    *lockedBuffer
+	done    chan error
 }
 
 // start runs `degreegate serve` on a free loopback port with the
