@@ -36,6 +36,11 @@ const (
 
 var limitKindNames = [numLimitKinds]string{"address", "block", "certificate", "code", "subject", "org"}
 
+// shared reports whether a kind's allowance is spent by every caller
+// alike (a certificate's, a share code's): what is left of it tells of
+// others' lookups, so it is enforced but never advertised.
+func (k limitKind) shared() bool { return k == byCertificate || k == byCode }
+
 // audienceLimits are one audience's rate limits as the policy sets them,
 // as limiter rules named "<audience>.<kind>", made once at start-up.
 type audienceLimits struct {
@@ -58,7 +63,7 @@ func (al *audienceLimits) add(checks []limitCheck, kind limitKind, key ratelimit
 	if !al.has[kind] {
 		return checks
 	}
-	return append(checks, limitCheck{al.rules[kind], key})
+	return append(checks, limitCheck{al.rules[kind], key, kind.shared()})
 }
 
 // limitBook holds every audience's limits.
@@ -144,10 +149,14 @@ func (s *Server) limitCaller() fiber.Handler {
 type limitCheck struct {
 	rule ratelimit.Rule
 	key  ratelimit.Key
+	// shared: other callers spend the same allowance; an allowed
+	// decision of it stays out of the RateLimit-* headers.
+	shared bool
 }
 
 // limit applies every check, sets the RateLimit-* headers from the
-// tightest one, and refuses with 429 and Retry-After when any refuses.
+// tightest of the caller's own (shared allowances count, unseen, until
+// they refuse), and refuses with 429 and Retry-After when any refuses.
 // All checks are taken even after a refusal, so a client cannot learn
 // which limit is nearest by watching which one stops counting.
 func (s *Server) limit(c *fiber.Ctx, checks []limitCheck) error {
@@ -178,10 +187,11 @@ func (s *Server) take(c *fiber.Ctx, t *limitTally, checks []limitCheck) {
 				t.tightest = d
 			}
 			t.refused = true
-		} else if !t.refused && (!t.any || d.Remaining < t.tightest.Remaining) {
+			t.any = true
+		} else if !ch.shared && !t.refused && (!t.any || d.Remaining < t.tightest.Remaining) {
 			t.tightest = d
+			t.any = true
 		}
-		t.any = true
 	}
 }
 

@@ -383,3 +383,29 @@ type receiptClaims struct {
 	Degree            policies.Disclosure `json:"degree"`
 	PolicyVersion     string              `json:"policy_version"`
 }
+
+// TestRateLimitHeadersShowOnlyTheCallersAllowance (issue 16, item 2):
+// others' lookups of a certificate must not show in a caller's
+// RateLimit-* headers — a fresh address sees the same for a number six
+// other blocks just checked as for one nobody asked about.
+func TestRateLimitHeadersShowOnlyTheCallersAllowance(t *testing.T) {
+	f := newFixture(t, 10, fixtureOptions{limiter: ratelimit.NewLocal(ratelimit.Options{}), proxies: "0.0.0.0/32"})
+	x, y := f.records[0], f.records[1]
+	ask := func(from string, r registry.Record) http.Header {
+		resp := f.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name), "X-Forwarded-For", from)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("verify from %s: %d", from, resp.StatusCode)
+		}
+		return resp.Header
+	}
+	for i := range 6 {
+		ask(fmt.Sprintf("198.51.%d.9", 10+i), x)
+	}
+	hx, hy := ask("203.0.113.50", x), ask("203.0.113.80", y)
+	for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining"} {
+		if hx.Get(h) != hy.Get(h) {
+			t.Errorf("%s: %q for a number others checked, %q for one nobody did: the header shows others' lookups", h, hx.Get(h), hy.Get(h))
+		}
+	}
+}
