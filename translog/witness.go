@@ -138,3 +138,64 @@ func writeSynced(path string, flag int, b []byte) error {
 	}
 	return err
 }
+
+// SplitNotes cuts a file of signed notes, each followed by a blank line
+// as a Witness's history keeps them (a single note, with or without the
+// blank line, is a file of one), into the notes. Each note is its text,
+// a blank line, and its signature lines.
+func SplitNotes(b []byte) ([][]byte, error) {
+	var out [][]byte
+	for len(bytes.TrimLeft(b, "\n")) > 0 {
+		start := len(b) - len(bytes.TrimLeft(b, "\n"))
+		b = b[start:]
+		text := bytes.Index(b, []byte("\n\n"))
+		if text < 0 {
+			return nil, fmt.Errorf("%w: note %d has no signatures", ErrBadCheckpoint, len(out)+1)
+		}
+		end := len(b)
+		if sep := bytes.Index(b[text+2:], []byte("\n\n")); sep >= 0 {
+			end = text + 2 + sep + 1
+		}
+		out = append(out, b[:end])
+		b = b[end:]
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no note", ErrBadCheckpoint)
+	}
+	return out, nil
+}
+
+// ReadCheckpoints reads and verifies every checkpoint kept at path: a
+// file of signed notes (one checkpoint, or a witness's history), or a
+// witness's (or a gateway's checkpoint) directory, whose history and
+// latest checkpoint are read. Any note that does not verify is an error
+// naming it.
+func ReadCheckpoints(path string, v *Verifier) ([]Checkpoint, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("translog: checkpoints: %w", err)
+	}
+	files := []string{path}
+	if st.IsDir() {
+		files = []string{filepath.Join(path, historyFile), filepath.Join(path, latestFile)}
+	}
+	var out []Checkpoint
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("translog: checkpoints: %w", err)
+		}
+		notes, err := SplitNotes(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		for i, n := range notes {
+			c, err := v.Open(n)
+			if err != nil {
+				return nil, fmt.Errorf("%s: note %d: %w", f, i+1, err)
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

@@ -1,8 +1,10 @@
 package translog
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,4 +123,79 @@ func mustAppend(t *testing.T, m *MemoryHashes, size int64, h tlog.Hash) []tlog.H
 		t.Fatal(err)
 	}
 	return stored
+}
+
+func TestReadCheckpoints(t *testing.T) {
+	skey, vkey, _ := GenerateKey("read.example/log")
+	s, _ := NewSigner(skey)
+	v, _ := NewVerifier(vkey)
+	dir := t.TempDir()
+	w, err := OpenWitness(dir, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &MemoryHashes{}
+	var sizes []int64
+	size := int64(0)
+	for _, n := range []int{3, 4, 9} {
+		hs := make([]tlog.Hash, n)
+		for i := range hs {
+			hs[i] = LeafHash([]byte{byte(size), byte(i)})
+		}
+		stored, root, err := Append(context.Background(), m, size, hs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Add(stored)
+		size += int64(n)
+		signed, _ := s.Sign(size, root)
+		if _, err := w.Update(signed, func(old, size int64) (tlog.TreeProof, error) {
+			return ProveConsistency(context.Background(), m, old, size)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, size)
+	}
+	cps, err := ReadCheckpoints(dir, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	for _, c := range cps {
+		got = append(got, c.Size)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(append(sizes, size)) {
+		t.Fatalf("sizes read %v, want %v and the latest", got, sizes)
+	}
+	one, err := ReadCheckpoints(filepath.Join(dir, latestFile), v)
+	if err != nil || len(one) != 1 || one[0].Size != size {
+		t.Fatalf("one file: %v, %v", one, err)
+	}
+	_, other, _ := GenerateKey("other.example/log")
+	ov, _ := NewVerifier(other)
+	if _, err := ReadCheckpoints(dir, ov); !errors.Is(err, ErrBadCheckpoint) {
+		t.Errorf("another log's verifier: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("origin\n1\n"), 0o600)
+	if _, err := ReadCheckpoints(bad, v); !errors.Is(err, ErrBadCheckpoint) {
+		t.Errorf("a note without signatures: %v", err)
+	}
+}
+
+func FuzzSplitNotes(f *testing.F) {
+	f.Add([]byte("a\n1\nx\n\n— k sig\n\nb\n2\ny\n\n— k sig\n"))
+	f.Add([]byte("\n\n\n"))
+	f.Add([]byte("a\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		notes, err := SplitNotes(b)
+		if err != nil {
+			return
+		}
+		for _, n := range notes {
+			if !bytes.Contains(n, []byte("\n\n")) {
+				t.Fatalf("a note without its blank line: %q", n)
+			}
+		}
+	})
 }
