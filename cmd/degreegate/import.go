@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/degreegate/degreegate/registry"
@@ -42,6 +43,10 @@ func runImport(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	logKey, err := registry.LoadLogKey(cfg.KeysDir, cfg.keyEnv)
+	if err != nil {
+		return err
+	}
 	store, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
@@ -66,7 +71,7 @@ func runImport(ctx context.Context, args []string, e env) error {
 			BatchSize: *batch,
 			Change:    registry.Change{Actor: *actor, Reason: *reason},
 			Source:    name,
-			Audit:     store,
+			Audit:     registry.Committing{AuditLog: store, Key: logKey},
 			Reject: func(r ingest.Rejection) {
 				fmt.Fprintf(e.stdout, "%s:%d: %s: %s: %s\n", name, r.Line, fieldOrRow(r.Field), r.Code, r.Message)
 				if rep != nil {
@@ -122,7 +127,7 @@ func importFile(ctx context.Context, name string, store registry.Store, keys *re
 	var in io.Reader = counted
 	prog := newProgress(e.stderr, name, size, quiet)
 	defer prog.finish()
-	opt.Progress = func(s ingest.Summary) { prog.update(counted.n, s.Rows) }
+	opt.Progress = func(s ingest.Summary) { prog.update(counted.n.Load(), s.Rows) }
 	rd, err := recordfile.NewReader(in, format, recordfile.Options{})
 	if err != nil {
 		return ingest.Summary{}, fmt.Errorf("%s: %w", name, err)
@@ -134,14 +139,16 @@ func importFile(ctx context.Context, name string, store registry.Store, keys *re
 	return sum, err
 }
 
+// countingReader counts the bytes read; the record reader reads on a
+// goroutine of its own while progress is reported from the caller's.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
