@@ -138,7 +138,7 @@ func BenchmarkAgencyBatch1000Postgres(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv, err := New(Deps{
-		Registry: registry.New(store, keys, store, time.Now), Policy: pol, Receipts: signer,
+		Registry: registry.New(store, keys, logged(store), time.Now), Policy: pol, Receipts: signer,
 		Limiter: ratelimit.Unlimited{}, Audit: benchAuditor{}, AddressKey: bytes.Repeat([]byte{7}, 32),
 		Tokens: verifier, Replay: token.NewMemoryReplayCache(0, nil), Quota: ratelimit.NewMemoryQuota(nil),
 	})

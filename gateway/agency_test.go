@@ -671,7 +671,7 @@ func TestAgencyBatchLookupRoundTrips(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := &countingStore{Store: f.store}
-			f.srv.deps.Registry = registry.New(cs, f.keys, f.store, time.Now)
+			f.srv.deps.Registry = registry.New(cs, f.keys, logged(f.store), time.Now)
 			f.rewire(t)
 			t.Cleanup(func() {
 				f.srv.deps.Registry = reg
@@ -740,7 +740,7 @@ func TestAgencyQuotaNotChargedForServerErrors(t *testing.T) {
 				return req(qs...)
 			}
 			tc.store.Store = f.store
-			f.srv.deps.Registry = registry.New(tc.store, f.keys, f.store, time.Now)
+			f.srv.deps.Registry = registry.New(tc.store, f.keys, logged(f.store), time.Now)
 			f.rewire(t)
 			resp := f.verify(t, "x", items(3, tc.byID))
 			charged := 0
@@ -821,7 +821,7 @@ func TestAgencyAuditRefusalRefundsTheQuota(t *testing.T) {
 // showed.
 func TestAgencyBatchAuditedAllOrNothing(t *testing.T) {
 	f := newAgencyFixture(t, 20, fixtureOptions{})
-	w := registry.NewAuditWriter(f.store, registry.AuditWriterOptions{Buffer: 3})
+	w := registry.NewAuditWriter(logged(f.store), registry.AuditWriterOptions{Buffer: 3})
 	t.Cleanup(func() { w.Close(context.Background()) })
 	f.srv.deps.Audit = w
 	f.rewire(t)

@@ -135,7 +135,7 @@ func newFixture(t testing.TB, n int, o fixtureOptions) *fixture {
 	audit := &recordingAuditor{}
 	srv, err := New(Deps{
 		Logger:     slog.New(slog.NewJSONHandler(logs, nil)),
-		Registry:   registry.New(store, keys, store, time.Now),
+		Registry:   registry.New(store, keys, logged(store), time.Now),
 		Policy:     pol,
 		Receipts:   signer,
 		Limiter:    lim,
@@ -227,3 +227,11 @@ func assertNoPersonalData(t testing.TB, what, s string, recs []registry.Record) 
 		}
 	}
 }
+
+// logged is a store's trail as cmd wires it: entries committed to the
+// log before the store sees them.
+func logged(s registry.AuditLog) registry.AuditLog {
+	return registry.Committing{AuditLog: s, Key: testLogKey}
+}
+
+var testLogKey = registry.NewRandomLogKey()

@@ -79,7 +79,7 @@ func newHolderFixture(t testing.TB, n int, o fixtureOptions) *holderFixture {
 	f.srv.deps.Tokens = v
 	f.srv.deps.Codes = f.store
 	f.srv.deps.AuditSearch = f.store
-	f.srv.deps.Audit = &holderAuditor{recordingAuditor: f.audit, trail: f.store}
+	f.srv.deps.Audit = &holderAuditor{recordingAuditor: f.audit, trail: logged(f.store)}
 	f.srv.deps.Now = clock.now
 	f.rewire(t)
 	doc, err := libopenapi.NewDocument(f.srv.openAPI)

@@ -79,6 +79,8 @@ type MetricSources struct {
 	Degraded     func() bool // shared state (Redis) unreachable
 	// RecordCache counts the record cache's lookups; nil without one.
 	RecordCache func() (hits, misses int64)
+	// Log reads the transparency log's checkpointer; nil without one.
+	Log TransparencyLog
 }
 
 // NewMetrics registers the series on a registry of its own, so tests and
@@ -159,6 +161,23 @@ func NewMetrics(src MetricSources) *Metrics {
 				return float64(misses)
 			}))
 		}
+	}
+	if src.Log != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "degreegate_log_checkpoint_size", Help: "Entries covered by the newest signed checkpoint of the transparency log.",
+		}, func() float64 {
+			c, _, err := src.Log.Latest()
+			if err != nil {
+				return 0
+			}
+			return float64(c.Size)
+		}))
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "degreegate_log_checkpoints_signed_total", Help: "Checkpoints of the transparency log signed and kept.",
+		}, func() float64 { signed, _ := src.Log.Stats(); return float64(signed) }))
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "degreegate_log_checkpoint_failures_total", Help: "Checkpoints not signed because the store's tree does not extend the last one kept (rolled back or rewritten).",
+		}, func() float64 { _, failures := src.Log.Stats(); return float64(failures) }))
 	}
 	return m
 }

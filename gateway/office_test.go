@@ -32,7 +32,7 @@ func officeTrail(t testing.TB, f *agencyFixture, start time.Time) []registry.Aud
 	add("public:XYZ", "verify.public", "C1", "public_verification")
 	add("holder:H", "holder.read", "C3", "")
 	add("org:gov:a/sub:3", "verify.agency", "C3", "employment_background_check")
-	if err := f.store.AppendAudit(context.Background(), es); err != nil {
+	if err := logged(f.store).AppendAudit(context.Background(), es); err != nil {
 		t.Fatal(err)
 	}
 	return es

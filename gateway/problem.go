@@ -81,6 +81,11 @@ var (
 	problemDecided         = &Problem{Type: "/problems/dataset-already-decided", Title: "The request is no longer waiting for a decision", Status: fiber.StatusConflict}
 	problemSelfDecision    = &Problem{Type: "/problems/self-decision", Title: "A second official must decide this request", Status: fiber.StatusForbidden}
 
+	// The transparency log (log.go).
+	problemNoCheckpoint = &Problem{Type: "/problems/no-checkpoint", Title: "The log has signed no checkpoint yet", Status: fiber.StatusNotFound}
+	problemLogOff       = &Problem{Type: "/problems/log-unavailable", Title: "The transparency log is not served here", Status: fiber.StatusServiceUnavailable}
+	problemLogRange     = &Problem{Type: "/problems/log-range", Title: "No signed tree has that leaf or size", Status: fiber.StatusBadRequest}
+
 	// Officials (office.go).
 	problemAuditSearchDown = &Problem{Type: "/problems/audit-search-unavailable", Title: "The audit trail cannot be searched here", Status: fiber.StatusServiceUnavailable}
 

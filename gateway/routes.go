@@ -33,6 +33,13 @@ func (s *Server) routes() {
 	s.app.Get("/v1/verify/:code", s.handleSharedReport())
 	s.pageRoutes()
 
+	// The transparency log over the trail: anyone may check it. The
+	// checkpoint is served from memory; proofs read the store, so they
+	// take the public limits.
+	s.app.Get("/v1/log/checkpoint", s.handleLogCheckpoint())
+	s.app.Get("/v1/log/proof/inclusion", s.handleLogInclusion())
+	s.app.Get("/v1/log/proof/consistency", s.handleLogConsistency())
+
 	// Token routes: the audience's token, then its limits for the caller.
 	limited := s.limitCaller()
 

@@ -62,6 +62,9 @@ type Deps struct {
 	Codes registry.ShareCodeStore
 	// AuditSearch reads the trail for holders' access logs and officials.
 	AuditSearch registry.AuditSearcher
+	// Log serves the transparency log's checkpoints and proofs; nil: the
+	// /v1/log routes answer 503.
+	Log TransparencyLog
 	// Datasets runs research dataset requests, approvals and downloads
 	// (*datasets.Service); nil leaves the dataset routes answering 503.
 	Datasets DatasetService
@@ -169,6 +172,7 @@ func New(d Deps) (*Server, error) {
 		AuditQueueDepth: func() float64 { return float64(d.Audit.Depth()) },
 		Degraded:        d.Degraded,
 		RecordCache:     d.CacheStats,
+		Log:             d.Log,
 	}
 	if grouped, ok := d.Audit.(interface{ Stats() registry.AuditStats }); ok {
 		src.AuditCommits = grouped.Stats

@@ -2,13 +2,19 @@ package registry
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/degreegate/degreegate/translog"
 )
 
 // AuditEntry is one line of the audit trail (Art. 15): who did what to
@@ -27,13 +33,20 @@ type AuditEntry struct {
 	Detail   string `json:"detail,omitempty"`
 	PrevHash []byte `json:"prev_hash"`
 	Hash     []byte `json:"hash"`
+	// Commitment is the keyed commitment the log's leaf holds (LogKey);
+	// stores never keep it: whoever checks the log recomputes it.
+	Commitment []byte `json:"-"`
 }
 
 // ChainHead is the newest link of the trail: the sequence number and hash
-// of its last entry (0 and GenesisHash for an empty trail).
+// of its last entry (0 and GenesisHash for an empty trail), and the size
+// and root of the log over it — Seq and its root once every entry is a
+// leaf, less only for a trail written before the log existed.
 type ChainHead struct {
-	Seq  int64
-	Hash []byte
+	Seq     int64
+	Hash    []byte
+	LogSize int64
+	LogRoot tlog.Hash
 }
 
 // GenesisHash is the PrevHash of the first entry.
@@ -47,10 +60,24 @@ var GenesisHash = make([]byte, sha256.Size)
 // SELECT … FOR UPDATE inside the inserting transaction). Appenders
 // therefore form one linear chain whatever their number, and a batch
 // costs one lock and one round trip, not one per entry.
+//
+// The same step appends each entry's leaf to the log (LeafHashes) and
+// moves the log's root, so the trail and the log never disagree.
 type AuditLog interface {
 	// AppendAudit links entries to the head in order, setting Seq,
-	// PrevHash and Hash on each, and stores them atomically.
+	// PrevHash and Hash on each, and stores them and their leaves
+	// atomically. Every entry must carry its Commitment
+	// (ErrUncommitted), and every earlier entry must be a leaf
+	// (ErrLogBehind).
 	AppendAudit(ctx context.Context, entries []AuditEntry) error
+	// ReadLogHashes reads the log's stored hashes (tlog.StoredHashIndex)
+	// for proofs.
+	ReadLogHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error)
+	// ExtendLog makes up to max of the entries that are not yet leaves
+	// into leaves, in Seq order, after commit has set their Commitment,
+	// and returns the head it leaves. Only a trail written before the log
+	// existed needs it (degreegate migrate).
+	ExtendLog(ctx context.Context, max int, commit func(*AuditEntry)) (ChainHead, error)
 	// ScanAudit calls fn for each entry with Seq >= from, in Seq order.
 	ScanAudit(ctx context.Context, from int64, fn func(AuditEntry) error) error
 	// AuditHead returns the recorded head of the chain.
@@ -131,11 +158,30 @@ func (e *ChainError) Unwrap() error { return ErrTampered }
 // An altered entry breaks its own hash; a removed or reordered one breaks
 // the sequence or the next entry's PrevHash; a removed tail no longer
 // reaches the recorded head. It returns the number of entries checked.
+//
+// VerifyChain trusts the head the database holds; VerifyTrail with the
+// log's key and checkpoints kept outside it does not.
 func VerifyChain(ctx context.Context, log AuditLog) (int64, error) {
+	return VerifyTrail(ctx, log, nil, nil)
+}
+
+// VerifyTrail checks the chain as VerifyChain does and, given the log's
+// leaf key, that every entry is the leaf the log holds for it and that
+// the trail hashes to the log's recorded root and to the root of every
+// checkpoint given — checkpoints kept outside the database, by the
+// gateway's checkpoint directory or a witness. Whoever rewrites the
+// trail, its head and the log's stored hashes together, without the leaf
+// key and the log's signing key, is caught by the checkpoints: an
+// edited, removed or reordered entry changes the root of every
+// checkpoint that covers it, and a removed tail leaves a checkpoint
+// larger than the trail.
+func VerifyTrail(ctx context.Context, log AuditLog, key *LogKey, checkpoints []translog.Checkpoint) (int64, error) {
 	head, err := log.AuditHead(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("read audit head: %w", err)
 	}
+	v := trailVerifier{ctx: ctx, log: log, key: key, head: head, edge: translog.EmptyEdge(),
+		cps: slices.SortedFunc(slices.Values(checkpoints), func(a, b translog.Checkpoint) int { return cmp.Compare(a.Size, b.Size) })}
 	prev := ChainHead{Hash: GenesisHash}
 	err = log.ScanAudit(ctx, 1, func(e AuditEntry) error {
 		want := prev.Seq + 1
@@ -151,8 +197,11 @@ func VerifyChain(ctx context.Context, log AuditLog) (int64, error) {
 			return &ChainError{Seq: e.Seq, Reason: "content does not match its hash (altered)"}
 		}
 		prev = ChainHead{Seq: e.Seq, Hash: e.Hash}
-		return nil
+		return v.add(e)
 	})
+	if err == nil || errors.Is(err, errStopScan) {
+		err = v.flush()
+	}
 	if err != nil && !errors.Is(err, errStopScan) {
 		return prev.Seq, err
 	}
@@ -160,7 +209,125 @@ func VerifyChain(ctx context.Context, log AuditLog) (int64, error) {
 		return prev.Seq, &ChainError{Seq: prev.Seq + 1, Reason: fmt.Sprintf(
 			"trail ends at %d but the head records %d (%s): entries removed", prev.Seq, head.Seq, shortHash(head.Hash))}
 	}
-	return prev.Seq, nil
+	return prev.Seq, v.finish()
+}
+
+// trailVerifier recomputes the log from the entries VerifyTrail walks.
+type trailVerifier struct {
+	ctx     context.Context
+	log     AuditLog
+	key     *LogKey
+	head    ChainHead
+	edge    translog.Edge
+	cps     []translog.Checkpoint // ascending; those not reached yet
+	matched int64                 // the size of the largest checkpoint matched so far
+	pending []AuditEntry          // committed, not yet compared with the stored leaves
+}
+
+// verifyPage is how many entries' leaves are read from the store at once.
+const verifyPage = 1024
+
+func (v *trailVerifier) add(e AuditEntry) error {
+	if v.key == nil {
+		return nil
+	}
+	v.key.Commit(&e)
+	v.pending = append(v.pending, e)
+	if len(v.pending) == verifyPage {
+		return v.flush()
+	}
+	return nil
+}
+
+// flush compares the pending entries' leaves with those the log stores,
+// appends them to the recomputed tree, and checks the root of every
+// checkpoint and of the head the tree reaches.
+func (v *trailVerifier) flush() error {
+	if len(v.pending) == 0 {
+		return nil
+	}
+	leaves, err := LeafHashes(v.pending)
+	if err != nil {
+		return err
+	}
+	var idx []int64
+	for _, e := range v.pending {
+		if e.Seq <= v.head.LogSize {
+			idx = append(idx, tlog.StoredHashIndex(0, e.Seq-1))
+		}
+	}
+	if len(idx) > 0 {
+		stored, err := v.log.ReadLogHashes(v.ctx, idx)
+		if err != nil {
+			return fmt.Errorf("read the log's leaves: %w", err)
+		}
+		for i, h := range stored {
+			if h != leaves[i] {
+				e := v.pending[i]
+				return &ChainError{Seq: e.Seq, Reason: fmt.Sprintf("is not the entry the log holds at leaf %d (altered, or the log rewritten)", e.Seq-1)}
+			}
+		}
+	}
+	// Append up to each size whose root is due, then check it.
+	for len(leaves) > 0 {
+		end := v.edge.Size() + int64(len(leaves))
+		if len(v.cps) > 0 && v.cps[0].Size < end {
+			end = v.cps[0].Size
+		}
+		if v.head.LogSize > v.edge.Size() && v.head.LogSize < end {
+			end = v.head.LogSize
+		}
+		k := end - v.edge.Size()
+		_, next, err := v.edge.Append(leaves[:k])
+		if err != nil {
+			return err
+		}
+		v.edge, leaves = next, leaves[k:]
+		if err := v.reached(end); err != nil {
+			return err
+		}
+	}
+	v.pending = v.pending[:0]
+	return nil
+}
+
+// reached checks the roots due at a tree of size leaves.
+func (v *trailVerifier) reached(size int64) error {
+	for len(v.cps) > 0 && v.cps[0].Size == size {
+		if cp := v.cps[0]; v.edge.Root() != cp.Root {
+			return &ChainError{Seq: size, Reason: fmt.Sprintf(
+				"the first %d entries do not make the tree of the checkpoint of %d kept outside the database: an entry from %d to %d was altered, removed or reordered",
+				size, cp.Size, v.matched+1, size)}
+		}
+		v.matched, v.cps = size, v.cps[1:]
+	}
+	if size == v.head.LogSize && v.edge.Root() != v.head.LogRoot {
+		return &ChainError{Seq: size, Reason: "the log's recorded root is not the root of the trail's entries"}
+	}
+	return nil
+}
+
+// finish names a checkpoint the trail never reached: its tail is gone.
+func (v *trailVerifier) finish() error {
+	if v.key == nil {
+		if len(v.cps) > 0 {
+			return errors.New("checking a trail against checkpoints needs the log's leaf key")
+		}
+		return nil
+	}
+	if len(v.cps) > 0 {
+		cp, end := v.cps[len(v.cps)-1], v.edge.Size()
+		if v.matched == end {
+			// The trail is the checkpoint's tree of its own size: the
+			// entries after it are gone.
+			return &ChainError{Seq: end + 1, Reason: fmt.Sprintf(
+				"trail ends at %d but a checkpoint kept outside the database covers %d entries: entries %d–%d removed", end, cp.Size, end+1, cp.Size)}
+		}
+		return &ChainError{Seq: v.matched + 1, Reason: fmt.Sprintf(
+			"trail ends at %d but a checkpoint kept outside the database covers %d entries: entries after %d (the largest checkpoint the trail matches) were removed or rewritten",
+			end, cp.Size, v.matched)}
+	}
+	return nil
 }
 
 func shortHash(b []byte) string {

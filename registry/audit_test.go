@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/degreegate/degreegate/translog"
 )
 
 // sliceAudit is a minimal AuditLog for testing the chain logic alone; the
@@ -18,11 +23,19 @@ type sliceAudit struct {
 	mu      sync.Mutex
 	entries []AuditEntry
 	head    ChainHead
+	edge    translog.Edge
+	nodes   translog.MemoryHashes
 	fail    atomic.Int32 // AppendAudit fails while > 0, counting down
 	calls   atomic.Int32
 }
 
-func newSliceAudit() *sliceAudit { return &sliceAudit{head: ChainHead{Hash: GenesisHash}} }
+func newSliceAudit() *sliceAudit {
+	return &sliceAudit{head: ChainHead{Hash: GenesisHash, LogRoot: translog.EmptyEdge().Root()}, edge: translog.EmptyEdge()}
+}
+
+// testLogKey commits the entries of tests that append to sliceAudit
+// directly.
+var testLogKey, _ = NewLogKey(bytes.Repeat([]byte{7}, KeySize))
 
 func (s *sliceAudit) AppendAudit(ctx context.Context, es []AuditEntry) error {
 	s.calls.Add(1)
@@ -36,10 +49,34 @@ func (s *sliceAudit) AppendAudit(ctx context.Context, es []AuditEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range es {
+		if es[i].Commitment == nil {
+			testLogKey.Commit(&es[i])
+		}
+	}
+	leaves, err := LeafHashes(es)
+	if err != nil {
+		return err
+	}
+	stored, edge, err := s.edge.Append(leaves)
+	if err != nil {
+		return err
+	}
+	for i := range es {
 		s.head = Link(s.head, &es[i])
 	}
+	s.nodes.Add(stored)
+	s.edge = edge
+	s.head.LogSize, s.head.LogRoot = edge.Size(), edge.Root()
 	s.entries = append(s.entries, es...)
 	return nil
+}
+
+func (s *sliceAudit) ReadLogHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	return s.nodes.ReadHashes(ctx, indexes)
+}
+
+func (s *sliceAudit) ExtendLog(ctx context.Context, _ int, _ func(*AuditEntry)) (ChainHead, error) {
+	return s.AuditHead(ctx)
 }
 
 func (s *sliceAudit) ScanAudit(ctx context.Context, from int64, fn func(AuditEntry) error) error {

@@ -14,8 +14,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/degreegate/degreegate/translog"
 )
 
 // Files that `degreegate keys init` writes into the keys folder.
@@ -23,6 +26,9 @@ const (
 	DataKeysFile       = "data-keys.json"      // {"active": id, "keys": {id: base64}}
 	IndexKeyFile       = "blind-index.key"     // base64 of 32 bytes
 	ReceiptSigningFile = "receipt-signing.pem" // Ed25519 private key, PKCS #8
+	LogLeafKeyFile     = "log-leaf.key"        // base64 of 32 bytes: commits audit entries to the log
+	LogSigningFile     = "log-signing.key"     // the log's Ed25519 signer key, in sumdb/note's text form
+	LogVerifierFile    = "log.vkey"            // its verifier key: public, for witnesses and auditors
 )
 
 // Environment variables that may hold the keys instead of files, for
@@ -30,6 +36,7 @@ const (
 const (
 	EnvDataKey  = "DEGREEGATE_DATA_KEY"
 	EnvIndexKey = "DEGREEGATE_INDEX_KEY"
+	EnvLogKey   = "DEGREEGATE_LOG_KEY"
 )
 
 type dataKeysDoc struct {
@@ -37,27 +44,55 @@ type dataKeysDoc struct {
 	Keys   map[string]string `json:"keys"`
 }
 
-// InitKeys creates the receipt-signing, data-encryption and blind-index
-// keys in dir (made 0700 if missing). It never overwrites: if any of the
-// files exists it fails before writing anything.
-func InitKeys(dir string, now time.Time) ([]string, error) {
+// InitKeys creates in dir (made 0700 if missing) whichever of the keys
+// is missing: receipt signing, data encryption, blind index, and the
+// log's leaf key, signer key and verifier key (the log named origin). It
+// never overwrites a file, and fails when every key is already there; a
+// folder made before the log existed gets the log's keys alone.
+func InitKeys(dir, origin string, now time.Time) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("keys dir: %w", err)
 	}
-	names := []string{DataKeysFile, IndexKeyFile, ReceiptSigningFile}
+	names := []string{DataKeysFile, IndexKeyFile, ReceiptSigningFile, LogLeafKeyFile, LogSigningFile, LogVerifierFile}
+	var missing []string
 	for _, n := range names {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
-			return nil, fmt.Errorf("%s already exists: keys are never overwritten", filepath.Join(dir, n))
-		} else if !errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(dir, n)); errors.Is(err, fs.ErrNotExist) {
+			missing = append(missing, n)
+		} else if err != nil {
 			return nil, fmt.Errorf("keys dir: %w", err)
 		}
 	}
-	data, index := make([]byte, KeySize), make([]byte, KeySize)
-	if _, err := rand.Read(data); err != nil {
+	if len(missing) == 0 {
+		return nil, fmt.Errorf("%s already holds every key: keys are never overwritten", dir)
+	}
+	// The log's signer and verifier keys are a pair: one without the
+	// other cannot be completed.
+	hasSigner, hasVerifier := !slices.Contains(missing, LogSigningFile), !slices.Contains(missing, LogVerifierFile)
+	if hasSigner != hasVerifier {
+		return nil, fmt.Errorf("%s holds only one of %s and %s; restore the other, keys are never overwritten", dir, LogSigningFile, LogVerifierFile)
+	}
+	files, err := newKeyFiles(origin, now)
+	if err != nil {
 		return nil, err
 	}
-	if _, err := rand.Read(index); err != nil {
-		return nil, err
+	var written []string
+	for _, n := range missing {
+		p := filepath.Join(dir, n)
+		if err := writeNew(p, files[n]); err != nil {
+			return written, err
+		}
+		written = append(written, p)
+	}
+	return written, nil
+}
+
+// newKeyFiles makes every key file's content afresh.
+func newKeyFiles(origin string, now time.Time) (map[string][]byte, error) {
+	data, index, leaf := make([]byte, KeySize), make([]byte, KeySize), make([]byte, KeySize)
+	for _, b := range [][]byte{data, index, leaf} {
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
 	}
 	id := "d" + now.UTC().Format("20060102") + "-" + hex.EncodeToString(sha256Sum(data)[:4])
 	doc, err := json.MarshalIndent(dataKeysDoc{Active: id, Keys: map[string]string{id: base64.StdEncoding.EncodeToString(data)}}, "", "  ")
@@ -72,20 +107,18 @@ func InitKeys(dir string, now time.Time) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := map[string][]byte{
+	skey, vkey, err := translog.GenerateKey(origin)
+	if err != nil {
+		return nil, fmt.Errorf("log key named %q: %w", origin, err)
+	}
+	return map[string][]byte{
 		DataKeysFile:       append(doc, '\n'),
 		IndexKeyFile:       []byte(base64.StdEncoding.EncodeToString(index) + "\n"),
 		ReceiptSigningFile: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
-	}
-	var written []string
-	for _, n := range names {
-		p := filepath.Join(dir, n)
-		if err := writeNew(p, files[n]); err != nil {
-			return written, err
-		}
-		written = append(written, p)
-	}
-	return written, nil
+		LogLeafKeyFile:     []byte(base64.StdEncoding.EncodeToString(leaf) + "\n"),
+		LogSigningFile:     []byte(skey + "\n"),
+		LogVerifierFile:    []byte(vkey + "\n"),
+	}, nil
 }
 
 func writeNew(path string, b []byte) error {
@@ -203,4 +236,58 @@ func LoadReceiptKey(dir string) (ed25519.PrivateKey, error) {
 func sha256Sum(b []byte) []byte {
 	s := sha256.Sum256(b)
 	return s[:]
+}
+
+// LoadLogKey reads the log's leaf key from dir, or from EnvLogKey where
+// set. Errors name what is missing, never a key.
+func LoadLogKey(dir string, getenv func(string) string) (*LogKey, error) {
+	if v := getenv(EnvLogKey); v != "" {
+		key, err := decodeKey(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvLogKey, err)
+		}
+		return NewLogKey(key)
+	}
+	if dir == "" {
+		return nil, fmt.Errorf("no log leaf key: set DEGREEGATE_KEYS_DIR (see `degreegate keys init`) or %s", EnvLogKey)
+	}
+	p := filepath.Join(dir, LogLeafKeyFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("log leaf key: %w (a keys folder made before the log: run `degreegate keys init --dir %s` to add the log's keys)", err, dir)
+	}
+	key, err := decodeKey(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("log leaf key %s: %w", p, err)
+	}
+	return NewLogKey(key)
+}
+
+// LoadLogSigner reads the log's signer key from dir.
+func LoadLogSigner(dir string) (*translog.Signer, error) {
+	p := filepath.Join(dir, LogSigningFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("log signing key: %w (a keys folder made before the log: run `degreegate keys init --dir %s` to add the log's keys)", err, dir)
+	}
+	s, err := translog.NewSigner(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("log signing key %s: not a signer key", p)
+	}
+	return s, nil
+}
+
+// LoadLogVerifier reads a log's verifier key from path: the keys
+// folder's LogVerifierFile, or a copy a witness or auditor was given.
+func LoadLogVerifier(path string) (*translog.Verifier, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("log verifier key: %w", err)
+	}
+	vkey := strings.TrimSpace(string(b))
+	v, err := translog.NewVerifier(vkey)
+	if err != nil {
+		return nil, "", fmt.Errorf("log verifier key %s: %w", path, err)
+	}
+	return v, vkey, nil
 }

@@ -35,7 +35,7 @@ func newRegistry(t *testing.T, n int) (*registry.Registry, *inmem.Store, []regis
 		t.Fatal(err)
 	}
 	now := func() time.Time { return time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC) }
-	return registry.New(store, keys, store, now), store, recs
+	return registry.New(store, keys, registry.Committing{AuditLog: store, Key: registry.NewRandomLogKey()}, now), store, recs
 }
 
 func TestAmendKeepsEveryVersion(t *testing.T) {

@@ -28,6 +28,7 @@ type Config struct {
 	KeysDir        string
 	DataKey        string // secret; base64, wins over the keys folder's
 	IndexKey       string // secret; base64, wins over the keys folder's
+	LogKey         string // secret; base64, wins over the keys folder's
 	RedisURL       string // secret: it may carry a password
 	RedisPrefix    string
 	Policy         string
@@ -35,6 +36,7 @@ type Config struct {
 	TrustedProxies string
 	PublicURL      string
 	DatasetsDir    string // absolute, or "" where the verb has its own default
+	CheckpointsDir string // absolute, or "" where the verb has its own default
 	DBPool         int
 	CacheSize      int
 	CacheTTL       time.Duration
@@ -66,7 +68,7 @@ type setting struct {
 
 var (
 	databaseVerbs = []string{"serve", "migrate", "import", "audit", "dataset", "revoke"}
-	keyVerbs      = []string{"serve", "import", "dataset", "revoke"}
+	keyVerbs      = []string{"serve", "import", "dataset", "revoke", "audit", "migrate"}
 )
 
 // settings is the table of every setting. A flag may appear twice for
@@ -86,6 +88,8 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.DataKey }},
 	{env: registry.EnvIndexKey, secret: true, usage: "blind-index key, base64, instead of the keys folder's", verbs: keyVerbs,
 		field: func(c *Config) any { return &c.IndexKey }},
+	{env: registry.EnvLogKey, secret: true, usage: "the log's leaf key, base64, instead of the keys folder's", verbs: keyVerbs,
+		field: func(c *Config) any { return &c.LogKey }},
 	{flag: "redis-url", env: "REDIS_URL", secret: true, usage: "Redis for shared limits, replay state and revocation broadcasts", verbs: []string{"serve", "revoke"},
 		field: func(c *Config) any { return &c.RedisURL }},
 	{flag: "redis-prefix", def: "degreegate:", usage: "prefix of every Redis key and channel; the same for every replica of one deployment", verbs: []string{"serve", "revoke"},
@@ -110,6 +114,10 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.DatasetsDir }, check: absolute(func(c *Config) *string { return &c.DatasetsDir })},
 	{flag: "datasets-dir", env: "DEGREEGATE_DATASETS_DIR", usage: "folder of the built datasets (default: --state-dir/datasets, else a temporary folder removed at exit)", verbs: []string{"dev"},
 		field: func(c *Config) any { return &c.DatasetsDir }, check: absolute(func(c *Config) *string { return &c.DatasetsDir })},
+	{flag: "checkpoints-dir", env: "DEGREEGATE_CHECKPOINTS_DIR", def: "checkpoints", usage: "folder where every checkpoint of the log that this gateway signs is kept, outside the database (append-only; back it up, or run witnesses)", verbs: []string{"serve"},
+		field: func(c *Config) any { return &c.CheckpointsDir }, check: absolute(func(c *Config) *string { return &c.CheckpointsDir })},
+	{flag: "checkpoints-dir", env: "DEGREEGATE_CHECKPOINTS_DIR", usage: "folder of the log's checkpoints (default: --state-dir/checkpoints, else a temporary folder removed at exit)", verbs: []string{"dev"},
+		field: func(c *Config) any { return &c.CheckpointsDir }, check: absolute(func(c *Config) *string { return &c.CheckpointsDir })},
 	{flag: "db-pool", usage: "PostgreSQL connections (default: the URL's pool_max_conns, else 4 per CPU, 4 to 32)", verbs: []string{"serve"},
 		field: func(c *Config) any { return &c.DBPool },
 		check: func(c *Config) error { return atLeast(c.DBPool, 0) }},
@@ -369,6 +377,8 @@ func (c *Config) keyEnv(name string) string {
 		return c.DataKey
 	case registry.EnvIndexKey:
 		return c.IndexKey
+	case registry.EnvLogKey:
+		return c.LogKey
 	}
 	return ""
 }

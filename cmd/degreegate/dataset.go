@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -74,7 +75,11 @@ func (d *datasetEnv) open(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	svc, err := newDatasetService(store, store, keys, policy, registry.DirectAudit{Log: store}, cfg.DatasetsDir,
+	var trail registry.AuditLog = keylessTrail{store}
+	if logKey, err := registry.LoadLogKey(cfg.KeysDir, cfg.keyEnv); err == nil {
+		trail = registry.Committing{AuditLog: store, Key: logKey}
+	}
+	svc, err := newDatasetService(store, store, keys, policy, registry.DirectAudit{Log: trail}, cfg.DatasetsDir,
 		slog.New(slog.NewJSONHandler(e.stderr, nil)))
 	if err != nil {
 		store.Close()
@@ -387,4 +392,13 @@ func datasetVerbKnown(v string) bool {
 		return true
 	}
 	return false
+}
+
+// keylessTrail is the trail of a dataset command run without the keys:
+// what needs no audit entry works, and what does is refused, naming
+// what is missing.
+type keylessTrail struct{ registry.AuditLog }
+
+func (keylessTrail) AppendAudit(context.Context, []registry.AuditEntry) error {
+	return errors.New("this step is written to the audit trail, whose entries are committed to the log with the log's leaf key: set DEGREEGATE_KEYS_DIR or --keys-dir")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -14,6 +15,7 @@ func runKeys(ctx context.Context, args []string, e env) error {
 	}
 	fs := newFlags("keys init", e)
 	conf := newConfig(fs, "keys", e.getenv)
+	origin := fs.String("log-origin", "", "the transparency log's name, which every checkpoint carries (default: degreegate/log/ and a random id)")
 	if help, err := parse(fs, args[1:]); help || err != nil {
 		return err
 	}
@@ -24,7 +26,10 @@ func runKeys(ctx context.Context, args []string, e env) error {
 	if cfg.KeysDir == "" {
 		return usageError{"keys init: --dir is required"}
 	}
-	written, err := registry.InitKeys(cfg.KeysDir, time.Now())
+	if *origin == "" {
+		*origin = "degreegate/log/" + rand.Text()[:16]
+	}
+	written, err := registry.InitKeys(cfg.KeysDir, *origin, time.Now())
 	if err != nil {
 		return fmt.Errorf("keys init: %w", err)
 	}
@@ -32,5 +37,6 @@ func runKeys(ctx context.Context, args []string, e env) error {
 		fmt.Fprintln(e.stdout, "created", p)
 	}
 	fmt.Fprintln(e.stdout, "Keep this folder secret and backed up: records sealed with a lost data key cannot be read.")
+	fmt.Fprintf(e.stdout, "Give %s (public) to the log's witnesses and auditors.\n", registry.LogVerifierFile)
 	return nil
 }

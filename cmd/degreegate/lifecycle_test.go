@@ -136,7 +136,7 @@ func TestServeReturnsAfterItsGoroutines(t *testing.T) {
 	dir := t.TempDir()
 	vars := map[string]string{
 		"DATABASE_URL": dbURL, "REDIS_URL": redisURL,
-		"DEGREEGATE_KEYS_DIR": filepath.Join(dir, "keys"), "DEGREEGATE_DATASETS_DIR": filepath.Join(dir, "datasets"),
+		"DEGREEGATE_KEYS_DIR": filepath.Join(dir, "keys"), "DEGREEGATE_DATASETS_DIR": filepath.Join(dir, "datasets"), "DEGREEGATE_CHECKPOINTS_DIR": filepath.Join(dir, "checkpoints"),
 	}
 	for _, args := range [][]string{{"keys", "init"}, {"migrate"}} {
 		if err := run(context.Background(), args, mapEnv(vars), nil, &lockedBuffer{}, &lockedBuffer{}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/postgres"
 )
 
@@ -24,5 +25,39 @@ func runMigrate(ctx context.Context, args []string, e env) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	fmt.Fprintln(e.stdout, "database schema is up to date")
+	return extendLog(ctx, cfg, e)
+}
+
+// logBatch is how many entries of a trail older than the log one
+// transaction makes leaves.
+const logBatch = 10_000
+
+// extendLog makes the entries of a trail written before the log existed
+// into leaves of the log, committing each with the leaf key, which the
+// database never holds. Their hash chain is kept and still verifies.
+func extendLog(ctx context.Context, cfg *Config, e env) error {
+	store, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer store.Close()
+	head, err := store.AuditHead(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if head.LogSize == head.Seq {
+		return nil
+	}
+	key, err := registry.LoadLogKey(cfg.KeysDir, cfg.keyEnv)
+	if err != nil {
+		return fmt.Errorf("migrate: the audit trail holds %d entries written before the transparency log; making them leaves needs the log's leaf key: %w", head.Seq-head.LogSize, err)
+	}
+	from := head.LogSize
+	for head.LogSize < head.Seq {
+		if head, err = store.ExtendLog(ctx, logBatch, key.Commit); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	fmt.Fprintf(e.stdout, "made audit entries %d–%d leaves of the transparency log\n", from+1, head.LogSize)
 	return nil
 }

@@ -59,13 +59,17 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
+	logKey, err := registry.LoadLogKey(cfg.KeysDir, cfg.keyEnv)
+	if err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
 	store, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
 	defer store.Close()
 
-	reg := registry.New(store, keys, store, time.Now)
+	reg := registry.New(store, keys, registry.Committing{AuditLog: store, Key: logKey}, time.Now)
 	entry, err := reg.Revoke(ctx, cert,
 		registry.Revocation{On: date, Resolution: *resolution, Reason: *reason},
 		registry.Change{Actor: *actor, Reason: "revocation: " + *resolution})

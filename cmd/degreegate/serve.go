@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/postgres"
+	"github.com/degreegate/degreegate/translog"
 )
 
 func runServe(ctx context.Context, args []string, e env) error {
@@ -45,6 +47,15 @@ func runServe(ctx context.Context, args []string, e env) error {
 type servedKeys struct {
 	ring    *registry.Keyring
 	receipt *token.Signer
+	log     logKeys
+}
+
+// logKeys are the transparency log's: the leaf key commits entries, the
+// signer signs checkpoints, the verifier checks those kept.
+type logKeys struct {
+	leaf     *registry.LogKey
+	signer   *translog.Signer
+	verifier *translog.Verifier
 }
 
 // loadServeKeys reads the keys folder; every error names what is missing
@@ -69,7 +80,17 @@ func loadServeKeys(dir string, getenv func(string) string) (servedKeys, error) {
 	if err != nil {
 		return servedKeys{}, fmt.Errorf("receipt-signing key: %w", err)
 	}
-	return servedKeys{ring: ring, receipt: signer}, nil
+	var lk logKeys
+	if lk.leaf, err = registry.LoadLogKey(dir, getenv); err != nil {
+		return servedKeys{}, err
+	}
+	if lk.signer, err = registry.LoadLogSigner(dir); err != nil {
+		return servedKeys{}, err
+	}
+	if lk.verifier, _, err = registry.LoadLogVerifier(filepath.Join(dir, registry.LogVerifierFile)); err != nil {
+		return servedKeys{}, err
+	}
+	return servedKeys{ring: ring, receipt: signer, log: lk}, nil
 }
 
 // deriveSecret derives a secret for one purpose from the blind-index key
@@ -234,6 +255,15 @@ func openServeStores(ctx context.Context, cfg *Config, dbURL string, l *lifecycl
 		return nil, nil, err
 	}
 	l.onClose(func() error { store.Close(); return nil })
+	// Appends are refused while the trail holds entries the log does
+	// not: say so now rather than answer every request 503.
+	head, err := store.AuditHead(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if head.LogSize < head.Seq {
+		return nil, nil, fmt.Errorf("the audit trail holds %d entries written before the transparency log: run `degreegate migrate` with the keys folder first", head.Seq-head.LogSize)
+	}
 	rdb, err := redisstate.NewClient(cfg.RedisURL)
 	if err != nil {
 		return nil, nil, err
@@ -267,6 +297,8 @@ func serveAdapters(cfg *Config, pre servePrep, store *postgres.Store, rdb *redis
 		datasets:    store,
 		datasetKeys: pre.keys.ring,
 		datasetsDir: cfg.DatasetsDir,
+		log:         pre.keys.log,
+		checkpoints: cfg.CheckpointsDir,
 		receipts:    pre.keys.receipt,
 		addressKey:  deriveSecret(pre.keys.ring, "audit-address-hash"),
 		limiter:     limiter,

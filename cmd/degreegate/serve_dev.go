@@ -16,6 +16,7 @@ import (
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/inmem"
+	"github.com/degreegate/degreegate/translog"
 )
 
 // devGateway is what dev runs: the gateway over the embedded store, with
@@ -104,7 +105,11 @@ func (d devGateway) adapters(ctx context.Context, store *inmem.Store, keys *regi
 	if err != nil {
 		return adapters{}, fmt.Errorf("dev: dataset keys: %w", err)
 	}
-	dir, err := devDatasetsDir(d.cfg.DatasetsDir, d.stateDir, l)
+	dir, err := devDir(d.cfg.DatasetsDir, d.stateDir, "datasets", l)
+	if err != nil {
+		return adapters{}, err
+	}
+	logKeys, checkpoints, err := d.devLog(l)
 	if err != nil {
 		return adapters{}, err
 	}
@@ -115,6 +120,8 @@ func (d devGateway) adapters(ctx context.Context, store *inmem.Store, keys *regi
 		datasets:      inmem.NewDatasets(),
 		datasetKeys:   datasetKeys,
 		datasetsDir:   dir,
+		log:           logKeys,
+		checkpoints:   checkpoints,
 		receipts:      signer,
 		addressKey:    addressKey,
 		limiter:       limiter,
@@ -129,22 +136,55 @@ func (d devGateway) adapters(ctx context.Context, store *inmem.Store, keys *regi
 	}, nil
 }
 
-// devDatasetsDir is where dev keeps dataset files: the datasets-dir
-// setting, else --state-dir/datasets, else a temporary folder that l
-// removes at exit.
-func devDatasetsDir(setting, stateDir string, l *lifecycle) (string, error) {
+// devDir is where dev keeps files of one kind (name): the setting,
+// else --state-dir/name, else a temporary folder that l removes at exit.
+func devDir(setting, stateDir, name string, l *lifecycle) (string, error) {
 	switch {
 	case setting != "":
 		return setting, nil
 	case stateDir != "":
-		return filepath.Join(stateDir, "datasets"), nil
+		return filepath.Join(stateDir, name), nil
 	}
-	dir, err := os.MkdirTemp("", "degreegate-datasets-")
+	dir, err := os.MkdirTemp("", "degreegate-"+name+"-")
 	if err != nil {
-		return "", fmt.Errorf("dev: datasets folder: %w", err)
+		return "", fmt.Errorf("dev: %s folder: %w", name, err)
 	}
 	l.onClose(func() error { return os.RemoveAll(dir) })
 	return dir, nil
+}
+
+// devLog makes the keys of dev's transparency log, which lives as long
+// as the process and its trail, and the folder of its checkpoints. Under
+// --state-dir the folder starts empty (the last run's log is gone), and
+// DIR/log.vkey is the log's verifier key, for trying a witness.
+func (d devGateway) devLog(l *lifecycle) (logKeys, string, error) {
+	skey, vkey, err := translog.GenerateKey("degreegate/dev/" + rand.Text()[:12])
+	if err != nil {
+		return logKeys{}, "", err
+	}
+	k := logKeys{leaf: registry.NewRandomLogKey()}
+	if k.signer, err = translog.NewSigner(skey); err != nil {
+		return logKeys{}, "", err
+	}
+	if k.verifier, err = translog.NewVerifier(vkey); err != nil {
+		return logKeys{}, "", err
+	}
+	dir, err := devDir(d.cfg.CheckpointsDir, d.stateDir, "checkpoints", l)
+	if err != nil {
+		return logKeys{}, "", err
+	}
+	if d.cfg.CheckpointsDir == "" && d.stateDir != "" {
+		if err := os.RemoveAll(dir); err != nil {
+			return logKeys{}, "", fmt.Errorf("dev: checkpoints folder: %w", err)
+		}
+		if err := os.MkdirAll(d.stateDir, 0o700); err != nil {
+			return logKeys{}, "", fmt.Errorf("dev: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(d.stateDir, registry.LogVerifierFile), []byte(vkey+"\n"), 0o644); err != nil {
+			return logKeys{}, "", fmt.Errorf("dev: %w", err)
+		}
+	}
+	return k, dir, nil
 }
 
 func loadPolicy(path string) (*policies.Policy, error) {

@@ -108,7 +108,7 @@ func newServeFixture(t *testing.T, records int) *serveFixture {
 	suffix := make([]byte, 6)
 	rand.Read(suffix)
 	f := &serveFixture{prefix: "dge2e:" + hex.EncodeToString(suffix) + ":", conn: conn}
-	f.env = []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL, "DEGREEGATE_KEYS_DIR=" + filepath.Join(dir, "keys"), "DEGREEGATE_DATASETS_DIR=" + filepath.Join(dir, "datasets")}
+	f.env = []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL, "DEGREEGATE_KEYS_DIR=" + filepath.Join(dir, "keys"), "DEGREEGATE_DATASETS_DIR=" + filepath.Join(dir, "datasets"), "DEGREEGATE_CHECKPOINTS_DIR=" + filepath.Join(dir, "checkpoints")}
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,8 @@ type adapters struct {
 	// datasetKeys seals each dataset's pseudonym key.
 	datasetKeys *registry.Keyring
 	datasetsDir string
+	log         logKeys
+	checkpoints string // the folder of the log's checkpoints
 	receipts    *token.Signer
 	addressKey  []byte
 	limiter     ratelimit.Limiter
@@ -66,9 +68,11 @@ type adapters struct {
 // commit closed last), the dataset service and its worker, and the server. Everything
 // it starts is l's to stop.
 func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog bool, l *lifecycle, log *slog.Logger) (*gateway.Server, error) {
-	var audit gateway.Auditor = registry.DirectAudit{Log: a.store}
+	// Every entry is committed to the log before the store sees it.
+	trail := registry.Committing{AuditLog: a.store, Key: a.log.leaf}
+	var audit gateway.Auditor = registry.DirectAudit{Log: trail}
 	if a.groupCommit {
-		w := registry.NewAuditWriter(a.store, registry.AuditWriterOptions{Logger: log})
+		w := registry.NewAuditWriter(trail, registry.AuditWriterOptions{Logger: log})
 		l.onClose(func() error {
 			// Requests drained and workers stopped, each having waited
 			// for its commit: nothing is left but the writer itself,
@@ -89,6 +93,11 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 		return nil, err
 	}
 	l.Go(func(ctx context.Context) { research.Run(ctx, time.Minute) })
+	checkpoints, err := registry.NewCheckpointer(a.store, a.log.signer, a.log.verifier, a.checkpoints, log)
+	if err != nil {
+		return nil, err
+	}
+	l.Go(func(ctx context.Context) { checkpoints.Run(ctx, time.Second) })
 	proxies, err := ratelimit.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("DEGREEGATE_TRUSTED_PROXIES: %w", err)
@@ -99,7 +108,7 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 	}
 	return gateway.New(gateway.Deps{
 		Logger:         log,
-		Registry:       registry.New(records, a.keys, a.store, time.Now),
+		Registry:       registry.New(records, a.keys, trail, time.Now),
 		Policy:         policy,
 		Receipts:       a.receipts,
 		Limiter:        a.limiter,
@@ -119,6 +128,7 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 		PublicMetrics:  a.publicMetrics,
 		CacheStats:     a.cacheStats,
 		RequestTimeout: cfg.RequestTimeout,
+		Log:            checkpoints,
 	})
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/degreegate/degreegate/registry"
 )
 
@@ -26,15 +28,73 @@ func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) 
 	if err := registry.CheckStorable(entries); err != nil {
 		return fmt.Errorf("inmem: append audit: %w", err)
 	}
+	leaves, err := registry.LeafHashes(entries)
+	if err != nil {
+		return fmt.Errorf("inmem: append audit: %w", err)
+	}
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
+	stored, edge, err := s.edge.Append(leaves)
+	if err != nil {
+		return fmt.Errorf("inmem: append audit: %w", err)
+	}
 	head := s.head
 	for i := range entries {
 		head = registry.Link(head, &entries[i])
 		s.audit.Append(&entries[i])
 	}
-	s.head = registry.ChainHead{Seq: head.Seq, Hash: slices.Clone(head.Hash)}
+	s.nodes.add(stored)
+	s.edge = edge
+	s.head = registry.ChainHead{Seq: head.Seq, Hash: slices.Clone(head.Hash), LogSize: edge.Size(), LogRoot: edge.Root()}
 	return nil
+}
+
+// ReadLogHashes reads the log's stored hashes at indexes.
+func (s *Store) ReadLogHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("inmem: read log hashes: %w", err)
+	}
+	s.auditMu.RLock()
+	defer s.auditMu.RUnlock()
+	return s.nodes.read(indexes)
+}
+
+// ExtendLog has nothing to do: every entry of an in-memory trail became
+// a leaf when it was appended.
+func (s *Store) ExtendLog(ctx context.Context, _ int, _ func(*registry.AuditEntry)) (registry.ChainHead, error) {
+	return s.AuditHead(ctx)
+}
+
+// nodeChunk is how many stored hashes one chunk of nodes holds.
+const nodeChunk = 16384
+
+// nodes are the log's stored hashes, in chunks for the reason the
+// trail's entries are (auditLog).
+type nodes struct {
+	chunks [][]tlog.Hash
+	n      int64
+}
+
+func (ns *nodes) add(hs []tlog.Hash) {
+	for _, h := range hs {
+		if ns.n%nodeChunk == 0 {
+			ns.chunks = append(ns.chunks, make([]tlog.Hash, 0, nodeChunk))
+		}
+		c := &ns.chunks[len(ns.chunks)-1]
+		*c = append(*c, h)
+		ns.n++
+	}
+}
+
+func (ns *nodes) read(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= ns.n {
+			return nil, fmt.Errorf("inmem: stored hash %d is missing", x)
+		}
+		out[i] = ns.chunks[x/nodeChunk][x%nodeChunk]
+	}
+	return out, nil
 }
 
 // ScanAudit calls fn for each entry with Seq >= from, in Seq order.
@@ -78,7 +138,9 @@ func (s *Store) AuditHead(ctx context.Context) (registry.ChainHead, error) {
 	}
 	s.auditMu.RLock()
 	defer s.auditMu.RUnlock()
-	return registry.ChainHead{Seq: s.head.Seq, Hash: slices.Clone(s.head.Hash)}, nil
+	h := s.head
+	h.Hash = slices.Clone(h.Hash)
+	return h, nil
 }
 
 // TamperAudit lets mutate change the stored entry with this Seq in place,

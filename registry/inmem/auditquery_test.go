@@ -80,7 +80,7 @@ func TestSearchWhileAppending(t *testing.T) {
 			for i := range entries {
 				entries[i] = registry.AuditEntry{Actor: "org:x", Action: "verify", RecordRef: fmt.Sprintf("r%d", (b*size+i)%7)}
 			}
-			if err := s.AppendAudit(t.Context(), entries); err != nil {
+			if err := logged(s).AppendAudit(t.Context(), entries); err != nil {
 				done <- err
 				return
 			}
@@ -131,7 +131,7 @@ func searchTrail(tb testing.TB, n int) *Store {
 				Purpose:   "招聘核验",
 			})
 		}
-		if err := s.AppendAudit(tb.Context(), entries); err != nil {
+		if err := logged(s).AppendAudit(tb.Context(), entries); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -23,7 +23,7 @@ func trail(t *testing.T, n int) *Store {
 	for i := range entries {
 		entries[i] = registry.AuditEntry{Actor: "office:test", Action: "verify", RecordRef: "ref", Detail: `{"i":1}`}
 	}
-	if err := s.AppendAudit(t.Context(), entries); err != nil {
+	if err := logged(s).AppendAudit(t.Context(), entries); err != nil {
 		t.Fatalf("AppendAudit: %v", err)
 	}
 	return s
@@ -108,4 +108,9 @@ func TestTamperUnknownSeqIsNoOp(t *testing.T) {
 	if n, err := registry.VerifyChain(t.Context(), s); err != nil || n != 3 {
 		t.Errorf("VerifyChain = %d, %v; want 3, nil", n, err)
 	}
+}
+
+// logged is s as a gateway wires it: entries committed to the log first.
+func logged(s *Store) registry.AuditLog {
+	return registry.Committing{AuditLog: s, Key: registry.NewRandomLogKey()}
 }

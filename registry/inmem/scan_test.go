@@ -122,7 +122,7 @@ func TestCallbacksMayReenter(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return s.AppendAudit(t.Context(), []registry.AuditEntry{{Actor: "t", Action: "scan"}})
+			return logged(s).AppendAudit(t.Context(), []registry.AuditEntry{{Actor: "t", Action: "scan"}})
 		})
 	}()
 	select {
@@ -137,7 +137,7 @@ func TestCallbacksMayReenter(t *testing.T) {
 	err := s.ScanAudit(t.Context(), 1, func(registry.AuditEntry) error {
 		n++
 		if n <= 3 {
-			return s.AppendAudit(t.Context(), []registry.AuditEntry{{Actor: "t", Action: "nested"}})
+			return logged(s).AppendAudit(t.Context(), []registry.AuditEntry{{Actor: "t", Action: "nested"}})
 		}
 		return nil
 	})

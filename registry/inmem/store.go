@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/translog"
 )
 
 var (
@@ -73,7 +74,9 @@ type Store struct {
 	auditMu sync.RWMutex
 	audit   auditLog
 	head    registry.ChainHead
-	refs    refIndex // audit entries by record_ref (auditquery.go)
+	edge    translog.Edge // of the log over the trail
+	nodes   nodes         // the log's stored hashes
+	refs    refIndex      // audit entries by record_ref (auditquery.go)
 
 	codes shareCodes // share codes (sharecode.go)
 }
@@ -83,7 +86,8 @@ func New() *Store {
 	return &Store{
 		byCert:  make(map[string]int32),
 		persons: make(map[string]int32),
-		head:    registry.ChainHead{Hash: slices.Clone(registry.GenesisHash)},
+		head:    registry.ChainHead{Hash: slices.Clone(registry.GenesisHash), LogRoot: translog.EmptyEdge().Root()},
+		edge:    translog.EmptyEdge(),
 	}
 }
 

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,8 +9,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/translog"
 )
 
 // AppendAudit links entries to the chain head and stores them, in one
@@ -18,14 +21,18 @@ import (
 //  1. Link the batch in Go to the head this Store last saw (registry.Link
 //     sets Seq, PrevHash and Hash on each entry); read it first if it
 //     is not known.
-//  2. Send, in one pipelined implicit transaction: lock the head row if
+//  2. Append the entries' leaves to the edge of the log this Store
+//     keeps with the head (translog.Edge): no read.
+//  3. Send, in one pipelined implicit transaction: lock the head row if
 //     it is still where this Store saw it (degreegate_audit_lock_head,
-//     which fails otherwise), INSERT every entry, move the head.
+//     which fails otherwise), INSERT every entry, INSERT the log's new
+//     stored hashes (log_nodes), move the head and the log's size and
+//     root.
 //     PostgreSQL commits all at the end of the pipeline, or nothing.
-//  3. If another appender — another process or replica — moved the head
+//  4. If another appender — another process or replica — moved the head
 //     first, lock the head row (SELECT … FOR UPDATE) in a transaction,
-//     link to what it holds, and send the same three statements before
-//     the commit releases the lock.
+//     read the log's edge, link to what they hold, and send the same
+//     statements before the commit releases the lock.
 //
 // Every appender takes the head's row lock before it inserts, so none
 // waits on another's entries while holding the head, and contention
@@ -48,11 +55,20 @@ func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) 
 	if err := registry.CheckStorable(entries); err != nil {
 		return fmt.Errorf("postgres: append audit: %w", err)
 	}
+	leaves, err := registry.LeafHashes(entries)
+	if err != nil {
+		return fmt.Errorf("postgres: append audit: %w", err)
+	}
 	s.audit.Lock()
 	defer s.audit.Unlock()
-	var err error
+	var head registry.ChainHead
+	var edge translog.Edge
 	if s.audit.known {
-		err = s.audit.pool.SendBatch(ctx, appendBatch(s.audit.head, entries)).Close()
+		var b *pgx.Batch
+		b, head, edge, err = appendBatch(s.audit.head, s.audit.edge, entries, leaves)
+		if err == nil {
+			err = s.audit.pool.SendBatch(ctx, b).Close()
+		}
 		if err != nil && !headMoved(err) {
 			s.audit.known = false // the outcome may be unknown: read the head next time
 			return fmt.Errorf("append %d audit entries: %w", len(entries), err)
@@ -60,26 +76,57 @@ func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) 
 	}
 	if !s.audit.known || err != nil {
 		err = pgx.BeginFunc(ctx, s.audit.pool, func(tx pgx.Tx) error {
-			var head registry.ChainHead
-			if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_head FOR UPDATE`).Scan(&head.Seq, &head.Hash); err != nil {
-				return fmt.Errorf("lock audit head: %w", err)
+			cur, cedge, err := lockHead(ctx, tx)
+			if err != nil {
+				return err
 			}
-			return tx.SendBatch(ctx, appendBatch(head, entries)).Close()
+			if cur.LogSize != cur.Seq {
+				return registry.ErrLogBehind
+			}
+			var b *pgx.Batch
+			if b, head, edge, err = appendBatch(cur, cedge, entries, leaves); err != nil {
+				return err
+			}
+			return tx.SendBatch(ctx, b).Close()
 		})
 		if err != nil {
 			s.audit.known = false
 			return fmt.Errorf("append %d audit entries: %w", len(entries), err)
 		}
 	}
-	last := entries[len(entries)-1]
-	s.audit.head, s.audit.known = registry.ChainHead{Seq: last.Seq, Hash: last.Hash}, true
+	s.audit.head, s.audit.edge, s.audit.known = head, edge, true
 	return nil
 }
 
-// appendBatch links entries to head and queues the lock of the head (if
-// it is still head), their INSERT and the move of the head to the last.
-func appendBatch(head registry.ChainHead, entries []registry.AuditEntry) *pgx.Batch {
+// lockHead locks the head row in tx and reads it, with the edge of its
+// log.
+func lockHead(ctx context.Context, tx pgx.Tx) (registry.ChainHead, translog.Edge, error) {
+	var h registry.ChainHead
+	var root []byte
+	err := tx.QueryRow(ctx, `SELECT seq, hash, log_size, log_root FROM audit_head FOR UPDATE`).Scan(&h.Seq, &h.Hash, &h.LogSize, &root)
+	if err != nil {
+		return h, translog.Edge{}, fmt.Errorf("lock audit head: %w", err)
+	}
+	copy(h.LogRoot[:], root)
+	edge, err := translog.LoadEdge(ctx, nodeReader{tx}, h.LogSize)
+	if err != nil {
+		return h, translog.Edge{}, fmt.Errorf("audit head: %w", err)
+	}
+	if edge.Root() != h.LogRoot {
+		return h, translog.Edge{}, fmt.Errorf("audit head: log root does not match the log's stored hashes at %d", h.LogSize)
+	}
+	return h, edge, nil
+}
+
+// appendBatch links entries to head and appends their leaves to edge,
+// and queues the lock of the head (if it is still head), the INSERT of
+// entries and nodes and the move of the head to the last.
+func appendBatch(head registry.ChainHead, edge translog.Edge, entries []registry.AuditEntry, leaves []tlog.Hash) (*pgx.Batch, registry.ChainHead, translog.Edge, error) {
 	old := head
+	stored, edge, err := edge.Append(leaves)
+	if err != nil {
+		return nil, head, edge, err
+	}
 	n := len(entries)
 	seqs, prevs, hashes := make([]int64, n), make([][]byte, n), make([][]byte, n)
 	ats := make([]time.Time, n)
@@ -90,6 +137,8 @@ func appendBatch(head registry.ChainHead, entries []registry.AuditEntry) *pgx.Ba
 		seqs[i], ats[i], actors[i], actions[i], refs[i], purposes[i], details[i], prevs[i], hashes[i] =
 			e.Seq, e.At, e.Actor, e.Action, e.RecordRef, e.Purpose, e.Detail, e.PrevHash, e.Hash
 	}
+	nodeLeaves, nodes := splitNodes(old.LogSize, n, stored)
+	head.LogSize, head.LogRoot = edge.Size(), edge.Root()
 	// Unnested arrays, not COPY: COPY cannot join a pipeline. They take
 	// 2.5 times COPY's memory for a batch of 256, and the same time
 	// (BenchmarkAppendAudit, docs/benchmarks.md); the round trips saved
@@ -99,8 +148,126 @@ func appendBatch(head registry.ChainHead, entries []registry.AuditEntry) *pgx.Ba
 	b.Queue(`INSERT INTO audit_entries (seq, at, actor, action, record_ref, purpose, detail, prev_hash, hash)
 		SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[])`,
 		seqs, ats, actors, actions, refs, purposes, details, prevs, hashes)
-	b.Queue(`UPDATE audit_head SET seq = $1, hash = $2`, head.Seq, head.Hash)
-	return b
+	b.Queue(`INSERT INTO log_nodes (leaf, hashes) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, nodeLeaves, nodes)
+	b.Queue(`UPDATE audit_head SET seq = $1, hash = $2, log_size = $3, log_root = $4`, head.Seq, head.Hash, head.LogSize, head.LogRoot[:])
+	return b, head, edge, nil
+}
+
+// splitNodes cuts stored, the hashes that appending n leaves to a tree
+// of size stored, into each leaf's row of log_nodes: leaf i stores
+// tlog.StoredHashCount(i+1) - tlog.StoredHashCount(i) hashes.
+func splitNodes(size int64, n int, stored []tlog.Hash) ([]int64, [][]byte) {
+	leaves, nodes := make([]int64, n), make([][]byte, n)
+	at := 0
+	for i := range n {
+		leaf := size + int64(i)
+		k := int(tlog.StoredHashCount(leaf+1) - tlog.StoredHashCount(leaf))
+		row := make([]byte, 0, k*tlog.HashSize)
+		for _, h := range stored[at : at+k] {
+			row = append(row, h[:]...)
+		}
+		leaves[i], nodes[i] = leaf, row
+		at += k
+	}
+	return leaves, nodes
+}
+
+// nodeReader reads stored hashes from log_nodes: hash (level, n) is kept
+// by the leaf that completes its subtree, (n+1)<<level - 1, at position
+// level of its row.
+type nodeReader struct {
+	q interface {
+		Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	}
+}
+
+func (r nodeReader) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	want := make([]int64, len(indexes))
+	for i, x := range indexes {
+		level, n := tlog.SplitStoredHashIndex(x)
+		want[i] = (n+1)<<level - 1
+	}
+	rows, err := r.q.Query(ctx, `SELECT leaf, hashes FROM log_nodes WHERE leaf = ANY($1)`, want)
+	if err != nil {
+		return nil, fmt.Errorf("read log hashes: %w", err)
+	}
+	got := make(map[int64][]byte, len(want))
+	var leaf int64
+	var row []byte
+	_, err = pgx.ForEachRow(rows, []any{&leaf, &row}, func() error {
+		got[leaf] = bytes.Clone(row)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read log hashes: %w", err)
+	}
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		level, _ := tlog.SplitStoredHashIndex(x)
+		row, ok := got[want[i]]
+		if !ok || len(row) < (level+1)*tlog.HashSize {
+			return nil, fmt.Errorf("read log hashes: stored hash %d is missing", x)
+		}
+		copy(out[i][:], row[level*tlog.HashSize:])
+	}
+	return out, nil
+}
+
+// ReadLogHashes reads the log's stored hashes at indexes.
+func (s *Store) ReadLogHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	return nodeReader{s.pool}.ReadHashes(ctx, indexes)
+}
+
+// ExtendLog makes up to max entries that are not yet leaves into leaves,
+// under the head's lock, and returns the head it leaves.
+func (s *Store) ExtendLog(ctx context.Context, max int, commit func(*registry.AuditEntry)) (registry.ChainHead, error) {
+	s.audit.Lock()
+	defer s.audit.Unlock()
+	s.audit.known = false
+	var head registry.ChainHead
+	err := pgx.BeginFunc(ctx, s.audit.pool, func(tx pgx.Tx) error {
+		cur, edge, err := lockHead(ctx, tx)
+		if err != nil {
+			return err
+		}
+		head = cur
+		if cur.LogSize == cur.Seq || max < 1 {
+			return nil
+		}
+		rows, err := tx.Query(ctx, `SELECT seq, at, actor, action, record_ref, purpose, detail, prev_hash, hash
+			FROM audit_entries WHERE seq > $1 ORDER BY seq LIMIT $2`, cur.LogSize, max)
+		if err != nil {
+			return fmt.Errorf("read audit entries: %w", err)
+		}
+		entries, err := pgx.CollectRows(rows, scanAuditEntry)
+		if err != nil {
+			return err
+		}
+		for i := range entries {
+			if entries[i].Seq != cur.LogSize+int64(i)+1 {
+				return fmt.Errorf("audit entry %d is missing: the trail has a gap", cur.LogSize+int64(i)+1)
+			}
+			commit(&entries[i])
+		}
+		leaves, err := registry.LeafHashes(entries)
+		if err != nil {
+			return err
+		}
+		stored, next, err := edge.Append(leaves)
+		if err != nil {
+			return err
+		}
+		nodeLeaves, nodes := splitNodes(cur.LogSize, len(entries), stored)
+		head.LogSize, head.LogRoot = next.Size(), next.Root()
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO log_nodes (leaf, hashes) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, nodeLeaves, nodes)
+		b.Queue(`UPDATE audit_head SET log_size = $1, log_root = $2`, head.LogSize, head.LogRoot[:])
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return registry.ChainHead{}, fmt.Errorf("extend the log: %w", err)
+	}
+	return head, nil
 }
 
 // headMoved: another appender moved the head since this Store saw it.
@@ -126,10 +293,12 @@ func scanAuditEntry(rows pgx.CollectableRow) (registry.AuditEntry, error) {
 	return e, nil
 }
 
-// AuditHead returns the recorded head of the chain.
+// AuditHead returns the recorded head of the chain and its log.
 func (s *Store) AuditHead(ctx context.Context) (registry.ChainHead, error) {
 	var h registry.ChainHead
-	err := s.pool.QueryRow(ctx, `SELECT seq, hash FROM audit_head`).Scan(&h.Seq, &h.Hash)
+	var root []byte
+	err := s.pool.QueryRow(ctx, `SELECT seq, hash, log_size, log_root FROM audit_head`).Scan(&h.Seq, &h.Hash, &h.LogSize, &root)
+	copy(h.LogRoot[:], root)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return registry.ChainHead{}, errors.New("read audit head: head row is missing")
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/translog"
 )
 
 func auditEntries(n int, actor string) []registry.AuditEntry {
@@ -23,7 +24,18 @@ func auditEntries(n int, actor string) []registry.AuditEntry {
 			Detail:    fmt.Sprintf(`{"fields":["name","status"],"n":%d}`, i),
 		}
 	}
-	return out
+	return committed(out)
+}
+
+// testLogKey commits the entries these tests append to the store
+// directly, as registry.Committing does for a gateway.
+var testLogKey = registry.NewRandomLogKey()
+
+func committed(entries []registry.AuditEntry) []registry.AuditEntry {
+	for i := range entries {
+		testLogKey.Commit(&entries[i])
+	}
+	return entries
 }
 
 // TestAuditConcurrentProcesses: two pools on one schema stand for two
@@ -132,7 +144,16 @@ func TestAuditAppendPipelineIsOneTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := appendBatch(head, auditEntries(1, "refused"))
+	edge, err := translog.LoadEdge(ctx, registry.LogHashes{Log: s}, head.LogSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := auditEntries(1, "refused")
+	leaves, _ := registry.LeafHashes(refused)
+	b, _, _, err := appendBatch(head, edge, refused, leaves)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// The last statement moves the head; make it name a hash no entry has.
 	last := b.QueuedQueries[len(b.QueuedQueries)-1]
 	last.Arguments[1] = make([]byte, 32)

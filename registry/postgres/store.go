@@ -13,6 +13,7 @@ import (
 
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/recordbin"
+	"github.com/degreegate/degreegate/translog"
 )
 
 // Store is the PostgreSQL registry: record versions and the audit trail
@@ -29,6 +30,7 @@ type Store struct {
 		sync.Mutex
 		pool  *pgxpool.Pool
 		head  registry.ChainHead
+		edge  translog.Edge // of the log of head.LogSize leaves
 		known bool
 	}
 }

@@ -118,7 +118,7 @@ func TestAppendOnly(t *testing.T) {
 	if _, err := s.Insert(ctx, sampleRange(0, 3), change("import")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AppendAudit(ctx, []registry.AuditEntry{{Actor: "a", Action: "x"}, {Actor: "b", Action: "y"}}); err != nil {
+	if err := s.AppendAudit(ctx, committed([]registry.AuditEntry{{Actor: "a", Action: "x"}, {Actor: "b", Action: "y"}})); err != nil {
 		t.Fatal(err)
 	}
 	admin := adminConn(t, u)
@@ -291,7 +291,7 @@ func TestStreamsAcrossFetches(t *testing.T) {
 	for i := range entries {
 		entries[i] = registry.AuditEntry{Actor: "office:test", Action: "read", RecordRef: fmt.Sprint(i)}
 	}
-	if err := s.AppendAudit(ctx, entries); err != nil {
+	if err := s.AppendAudit(ctx, committed(entries)); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := registry.VerifyChain(ctx, s); err != nil || got != int64(n) {

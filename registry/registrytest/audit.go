@@ -31,6 +31,9 @@ func runAudit(t *testing.T, open func(t *testing.T) Backend) {
 		{"EmptyBatch", testAuditEmptyBatch},
 		{"CancelledContext", testAuditCancelled},
 		{"RefusesUnstorableText", testAuditUnstorable},
+		{"LogFollowsTrail", testLogFollowsTrail},
+		{"LogProofs", testLogProofs},
+		{"LogUnderConcurrentAppenders", testLogConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,9 +41,10 @@ func runAudit(t *testing.T, open func(t *testing.T) Backend) {
 			if b.Audit == nil {
 				t.Fatal("open returned a Backend without an AuditLog")
 			}
-			tc.fn(t, b.Audit)
+			tc.fn(t, committing(b.Audit))
 		})
 	}
+	t.Run("RefusesUncommitted", func(t *testing.T) { testAuditUncommitted(t, open(t).Audit) })
 }
 
 // auditEntries returns n unlinked entries, tagged so that each can be

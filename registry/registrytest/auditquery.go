@@ -47,7 +47,7 @@ func runAuditSearch(t *testing.T, open func(t *testing.T) Backend) {
 			if search == nil {
 				t.Skip("the backend cannot search its audit trail")
 			}
-			tc.fn(t, b.Audit, search)
+			tc.fn(t, committing(b.Audit), search)
 		})
 	}
 }

@@ -1,0 +1,162 @@
+package gateway
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/translog"
+)
+
+// logFixture is a gateway whose audit entries go to the fixture store's
+// trail, committed to its log, with a checkpointer over it.
+func logFixture(t *testing.T) (*fixture, *registry.Checkpointer, *translog.Verifier) {
+	t.Helper()
+	f := newFixture(t, 10, fixtureOptions{})
+	skey, vkey, err := translog.GenerateKey("gateway.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := translog.NewSigner(skey)
+	v, _ := translog.NewVerifier(vkey)
+	cp, err := registry.NewCheckpointer(f.store, s, v, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := f.srv.deps
+	d.Audit = registry.DirectAudit{Log: logged(f.store)}
+	d.Log = cp
+	if f.srv, err = New(d); err != nil {
+		t.Fatal(err)
+	}
+	return f, cp, v
+}
+
+func TestLogRoutes(t *testing.T) {
+	f, cp, v := logFixture(t)
+	if r := f.do(t, "GET", "/v1/log/checkpoint", "", ""); r.StatusCode != 404 {
+		t.Fatalf("checkpoint of an empty log: %d %s", r.StatusCode, readBody(t, r))
+	} else {
+		problemOf(t, r, 404, "/problems/no-checkpoint")
+	}
+	for i := range 5 {
+		rec := f.records[i]
+		body := fmt.Sprintf(`{"certificate_number":%q,"name":%q}`, rec.CertificateNumber, rec.Name)
+		if r := f.do(t, "POST", "/v1/verify", "application/json", body); r.StatusCode != 200 {
+			t.Fatalf("verify: %d", r.StatusCode)
+		}
+	}
+	older, err := cp.Sign(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 5; i < 8; i++ {
+		body := fmt.Sprintf(`{"certificate_number":%q,"name":"nobody"}`, f.records[i].CertificateNumber)
+		f.do(t, "POST", "/v1/verify", "application/json", body)
+	}
+	if _, err := cp.Sign(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	r := f.do(t, "GET", "/v1/log/checkpoint", "", "")
+	note := readBody(t, r)
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/plain; charset=utf-8" {
+		t.Fatalf("checkpoint: %d %s", r.StatusCode, r.Header.Get("Content-Type"))
+	}
+	newest, err := v.Open([]byte(note))
+	if err != nil {
+		t.Fatalf("the served checkpoint does not verify: %v", err)
+	}
+	if newest.Size != 8 || older.Size != 5 {
+		t.Fatalf("checkpoints of %d and %d entries, want 5 and 8", older.Size, newest.Size)
+	}
+	assertNoPersonalData(t, "checkpoint", note, f.records)
+	metrics := readBody(t, f.do(t, "GET", "/metrics", "", ""))
+	for _, want := range []string{"degreegate_log_checkpoint_size 8", "degreegate_log_checkpoints_signed_total 2", "degreegate_log_checkpoint_failures_total 0"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
+	for _, size := range []int64{0, 5} {
+		q := "/v1/log/proof/inclusion?index=2"
+		want := newest
+		if size != 0 {
+			q += fmt.Sprintf("&tree_size=%d", size)
+			want = older
+		}
+		r = f.do(t, "GET", q, "", "")
+		body := readBody(t, r)
+		if r.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", q, r.StatusCode, body)
+		}
+		var a inclusionAnswer
+		if err := json.Unmarshal([]byte(body), &a); err != nil {
+			t.Fatal(err)
+		}
+		if a.TreeSize != want.Size || a.LeafIndex != 2 {
+			t.Fatalf("%s: %+v", q, a)
+		}
+		if err := translog.CheckInclusion(want, 2, unb64(t, a.LeafHash), unb64s(t, a.Proof)); err != nil {
+			t.Errorf("%s: %v", q, err)
+		}
+	}
+	r = f.do(t, "GET", "/v1/log/proof/consistency?first=5", "", "")
+	body := readBody(t, r)
+	var c consistencyAnswer
+	if err := json.Unmarshal([]byte(body), &c); err != nil || r.StatusCode != 200 {
+		t.Fatalf("consistency: %d %s", r.StatusCode, body)
+	}
+	if err := translog.CheckConsistency(older, newest, unb64s(t, c.Proof)); err != nil || c.TreeSize != 8 {
+		t.Errorf("consistency 5 → %d: %v", c.TreeSize, err)
+	}
+
+	for _, tc := range []struct{ q, typ string }{
+		{"/v1/log/proof/inclusion", "/problems/invalid-request"},
+		{"/v1/log/proof/inclusion?index=-1", "/problems/invalid-request"},
+		{"/v1/log/proof/inclusion?index=01", "/problems/invalid-request"},
+		{"/v1/log/proof/inclusion?index=%2B1", "/problems/invalid-request"},
+		{"/v1/log/proof/inclusion?index=1&tree_size=x", "/problems/invalid-request"},
+		{"/v1/log/proof/inclusion?index=99999999999999999999", "/problems/invalid-request"},
+		{"/v1/log/proof/inclusion?index=8", "/problems/log-range"},
+		{"/v1/log/proof/inclusion?index=1&tree_size=9", "/problems/log-range"},
+		{"/v1/log/proof/inclusion?index=7&tree_size=5", "/problems/log-range"},
+		{"/v1/log/proof/consistency", "/problems/invalid-request"},
+		{"/v1/log/proof/consistency?first=0", "/problems/log-range"},
+		{"/v1/log/proof/consistency?first=9", "/problems/log-range"},
+		{"/v1/log/proof/consistency?first=3&tree_size=9223372036854775807", "/problems/log-range"},
+	} {
+		r := f.do(t, "GET", tc.q, "", "")
+		problemOf(t, r, http.StatusBadRequest, tc.typ)
+	}
+}
+
+func TestLogRoutesWithoutALog(t *testing.T) {
+	f := newFixture(t, 1, fixtureOptions{})
+	for _, q := range []string{"/v1/log/checkpoint", "/v1/log/proof/inclusion?index=0", "/v1/log/proof/consistency?first=1"} {
+		problemOf(t, f.do(t, "GET", q, "", ""), http.StatusServiceUnavailable, "/problems/log-unavailable")
+	}
+}
+
+func unb64(t *testing.T, s string) tlog.Hash {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) != tlog.HashSize {
+		t.Fatalf("hash %q", s)
+	}
+	return tlog.Hash(b)
+}
+
+func unb64s(t *testing.T, ss []string) []tlog.Hash {
+	out := make([]tlog.Hash, len(ss))
+	for i, s := range ss {
+		out[i] = unb64(t, s)
+	}
+	return out
+}
