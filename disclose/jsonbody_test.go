@@ -78,6 +78,11 @@ func TestHandEncodedBodies(t *testing.T) {
 	if got := rc.appendJSON(nil, enc); string(got) != string(want) {
 		t.Errorf("receipt payload\n got %s\nwant %s", got, want)
 	}
+	rc.Log = &receiptLog{Origin: "verify.example/log \"q\"", LeafIndex: 41, LeafHash: "AAEC"}
+	want, _ = json.Marshal(rc)
+	if got := rc.appendJSON(nil, enc); string(got) != string(want) {
+		t.Errorf("receipt payload naming its leaf\n got %s\nwant %s", got, want)
+	}
 	for _, a := range []PublicAnswer{
 		{},
 		{Match: true, Status: "revoked", Shown: shownOf(degree), Degree: enc, Receipt: []byte("a.b.c")},

@@ -2,6 +2,7 @@ package disclose
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 
 	"github.com/degreegate/degreegate/policies"
@@ -90,6 +91,23 @@ type receipt struct {
 	CertificateNumber string              `json:"certificate_number"`
 	Degree            policies.Disclosure `json:"degree"`
 	PolicyVersion     string              `json:"policy_version"`
+	// Log names the leaf of the transparency log that the disclosure's
+	// audit entry became; absent without a log.
+	Log *receiptLog `json:"log,omitempty"`
+}
+
+// receiptLog is where a receipt's audit entry is in the log: the log's
+// origin (its checkpoints' first line), the leaf index, and the leaf
+// hash (RFC 9162, standard base64), which an inclusion proof from
+// GET /v1/log/proof/inclusion shows the log holds.
+type receiptLog struct {
+	Origin    string `json:"origin"`
+	LeafIndex int64  `json:"leaf_index"`
+	LeafHash  string `json:"leaf_hash"`
+}
+
+func newReceiptLog(origin string, ref registry.LogRef) *receiptLog {
+	return &receiptLog{Origin: origin, LeafIndex: ref.Index, LeafHash: base64.StdEncoding.EncodeToString(ref.LeafHash[:])}
 }
 
 // appendJSON is the receipt's payload with degree (r.Degree encoded) in
@@ -105,6 +123,13 @@ func (r *receipt) appendJSON(dst, degree []byte) []byte {
 	dst = append(dst, `,"degree":`...)
 	dst = append(dst, degree...)
 	dst = appendField(dst, "policy_version", r.PolicyVersion)
+	if r.Log != nil {
+		dst = append(dst, `,"log":{`...)
+		dst = appendField(dst, "origin", r.Log.Origin)
+		dst = appendInt(dst, "leaf_index", r.Log.LeafIndex)
+		dst = appendField(dst, "leaf_hash", r.Log.LeafHash)
+		dst = append(dst, '}')
+	}
 	return append(dst, '}')
 }
 
@@ -166,7 +191,7 @@ func (s *Service) Public(ctx context.Context, p Principal, q PublicQuery, sc *Sc
 	detail = appendField(detail, "policy_version", rc.PolicyVersion)
 	entry.Detail = string(append(detail, '}'))
 	// Audited before anything is shown: no trail, no data.
-	if err := s.deps.Audit.Record(ctx, entry); err != nil {
+	if rc.Log, err = s.record(ctx, entry); err != nil {
 		return PublicAnswer{}, ErrAuditUnavailable
 	}
 	sc.payload = rc.appendJSON(sc.payload[:0], sc.degree)

@@ -46,6 +46,12 @@ type Auditor interface {
 	RecordBatch(context.Context, []registry.AuditEntry) error
 }
 
+// LeafAuditor is an Auditor that says which leaf of the transparency
+// log an entry became (both of registry's do); receipts then name it.
+type LeafAuditor interface {
+	RecordLogged(context.Context, registry.AuditEntry) (registry.LogRef, error)
+}
+
 // Signer signs receipts as compact JWS; *token.Signer is one.
 type Signer interface {
 	// AppendJWS appends the JWS over payload (JSON) to dst.
@@ -73,6 +79,9 @@ type Deps struct {
 	// and a holder's identity in the trail; at least 16 bytes.
 	ActorKey []byte
 	Now      func() time.Time
+	// LogOrigin is the transparency log's name; with it, and an Audit
+	// that is a LeafAuditor, receipts name the leaf of their entry.
+	LogOrigin string
 }
 
 // Service discloses records, each way under its policy decision and
@@ -83,6 +92,8 @@ type Service struct {
 	// hashes its address, and a fresh HMAC allocates twice
 	// (BenchmarkPublicVerify in gateway/verify_bench_test.go).
 	macs sync.Pool
+	// logged is deps.Audit when receipts name their leaf, else nil.
+	logged LeafAuditor
 }
 
 // New builds the service.
@@ -100,6 +111,9 @@ func New(d Deps) (*Service, error) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{deps: d}
+	if la, ok := d.Audit.(LeafAuditor); ok && d.LogOrigin != "" {
+		s.logged = la
+	}
 	s.macs.New = func() any {
 		return &actorMAC{mac: hmac.New(sha256.New, d.ActorKey), in: make([]byte, 0, 16+32), sum: make([]byte, 0, sha256.Size)}
 	}
@@ -275,3 +289,16 @@ func CheckText(s string, maxRunes int) string {
 // failed wraps an internal failure (a store, the policy, the signer) for
 // the caller's log; the caller answers it as an internal error.
 func failed(what string, err error) error { return fmt.Errorf("disclose: %s: %w", what, err) }
+
+// record stores a disclosure's entry and returns where the log holds
+// it, for its receipt (nil without a log).
+func (s *Service) record(ctx context.Context, e registry.AuditEntry) (*receiptLog, error) {
+	if s.logged == nil {
+		return nil, s.deps.Audit.Record(ctx, e)
+	}
+	ref, err := s.logged.RecordLogged(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	return newReceiptLog(s.deps.LogOrigin, ref), nil
+}

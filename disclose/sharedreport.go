@@ -86,7 +86,7 @@ func (s *Service) SharedReport(ctx context.Context, p Principal, code CodeRef) (
 		Level: sc.Level, ExpiresAt: sc.ExpiresAt.Unix(),
 	}
 	// Audited before anything is shown: no trail, no data.
-	if err := s.deps.Audit.Record(ctx, registry.AuditEntry{
+	if rc.Log, err = s.record(ctx, registry.AuditEntry{
 		At: now, Actor: "code:" + code.ID, Action: ActionCodeView, RecordRef: rec.CertificateNumber, Purpose: PurposeSharedReport,
 		Detail: auditDetail(map[string]any{"result": "shown", "level": sc.Level, "fields": shown.Fields(),
 			"legal_basis": d.LegalBasis, "policy_version": d.PolicyVersion, "receipt": rc.ID, "view": sc.Views, "client": p.Actor}),

@@ -17,6 +17,8 @@ import (
 // checkpoint, and proofs against the trees checkpoints signed
 // (registry.Checkpointer).
 type TransparencyLog interface {
+	// Origin is the log's name, which receipts carry.
+	Origin() string
 	Latest() (translog.Checkpoint, []byte, error)
 	ProveInclusion(ctx context.Context, index, size int64) (registry.InclusionProof, error)
 	ProveConsistency(ctx context.Context, old, size int64) (int64, tlog.TreeProof, error)

@@ -45,12 +45,30 @@ func TestLogRoutes(t *testing.T) {
 	} else {
 		problemOf(t, r, 404, "/problems/no-checkpoint")
 	}
+	type receiptLog struct {
+		Origin    string `json:"origin"`
+		LeafIndex int64  `json:"leaf_index"`
+		LeafHash  string `json:"leaf_hash"`
+	}
+	var receipts []receiptLog
 	for i := range 5 {
 		rec := f.records[i]
 		body := fmt.Sprintf(`{"certificate_number":%q,"name":%q}`, rec.CertificateNumber, rec.Name)
-		if r := f.do(t, "POST", "/v1/verify", "application/json", body); r.StatusCode != 200 {
-			t.Fatalf("verify: %d", r.StatusCode)
+		r := f.do(t, "POST", "/v1/verify", "application/json", body)
+		var a struct{ Receipt string }
+		if err := json.Unmarshal([]byte(readBody(t, r)), &a); err != nil || r.StatusCode != 200 {
+			t.Fatalf("verify: %d %v", r.StatusCode, err)
 		}
+		parts := strings.Split(a.Receipt, ".")
+		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		var claims struct{ Log *receiptLog }
+		if err := json.Unmarshal(payload, &claims); err != nil || claims.Log == nil {
+			t.Fatalf("the receipt names no leaf: %s", payload)
+		}
+		if claims.Log.Origin != "gateway.test/log" || claims.Log.LeafIndex != int64(i) {
+			t.Fatalf("receipt %d names %+v", i, claims.Log)
+		}
+		receipts = append(receipts, *claims.Log)
 	}
 	older, err := cp.Sign(t.Context())
 	if err != nil {
@@ -105,6 +123,18 @@ func TestLogRoutes(t *testing.T) {
 		}
 		if err := translog.CheckInclusion(want, 2, unb64(t, a.LeafHash), unb64s(t, a.Proof)); err != nil {
 			t.Errorf("%s: %v", q, err)
+		}
+	}
+	// Each receipt's leaf is in the newest tree, with the hash it names.
+	for _, rc := range receipts {
+		r := f.do(t, "GET", fmt.Sprintf("/v1/log/proof/inclusion?index=%d", rc.LeafIndex), "", "")
+		var a inclusionAnswer
+		json.Unmarshal([]byte(readBody(t, r)), &a)
+		if a.LeafHash != rc.LeafHash {
+			t.Fatalf("leaf %d: the log holds %s, the receipt names %s", rc.LeafIndex, a.LeafHash, rc.LeafHash)
+		}
+		if err := translog.CheckInclusion(newest, rc.LeafIndex, unb64(t, rc.LeafHash), unb64s(t, a.Proof)); err != nil {
+			t.Errorf("receipt's leaf %d: %v", rc.LeafIndex, err)
 		}
 	}
 	r = f.do(t, "GET", "/v1/log/proof/consistency?first=5", "", "")

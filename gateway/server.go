@@ -192,10 +192,15 @@ func (s *Server) wire() error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	s.public = pub
+	var origin string
+	if s.deps.Log != nil {
+		origin = s.deps.Log.Origin()
+	}
 	svc, err := disclose.New(disclose.Deps{
 		Registry: s.deps.Registry, Audit: s.deps.Audit, Receipts: s.deps.Receipts,
 		Codes: s.deps.Codes, AuditSearch: s.deps.AuditSearch, Policy: s.deps.Policy,
 		ActorKey: s.deps.AddressKey, Now: s.deps.Now, Logger: s.deps.Logger,
+		LogOrigin: origin,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)

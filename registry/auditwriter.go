@@ -118,28 +118,50 @@ func (w *AuditWriter) Record(ctx context.Context, e AuditEntry) error {
 // first — the entries may then still be stored, their answer is not
 // given. Entries with a zero At get the same time, now.
 func (w *AuditWriter) RecordBatch(ctx context.Context, entries []AuditEntry) error {
-	if len(entries) == 0 {
-		return nil
-	}
-	g, err := w.enqueue(entries)
+	_, err := w.record(ctx, entries)
+	return err
+}
+
+// RecordLogged is Record, and says which leaf of the log e became.
+func (w *AuditWriter) RecordLogged(ctx context.Context, e AuditEntry) (LogRef, error) {
+	stored, err := w.record(ctx, []AuditEntry{e})
 	if err != nil {
-		return err
+		return LogRef{}, err
+	}
+	return stored.LogRef()
+}
+
+// record enqueues entries and waits for their commit; it returns the
+// first of them as stored.
+func (w *AuditWriter) record(ctx context.Context, entries []AuditEntry) (*AuditEntry, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	g, first, err := w.enqueue(entries)
+	if err != nil {
+		return nil, err
 	}
 	select {
 	case <-g.done:
-		return g.err
+		if g.err != nil {
+			return nil, g.err
+		}
+		// The committer is done with the group: its entries are as
+		// stored, linked and committed to the log.
+		return &g.entries[first], nil
 	case <-ctx.Done():
-		return fmt.Errorf("audit commit not confirmed: %w", ctx.Err())
+		return nil, fmt.Errorf("audit commit not confirmed: %w", ctx.Err())
 	}
 }
 
 // enqueue adds entries to the newest group that has room and wakes the
-// committer; it returns the group to wait for.
-func (w *AuditWriter) enqueue(entries []AuditEntry) (*auditGroup, error) {
+// committer; it returns the group to wait for and where in it the
+// entries start.
+func (w *AuditWriter) enqueue(entries []AuditEntry) (*auditGroup, int, error) {
 	stamp := false
 	for i := range entries {
 		if !entries[i].Storable() {
-			return nil, ErrAuditUnstorable
+			return nil, 0, ErrAuditUnstorable
 		}
 		stamp = stamp || entries[i].At.IsZero()
 	}
@@ -150,11 +172,11 @@ func (w *AuditWriter) enqueue(entries []AuditEntry) (*auditGroup, error) {
 	w.mu.Lock()
 	if w.shut {
 		w.mu.Unlock()
-		return nil, ErrAuditClosed
+		return nil, 0, ErrAuditClosed
 	}
 	if w.depth.Load()+int64(len(entries)) > int64(w.opt.Buffer) {
 		w.mu.Unlock()
-		return nil, ErrAuditBacklog
+		return nil, 0, ErrAuditBacklog
 	}
 	var g *auditGroup
 	if n := len(w.groups); n > 0 && len(w.groups[n-1].entries)+len(entries) <= w.opt.MaxBatch {
@@ -180,7 +202,7 @@ func (w *AuditWriter) enqueue(entries []AuditEntry) (*auditGroup, error) {
 	case w.wake <- struct{}{}:
 	default: // already woken
 	}
-	return g, nil
+	return g, first, nil
 }
 
 // Depth is the number of entries recorded and not yet committed.
@@ -333,6 +355,15 @@ func (a DirectAudit) RecordBatch(ctx context.Context, entries []AuditEntry) erro
 		}
 	}
 	return a.Log.AppendAudit(ctx, entries)
+}
+
+// RecordLogged is Record, and says which leaf of the log e became.
+func (a DirectAudit) RecordLogged(ctx context.Context, e AuditEntry) (LogRef, error) {
+	entries := []AuditEntry{e}
+	if err := a.RecordBatch(ctx, entries); err != nil {
+		return LogRef{}, err
+	}
+	return entries[0].LogRef()
 }
 
 // Depth is always 0: nothing waits.

@@ -119,6 +119,9 @@ func (c *Checkpointer) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// Origin is the log's name, the first line of its checkpoints.
+func (c *Checkpointer) Origin() string { return c.signer.Origin() }
+
 // Latest is the newest signed checkpoint and its signed note.
 func (c *Checkpointer) Latest() (translog.Checkpoint, []byte, error) {
 	l := c.latest.Load()

@@ -3,8 +3,11 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/degreegate/degreegate/translog"
 )
@@ -163,4 +166,30 @@ func testLogSignerB(b *testing.B) (*translog.Signer, *translog.Verifier) {
 	s, _ := translog.NewSigner(skey)
 	v, _ := translog.NewVerifier(vkey)
 	return s, v
+}
+
+// RecordLogged names the leaf the entry became: the log holds that hash
+// at that index, for group commit and direct appends alike.
+func TestRecordLoggedNamesTheLeaf(t *testing.T) {
+	ctx := context.Background()
+	a := filledAudit(t, 3)
+	w := NewAuditWriter(a, AuditWriterOptions{})
+	defer w.Close(ctx)
+	for i, rec := range []func(AuditEntry) (LogRef, error){
+		func(e AuditEntry) (LogRef, error) { return w.RecordLogged(ctx, e) },
+		func(e AuditEntry) (LogRef, error) { return DirectAudit{Log: a}.RecordLogged(ctx, e) },
+	} {
+		ref, err := rec(AuditEntry{Actor: "public:x", Action: "verify.public", RecordRef: fmt.Sprint(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		head, _ := a.AuditHead(ctx)
+		if ref.Index != head.Seq-1 {
+			t.Fatalf("leaf %d, want %d (the entry's seq − 1)", ref.Index, head.Seq-1)
+		}
+		stored, err := a.ReadLogHashes(ctx, []int64{tlog.StoredHashIndex(0, ref.Index)})
+		if err != nil || stored[0] != ref.LeafHash {
+			t.Fatalf("the log holds another hash at leaf %d: %v", ref.Index, err)
+		}
+	}
 }

@@ -99,6 +99,22 @@ func LeafHashes(entries []AuditEntry) ([]tlog.Hash, error) {
 	return out, nil
 }
 
+// LogRef is where a stored entry is in the log: its leaf index (Seq−1)
+// and leaf hash, which a receipt names so that its holder can ask for
+// the proof that the log holds it.
+type LogRef struct {
+	Index    int64
+	LeafHash tlog.Hash
+}
+
+// LogRef is the leaf e became; e must be stored, with its commitment.
+func (e *AuditEntry) LogRef() (LogRef, error) {
+	if len(e.Commitment) != sha256.Size || e.Seq < 1 {
+		return LogRef{}, ErrUncommitted
+	}
+	return LogRef{Index: e.Seq - 1, LeafHash: translog.LeafHash(LeafData(e))}, nil
+}
+
 // Committing is the trail as every writer must see it: AppendAudit
 // commits each entry under Key before Log stores it and its leaf.
 type Committing struct {

@@ -220,3 +220,23 @@ func TestConfigLogsRedacted(t *testing.T) {
 		t.Errorf("logged config: %s", logs.String())
 	}
 }
+
+// Every verb, and every verb of sub-verbs, answers -h with its usage
+// and no error (DESIGN.md).
+func TestEveryVerbAnswersHelp(t *testing.T) {
+	for _, v := range verbs() {
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), []string{v.name, "-h"}, mapEnv(nil), nil, &out, &errb); err != nil {
+			t.Errorf("%s -h: %v", v.name, err)
+		}
+		if out.Len()+errb.Len() == 0 {
+			t.Errorf("%s -h printed nothing", v.name)
+		}
+	}
+	for _, sub := range [][]string{{"keys", "init"}, {"audit", "verify"}, {"log", "witness"}, {"receipt", "verify"}, {"dataset", "list"}, {"dataset", "check"}} {
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), append(sub, "-h"), mapEnv(nil), nil, &out, &errb); err != nil {
+			t.Errorf("%v -h: %v", sub, err)
+		}
+	}
+}

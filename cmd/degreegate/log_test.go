@@ -35,12 +35,17 @@ func TestLogCatchesTheDatabaseOwner(t *testing.T) {
 	f := newServeFixture(t, 40)
 	dir := t.TempDir()
 	rep := f.start(t, []string{"DEGREEGATE_POLICY=" + relaxedPolicy(t, dir)})
+	var receipt string
 	for i, rec := range f.records[:30] {
 		if i%3 == 2 {
 			rec.Name = "无此人"
 		}
-		if code, _, _, err := verifyOn(rep.base, rec); err != nil || code != 200 {
+		code, a, _, err := verifyOn(rep.base, rec)
+		if err != nil || code != 200 {
 			t.Fatalf("verify: %d %v", code, err)
+		}
+		if a.Receipt != "" {
+			receipt = a.Receipt
 		}
 	}
 	ctx := context.Background()
@@ -72,6 +77,7 @@ func TestLogCatchesTheDatabaseOwner(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	checkProofsIndependently(t, rep.base, newest)
+	checkReceipt(t, &f.tr, rep.base, receipt, filepath.Join(keys, registry.LogVerifierFile))
 	witness := filepath.Join(dir, "witness")
 	vkey := filepath.Join(keys, registry.LogVerifierFile)
 	if r := f.tr.run(t, nil, "log", "witness", "--url", rep.base, "--state", witness, "--log-key", vkey); r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("%d entries", seq)) {
@@ -395,5 +401,44 @@ func checkProofsIndependently(t *testing.T, base string, cp translog.Checkpoint)
 	}
 	if got := strings.Count(string(out), "ok\n"); got != cases {
 		t.Fatalf("the independent verifier accepted %d of the gateway's %d inclusion proofs:\n%s", got, cases, out)
+	}
+}
+
+// checkReceipt runs `receipt verify` on a receipt from a running
+// gateway: its signature and, online, the proof that the log holds the
+// leaf it names; a receipt with one changed claim is refused.
+func checkReceipt(t *testing.T, tr *transcript, base, receipt, vkey string) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "receipt.jws")
+	os.WriteFile(file, []byte(receipt+"\n"), 0o600)
+	r := tr.run(t, nil, "receipt", "verify", file, "--jwks", base+"/.well-known/jwks.json", "--log-key", vkey)
+	if r.code != 0 || !strings.Contains(r.stdout, "signature: valid") || !strings.Contains(r.stdout, "included in the checkpoint") ||
+		!strings.Contains(r.stdout, "its signature checked") {
+		t.Fatalf("receipt verify online: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	resp, err := client.Get(base + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	jwksFile := filepath.Join(dir, "jwks.json")
+	os.WriteFile(jwksFile, jwks, 0o600)
+	r = tr.run(t, nil, "receipt", "verify", file, "--jwks", jwksFile)
+	if r.code != 0 || !strings.Contains(r.stdout, "not checked (offline") {
+		t.Fatalf("receipt verify offline: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	parts := strings.Split(receipt, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	forged := strings.Replace(string(payload), `"status":"valid"`, `"status":"revoked"`, 1)
+	if forged == string(payload) {
+		forged = strings.Replace(string(payload), `"status":"revoked"`, `"status":"valid"`, 1)
+	}
+	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(forged))
+	os.WriteFile(file, []byte(strings.Join(parts, ".")), 0o600)
+	r = tr.run(t, nil, "receipt", "verify", file, "--jwks", jwksFile)
+	if r.code != 1 || !strings.Contains(r.stdout, "receipt INVALID") {
+		t.Fatalf("a receipt with a changed claim: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

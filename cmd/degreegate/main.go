@@ -66,6 +66,7 @@ func verbs() []verb {
 		{"gen", "write deterministic synthetic records as CSV or JSONL", runGen},
 		{"import", "file records from CSV or JSONL files into DATABASE_URL", runImport},
 		{"audit", "audit verify [--checkpoint FILE]: check the audit trail and its log, against checkpoints kept outside the database (exit 1 on tampering)", runAudit},
+		{"receipt", "receipt verify FILE --jwks FILE|URL: check a verification receipt's signature and that the log holds its entry", runReceipt},
 		{"log", "log witness --url URL --state DIR: keep the log's checkpoints and check each extends the last (exit 1 on a rollback or fork)", runLog},
 		{"anonymize", "k-anonymise any CSV table along ARX-style hierarchies; writes OUT and OUT.manifest.json", runAnonymize},
 		{"dataset", "research datasets: request, approve, reject, build, list, purge, trace; check FILE recomputes k (and l)", runDataset},
@@ -83,7 +84,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	for _, v := range verbs() {
 		if v.name == args[0] {
-			return v.run(ctx, args[1:], e)
+			err := v.run(ctx, args[1:], e)
+			// A verb of sub-verbs asked for help answers its usage.
+			var u usageError
+			if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "-help") && errors.As(err, &u) {
+				fmt.Fprintln(e.stdout, u.msg)
+				return nil
+			}
+			return err
 		}
 	}
 	printUsage(stderr)
