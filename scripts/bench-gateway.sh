@@ -282,6 +282,9 @@ if ((CLIENTS > 0)); then
 	proxied=(--trusted-proxies 127.0.0.1/32)
 	export CLIENTS
 fi
+# serve's folders in the work directory, not the checkout (an older
+# --base build ignores what it does not know).
+export DEGREEGATE_CHECKPOINTS_DIR="$work/checkpoints" DEGREEGATE_DATASETS_DIR="$work/datasets"
 start serve $serveport "$dg" serve "${proxied[@]}" --addr 127.0.0.1:$serveport --redis-prefix "$prefix" --policy "$work/policy.json" --access-log=false --public-url http://127.0.0.1:$serveport \
 	--trusted-issuers "$work/devstate/trusted-issuers.json" --metrics-addr 127.0.0.1:$debugport
 servepid=$lastpid
