@@ -12,7 +12,7 @@ import (
 	"github.com/degreegate/degreegate/translog"
 )
 
-func testLogSigner(t *testing.T) (*translog.Signer, *translog.Verifier) {
+func testLogSigner(t testing.TB) (*translog.Signer, *translog.Verifier) {
 	t.Helper()
 	skey, vkey, err := translog.GenerateKey("test.example/log")
 	if err != nil {
@@ -127,7 +127,7 @@ func TestCheckpointerSignsAndProves(t *testing.T) {
 // them, with a checkpoint signed every 1,000 groups (one a second at
 // 64,000 entries a second). Issue 15's target: ≥ 50,000 entries/s.
 func BenchmarkLogAppend(b *testing.B) {
-	s, _ := testLogSignerB(b)
+	s, _ := testLogSigner(b)
 	key := NewRandomLogKey()
 	edge := translog.EmptyEdge()
 	group := make([]AuditEntry, 64)
@@ -156,16 +156,6 @@ func BenchmarkLogAppend(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(edge.Size())/b.Elapsed().Seconds(), "entries/s")
-}
-
-func testLogSignerB(b *testing.B) (*translog.Signer, *translog.Verifier) {
-	skey, vkey, err := translog.GenerateKey("bench.example/log")
-	if err != nil {
-		b.Fatal(err)
-	}
-	s, _ := translog.NewSigner(skey)
-	v, _ := translog.NewVerifier(vkey)
-	return s, v
 }
 
 // RecordLogged names the leaf the entry became: the log holds that hash
