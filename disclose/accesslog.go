@@ -2,6 +2,7 @@ package disclose
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,19 @@ type AccessEntry struct {
 	Result            string         `json:"result,omitempty"`
 	Fields            []string       `json:"fields,omitempty"`
 	Summary           policies.Text  `json:"summary"`
+	// Log proves that the transparency log holds the entry, against the
+	// newest checkpoint (GET /v1/log/checkpoint); absent without a log,
+	// and for an entry newer than that checkpoint.
+	Log *AccessProof `json:"log,omitempty"`
+}
+
+// AccessProof is an RFC 9162 inclusion proof of an entry's leaf, hashes
+// in standard base64.
+type AccessProof struct {
+	LeafIndex int64    `json:"leaf_index"`
+	TreeSize  int64    `json:"tree_size"`
+	LeafHash  string   `json:"leaf_hash"`
+	Proof     []string `json:"inclusion_path"`
 }
 
 type AccessWho struct {
@@ -124,7 +138,36 @@ func (s *Service) AccessLog(ctx context.Context, p Principal, h Holder, q Access
 	if len(found) == q.Limit {
 		page.NextAfter = found[len(found)-1].Seq
 	}
+	if err := s.prove(ctx, page.Entries); err != nil {
+		return AccessLogPage{}, err
+	}
 	return page, nil
+}
+
+// prove attaches to each entry the proof that the log holds it, all
+// against one tree: the newest checkpoint's when the first is proved.
+func (s *Service) prove(ctx context.Context, entries []AccessEntry) error {
+	if s.deps.Proofs == nil {
+		return nil
+	}
+	var size int64 // 0: the newest checkpoint's
+	for i := range entries {
+		p, err := s.deps.Proofs.ProveInclusion(ctx, entries[i].Seq-1, size)
+		switch {
+		case errors.Is(err, registry.ErrNoCheckpoint), errors.Is(err, registry.ErrLogRange):
+			continue // newer than the newest checkpoint: proved in a second
+		case err != nil:
+			return failed("access log: proof", err)
+		}
+		size = p.Size
+		proof := make([]string, len(p.Proof))
+		for k, h := range p.Proof {
+			proof[k] = base64.StdEncoding.EncodeToString(h[:])
+		}
+		entries[i].Log = &AccessProof{LeafIndex: p.Index, TreeSize: p.Size,
+			LeafHash: base64.StdEncoding.EncodeToString(p.LeafHash[:]), Proof: proof}
+	}
+	return nil
 }
 
 // describeAccess puts one audit entry in plain words. It reads only the

@@ -82,6 +82,15 @@ type Deps struct {
 	// LogOrigin is the transparency log's name; with it, and an Audit
 	// that is a LeafAuditor, receipts name the leaf of their entry.
 	LogOrigin string
+	// Proofs proves entries are in the log, for the holder's access log;
+	// nil: entries come without proofs.
+	Proofs Prover
+}
+
+// Prover proves that a leaf is in a signed tree of the log (size 0: the
+// newest checkpoint's); *registry.Checkpointer is one.
+type Prover interface {
+	ProveInclusion(ctx context.Context, index, size int64) (registry.InclusionProof, error)
 }
 
 // Service discloses records, each way under its policy decision and

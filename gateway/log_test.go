@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/translog"
 )
@@ -189,4 +190,59 @@ func unb64s(t *testing.T, ss []string) []tlog.Hash {
 		out[i] = unb64(t, s)
 	}
 	return out
+}
+
+// The holder's access log carries, with each entry the newest checkpoint
+// covers, the proof that the log holds it, all against that checkpoint.
+func TestAccessLogEntriesComeWithProofs(t *testing.T) {
+	h := newHolderFixture(t, 50, fixtureOptions{})
+	me := h.find(t, func(r registry.Record) bool { return r.Status == registry.StatusFiled })
+	tok := h.holderToken(t, me, holderScopes)
+	skey, vkey, _ := translog.GenerateKey("holder.test/log")
+	s, _ := translog.NewSigner(skey)
+	v, _ := translog.NewVerifier(vkey)
+	cp, err := registry.NewCheckpointer(h.store, s, v, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv.deps.Log = cp
+	h.rewire(t)
+	h.do(t, "POST", "/v1/verify", "application/json", verifyBody(me.CertificateNumber, me.Name)).Body.Close()
+	h.do(t, "POST", "/v1/verify", "application/json", verifyBody(me.CertificateNumber, "某某某")).Body.Close()
+	signed, err := cp.Sign(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.do(t, "POST", "/v1/verify", "application/json", verifyBody(me.CertificateNumber, me.Name)).Body.Close()
+
+	st, body, _ := h.call(t, "GET", "/v1/holder/access-log", tok, "")
+	if st != 200 {
+		t.Fatalf("access log: %d %s", st, body)
+	}
+	var page disclose.AccessLogPage
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Entries) != 3 {
+		t.Fatalf("%d entries, want 3", len(page.Entries))
+	}
+	proved := 0
+	for _, e := range page.Entries {
+		if e.Seq > signed.Size {
+			if e.Log != nil {
+				t.Errorf("entry %d is newer than the checkpoint of %d, yet has a proof", e.Seq, signed.Size)
+			}
+			continue
+		}
+		if e.Log == nil || e.Log.LeafIndex != e.Seq-1 || e.Log.TreeSize != signed.Size {
+			t.Fatalf("entry %d: proof %+v", e.Seq, e.Log)
+		}
+		if err := translog.CheckInclusion(signed, e.Log.LeafIndex, unb64(t, e.Log.LeafHash), unb64s(t, e.Log.Proof)); err != nil {
+			t.Errorf("entry %d: %v", e.Seq, err)
+		}
+		proved++
+	}
+	if proved != 2 {
+		t.Errorf("%d entries proved, want the 2 the checkpoint covers", proved)
+	}
 }

@@ -193,14 +193,15 @@ func (s *Server) wire() error {
 	}
 	s.public = pub
 	var origin string
+	var proofs disclose.Prover
 	if s.deps.Log != nil {
-		origin = s.deps.Log.Origin()
+		origin, proofs = s.deps.Log.Origin(), s.deps.Log
 	}
 	svc, err := disclose.New(disclose.Deps{
 		Registry: s.deps.Registry, Audit: s.deps.Audit, Receipts: s.deps.Receipts,
 		Codes: s.deps.Codes, AuditSearch: s.deps.AuditSearch, Policy: s.deps.Policy,
 		ActorKey: s.deps.AddressKey, Now: s.deps.Now, Logger: s.deps.Logger,
-		LogOrigin: origin,
+		LogOrigin: origin, Proofs: proofs,
 	})
 	if err != nil {
 		return fmt.Errorf("gateway: %w", err)

@@ -18,6 +18,11 @@ import (
 // empty, or the first is not signed yet).
 var ErrNoCheckpoint = errors.New("the log has no signed checkpoint yet")
 
+// ErrLogRange: a proof was asked for a leaf or a tree that no signed
+// checkpoint covers. It is translog.ErrOutOfRange, named here for
+// callers that see the log through the registry alone.
+var ErrLogRange = translog.ErrOutOfRange
+
 // Checkpointer signs checkpoints of the log over the trail and keeps
 // every one it signs outside the database, in a directory that is its
 // own witness (translog.Witness): before it signs a tree it checks, with
