@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -244,5 +247,88 @@ func TestAccessLogEntriesComeWithProofs(t *testing.T) {
 	}
 	if proved != 2 {
 		t.Errorf("%d entries proved, want the 2 the checkpoint covers", proved)
+	}
+}
+
+// The page's check-a-receipt form: a receipt from this gateway is
+// valid and its leaf proved; one with a changed claim is not valid; a
+// receipt newer than the checkpoint is pending; bad forms get 400.
+func TestReceiptCheckPage(t *testing.T) {
+	f, cp, _ := logFixture(t)
+	receiptOf := func(i int) string {
+		rec := f.records[i]
+		r := f.do(t, "POST", "/v1/verify", "application/json", fmt.Sprintf(`{"certificate_number":%q,"name":%q}`, rec.CertificateNumber, rec.Name))
+		var a struct{ Receipt string }
+		json.Unmarshal([]byte(readBody(t, r)), &a)
+		return a.Receipt
+	}
+	signed := receiptOf(0)
+	if _, err := cp.Sign(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	fresh := receiptOf(1)
+
+	if r := f.do(t, "GET", "/receipt?lang=en", "", ""); r.StatusCode != 200 || !strings.Contains(readBody(t, r), `action="/receipt"`) {
+		t.Fatalf("GET /receipt: %d", r.StatusCode)
+	}
+	post := func(form url.Values) (int, string) {
+		r := f.do(t, "POST", "/receipt", "application/x-www-form-urlencoded", form.Encode())
+		return r.StatusCode, readBody(t, r)
+	}
+	st, body := post(url.Values{"lang": {"en"}, "receipt": {signed}})
+	if st != 200 || !strings.Contains(body, "The signature is valid") || !strings.Contains(body, "In the newest signed checkpoint") {
+		t.Fatalf("a receipt from this gateway: %d\n%s", st, body)
+	}
+	assertNoPersonalData(t, "receipt check page", body, f.records)
+	st, body = post(url.Values{"lang": {"zh"}, "receipt": {fresh}})
+	if st != 200 || !strings.Contains(body, "签名有效") || !strings.Contains(body, "尚未进入签名检查点") {
+		t.Fatalf("a receipt newer than the checkpoint: %d\n%s", st, body)
+	}
+	parts := strings.Split(signed, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), `"status":"valid"`, `"status":"revoked"`, 1)))
+	st, body = post(url.Values{"lang": {"en"}, "receipt": {strings.Join(parts, ".")}})
+	if st != 200 || !strings.Contains(body, "The signature is not valid") || strings.Contains(body, "In the newest signed checkpoint") {
+		t.Fatalf("a receipt with a changed claim: %d\n%s", st, body)
+	}
+
+	// Uploaded as a file, as the page's form sends it.
+	var mp bytes.Buffer
+	w := multipart.NewWriter(&mp)
+	w.WriteField("lang", "en")
+	fw, _ := w.CreateFormFile("file", "receipt.jws")
+	fw.Write([]byte(signed + "\n"))
+	w.Close()
+	r := f.do(t, "POST", "/receipt", w.FormDataContentType(), mp.String())
+	if body := readBody(t, r); r.StatusCode != 200 || !strings.Contains(body, "The signature is valid") {
+		t.Fatalf("an uploaded receipt: %d\n%s", r.StatusCode, body)
+	}
+	mp.Reset()
+	w = multipart.NewWriter(&mp)
+	w.WriteField("receipt", signed)
+	fw, _ = w.CreateFormFile("file", "receipt.jws")
+	fw.Write([]byte(signed))
+	w.Close()
+	if r := f.do(t, "POST", "/receipt", w.FormDataContentType(), mp.String()); r.StatusCode != 400 {
+		t.Errorf("pasted and uploaded at once: %d", r.StatusCode)
+	}
+
+	for name, tc := range map[string]struct {
+		ct, body string
+		status   int
+	}{
+		"nothing":       {"application/x-www-form-urlencoded", "lang=en", 400},
+		"not a receipt": {"application/x-www-form-urlencoded", "receipt=hello", 200},
+		"too long":      {"application/x-www-form-urlencoded", "receipt=" + strings.Repeat("a", 30000), 413},
+		"another media": {"application/json", `{"receipt":"x"}`, 415},
+	} {
+		r := f.do(t, "POST", "/receipt", tc.ct, tc.body)
+		if r.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d", name, r.StatusCode, tc.status)
+		}
+	}
+	r = f.do(t, "POST", "/receipt", "application/x-www-form-urlencoded", "receipt="+signed, "Sec-Fetch-Site", "cross-site")
+	if r.StatusCode != 403 {
+		t.Errorf("a cross-site post: %d", r.StatusCode)
 	}
 }

@@ -83,12 +83,16 @@ func (s *Server) pageRoutes() {
 		s.app.Get("/", broken)
 		s.app.Post("/verify", broken)
 		s.app.Get("/code/:code", broken)
+		s.app.Get("/receipt", broken)
+		s.app.Post("/receipt", broken)
 		s.app.Get("/assets/:name", broken)
 		return
 	}
 	s.app.Get("/", p.handleHome)
 	s.app.Post("/verify", p.handleVerify)
 	s.app.Get("/code/:code", p.handleCode)
+	s.app.Get("/receipt", p.handleReceiptForm)
+	s.app.Post("/receipt", p.handleReceiptCheck)
 	s.app.Get("/assets/:name", p.handleAsset)
 }
 

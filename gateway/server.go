@@ -7,6 +7,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -115,6 +116,9 @@ type Server struct {
 	scratch sync.Pool
 	// limitsOff: Deps.Limiter is ratelimit.Unlimited (dev --unlimited).
 	limitsOff bool
+	// receiptKeys are the published receipt keys, as a verifier reads
+	// them, for the page that checks receipts.
+	receiptKeys *token.KeySet
 }
 
 // New builds the server and registers every route (routes.go). The
@@ -207,6 +211,13 @@ func (s *Server) wire() error {
 		return fmt.Errorf("gateway: %w", err)
 	}
 	s.disclose = svc
+	jwks, err := json.Marshal(s.deps.Receipts.JWKS())
+	if err == nil {
+		s.receiptKeys, err = token.ParseJWKS(jwks)
+	}
+	if err != nil {
+		return fmt.Errorf("gateway: receipt keys: %w", err)
+	}
 	return nil
 }
 

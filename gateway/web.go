@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
+	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/gateway/web"
 	"github.com/degreegate/degreegate/policies"
 )
@@ -168,6 +170,108 @@ func (p *webPage) handleCode(c *fiber.Ctx) error {
 	page.Result = res
 	page.Privacy = web.NewPrivacy(lang, rep.rules, true)
 	return p.send(c, fiber.StatusOK, page)
+}
+
+// handleReceiptForm is GET /receipt: the check-a-receipt form.
+func (p *webPage) handleReceiptForm(c *fiber.Ctx) error {
+	lang := web.Negotiate(c.Query("lang"), c.Get(fiber.HeaderAcceptLanguage))
+	page := p.newPage(lang, "/receipt")
+	page.ReceiptForm = true
+	return p.send(c, fiber.StatusOK, page)
+}
+
+// maxReceiptForm bounds POST /receipt: a receipt (token.MaxReceiptBytes)
+// pasted or uploaded, and the multipart framing around it.
+const maxReceiptForm = token.MaxReceiptBytes + 4<<10
+
+// handleReceiptCheck is POST /receipt: a pasted or uploaded receipt,
+// checked as `degreegate receipt verify` does, with this gateway's keys
+// and log, and the page saying what was checked.
+func (p *webPage) handleReceiptCheck(c *fiber.Ctx) error {
+	lang := web.Negotiate("", c.Get(fiber.HeaderAcceptLanguage))
+	page := p.newPage(lang, "/receipt")
+	page.ReceiptForm = true
+	if site := c.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		return p.fail(c, page, problemCrossSite)
+	}
+	if _, err := p.s.admitPublic(c); err != nil {
+		return p.fail(c, page, err)
+	}
+	jws, l, err := decodeReceiptForm(c)
+	if l != "" {
+		if pl, ok := web.ParseLang(l); ok {
+			page = p.newPage(pl, "/receipt")
+			page.ReceiptForm = true
+		}
+	}
+	if err != nil {
+		return p.fail(c, page, err)
+	}
+	checked, err := p.s.checkReceipt(c.UserContext(), jws)
+	if err != nil {
+		return p.fail(c, page, err)
+	}
+	page.Checked = checked
+	return p.send(c, fiber.StatusOK, page)
+}
+
+// decodeReceiptForm reads the receipt from a multipart form (the
+// page's) or a url-encoded one: the field "receipt", or the file "file";
+// exactly one of them. It also returns the form's lang.
+func decodeReceiptForm(c *fiber.Ctx) (jws, lang string, err error) {
+	if len(c.Body()) > maxReceiptForm {
+		return "", "", problemFormTooLarge
+	}
+	ct := strings.ToLower(strings.TrimSpace(string(c.Request().Header.ContentType())))
+	var pasted, uploaded string
+	switch {
+	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
+		form, ferr := c.MultipartForm()
+		if ferr != nil {
+			return "", "", invalid(map[string]string{"form": "not a multipart form"})
+		}
+		lang, pasted = first(form.Value["lang"]), first(form.Value["receipt"])
+		if files := form.File["file"]; len(files) == 1 && files[0].Size > 0 {
+			if files[0].Size > token.MaxReceiptBytes {
+				return "", lang, problemFormTooLarge
+			}
+			f, ferr := files[0].Open()
+			if ferr != nil {
+				return "", lang, invalid(map[string]string{"file": "cannot be read"})
+			}
+			b, ferr := io.ReadAll(io.LimitReader(f, token.MaxReceiptBytes+1))
+			f.Close()
+			if ferr != nil {
+				return "", lang, invalid(map[string]string{"file": "cannot be read"})
+			}
+			uploaded = string(b)
+		}
+	case strings.HasPrefix(ct, fiber.MIMEApplicationForm):
+		vals, perr := url.ParseQuery(string(c.Body()))
+		if perr != nil {
+			return "", "", invalid(map[string]string{"form": "not a url-encoded form"})
+		}
+		lang, pasted = vals.Get("lang"), vals.Get("receipt")
+	default:
+		return "", "", problemFormMedia
+	}
+	pasted, uploaded = strings.TrimSpace(pasted), strings.TrimSpace(uploaded)
+	switch {
+	case pasted == "" && uploaded == "":
+		return "", lang, invalid(map[string]string{"receipt": "required"})
+	case pasted != "" && uploaded != "":
+		return "", lang, invalid(map[string]string{"receipt": "paste or upload, not both"})
+	case pasted != "":
+		return pasted, lang, nil
+	}
+	return uploaded, lang, nil
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
 }
 
 // handleAsset serves the embedded style sheet and icon.

@@ -434,3 +434,64 @@ func issueCode(t *testing.T, base, holderToken, cert string) string {
 	}
 	return issued.Code
 }
+
+// TestBrowserChecksAReceipt: a receipt from the API, uploaded through the
+// check-a-receipt form in English and pasted in Chinese, with
+// JavaScript off: the page says the signature is valid and that the log
+// holds the receipt's leaf.
+func TestBrowserChecksAReceipt(t *testing.T) {
+	ctx, consoleErrors := newBrowser(t, t.TempDir())
+	base, samples, _ := startDevForBrowser(t)
+	var filed *registry.Record
+	for i := range samples {
+		if samples[i].Status == registry.StatusFiled {
+			filed = &samples[i]
+			break
+		}
+	}
+	code, a, _, err := verifyOn(base, *filed)
+	if err != nil || code != 200 || a.Receipt == "" {
+		t.Fatalf("verify: %d %v", code, err)
+	}
+	file := filepath.Join(t.TempDir(), "receipt.jws")
+	os.WriteFile(file, []byte(a.Receipt), 0o600)
+	time.Sleep(1500 * time.Millisecond) // the next checkpoint covers it
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/receipt?lang=en"),
+		chromedp.WaitVisible(chromedp.ID("file")),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}),
+	); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("form[action='/receipt'] button[type=submit]")))
+	if err != nil || resp.Status != 200 {
+		t.Fatalf("submit the upload: %v", err)
+	}
+	if s := text(t, ctx, "#signature"); !strings.Contains(s, "The signature is valid") {
+		t.Errorf("uploaded: %q", s)
+	}
+	if s := text(t, ctx, "#log"); !strings.Contains(s, "In the newest signed checkpoint") {
+		t.Errorf("uploaded, the log: %q", s)
+	}
+	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		savePNG(t, "receipt-check-en.png", shot)
+	}
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/receipt?lang=zh"),
+		chromedp.WaitVisible(chromedp.ID("receipt")),
+		chromedp.SetValue(chromedp.ID("receipt"), a.Receipt),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS("form[action='/receipt'] button[type=submit]"))); err != nil || resp.Status != 200 {
+		t.Fatalf("submit the paste: %v", err)
+	}
+	if s := text(t, ctx, "#signature"); !strings.Contains(s, "签名有效") {
+		t.Errorf("pasted: %q", s)
+	}
+	if msgs := consoleErrors(); len(msgs) > 0 {
+		t.Errorf("console errors: %v", msgs)
+	}
+}

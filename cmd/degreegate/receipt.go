@@ -12,27 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/translog"
 )
-
-// receiptClaims are the claims of a verification receipt that receipt
-// verify reports; the degree it shows is the holder's and is not printed.
-type receiptClaims struct {
-	jwt.RegisteredClaims
-	Result        string `json:"result"`
-	Status        string `json:"status"`
-	PolicyVersion string `json:"policy_version"`
-	Log           *struct {
-		Origin    string `json:"origin"`
-		LeafIndex int64  `json:"leaf_index"`
-		LeafHash  string `json:"leaf_hash"`
-	} `json:"log"`
-}
 
 const jwksPath = "/.well-known/jwks.json"
 
@@ -71,30 +56,13 @@ func runReceipt(ctx context.Context, args []string, e env) error {
 		*base = strings.TrimSuffix(*jwksLoc, jwksPath)
 	}
 
-	var claims receiptClaims
-	var kid, alg string
-	_, err = jwt.ParseWithClaims(strings.TrimSpace(string(raw)), &claims, func(t *jwt.Token) (any, error) {
-		kid, _ = t.Header["kid"].(string)
-		a, pub, ok := keys.Key(kid)
-		if !ok {
-			return nil, fmt.Errorf("no key %q in the JWK set", kid)
-		}
-		if t.Method.Alg() != a {
-			return nil, fmt.Errorf("signed with %s, key %q is for %s", t.Method.Alg(), kid, a)
-		}
-		alg = a
-		return pub, nil
-	}, jwt.WithIssuer("degreegate"), jwt.WithIssuedAt())
+	claims, err := token.ParseReceipt(strings.TrimSpace(string(raw)), keys)
 	if err != nil {
 		fmt.Fprintf(e.stdout, "receipt INVALID: %v\n", err)
 		return errReported
 	}
-	issued := "?"
-	if claims.IssuedAt != nil {
-		issued = claims.IssuedAt.UTC().Format(time.RFC3339)
-	}
 	fmt.Fprintf(e.stdout, "signature: valid (%s, key %s); receipt %s issued %s: %s, %s, policy %s\n",
-		alg, kid, claims.ID, issued, claims.Result, claims.Status, claims.PolicyVersion)
+		claims.Alg, claims.KeyID, claims.ID, claims.IssuedAt.Format(time.RFC3339), claims.Result, claims.Status, claims.PolicyVersion)
 	if claims.Log == nil {
 		fmt.Fprintln(e.stdout, "log: the receipt names no leaf of a transparency log (issued before the log, or by a gateway without one)")
 		return nil

@@ -92,13 +92,6 @@ func (s *KeySet) KeyIDs() []string {
 	return ids
 }
 
-// Key is the public key with id kid and the one JWS algorithm it may
-// verify, for callers that verify with another JOSE library.
-func (s *KeySet) Key(kid string) (alg string, pub crypto.PublicKey, ok bool) {
-	k, ok := s.lookup(kid)
-	return k.alg, k.pub, ok
-}
-
 func (s *KeySet) lookup(kid string) (verificationKey, bool) {
 	if s == nil {
 		return verificationKey{}, false

@@ -42,6 +42,37 @@ type Page struct {
 	Result  *Result
 	Problem *Problem
 	Privacy *Privacy
+	// ReceiptForm shows the check-a-receipt form; Checked is its result.
+	ReceiptForm bool
+	Checked     *ReceiptCheck
+}
+
+// ReceiptCheck says, in the page's words, what checking a receipt found.
+type ReceiptCheck struct {
+	// Valid: the signature is one of this gateway's keys'; Why is the
+	// reason it is not (technical, shown as is).
+	Valid bool
+	Why   string
+	KeyID string
+	ID    string
+	// IssuedAt, Result, Status and PolicyVersion are the receipt's claims.
+	IssuedAt      time.Time
+	Result        string
+	Status        string
+	PolicyVersion string
+	// Log is the receipt's leaf, checked against this gateway's log; nil
+	// when the receipt names none.
+	Log *LogCheck
+}
+
+// LogCheck is what the log said of a receipt's leaf.
+type LogCheck struct {
+	Origin    string
+	LeafIndex int64
+	TreeSize  int64
+	// State is a message key: receiptcheck.log.included, .pending,
+	// .absent, .other_log or .unavailable.
+	State string
 }
 
 // VerifyForm is the certificate-number-and-name form. It never holds the
