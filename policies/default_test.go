@@ -68,6 +68,22 @@ func TestDefaultEncodesRegulation(t *testing.T) {
 			t.Errorf("agency %s for %s: %v", s, devPurpose, err)
 		}
 	}
+	// A record carries its form of study in study_mode (postgraduate)
+	// or study_form (bachelor's): an agency that sees one sees the
+	// other, or most records would lose it (issue 16, item 20).
+	for _, s := range []Scope{ScopeVerify, ScopeVerifyBatch, ScopeVerifyByID} {
+		d, err := p.Decide(Request{Audience: Agency, Scope: s, Granted: []string{string(s)}, Org: "gov:dev-agency", Purpose: devPurpose})
+		if err != nil {
+			continue
+		}
+		shown := map[string]bool{}
+		for _, f := range d.Fields() {
+			shown[f.Field] = true
+		}
+		if shown["study_mode"] != shown["study_form"] {
+			t.Errorf("agency %s: study_mode shown %v, study_form shown %v", s, shown["study_mode"], shown["study_form"])
+		}
+	}
 	pu, ok := p.Purpose(devPurpose)
 	if !ok || pu.LegalBasis != "Art. 20" {
 		t.Errorf("%s: %+v", devPurpose, pu)
