@@ -79,7 +79,7 @@ func BenchmarkAgencyBatch1000Postgres(b *testing.B) {
 		rows = n
 	}
 	ctx := context.Background()
-	if err := postgres.Migrate(ctx, url); err != nil {
+	if _, err := postgres.Migrate(ctx, url); err != nil {
 		b.Fatal(err)
 	}
 	store, err := postgres.Open(ctx, url)

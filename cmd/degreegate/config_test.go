@@ -240,3 +240,11 @@ func TestEveryVerbAnswersHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestVersion(t *testing.T) {
+	var tr transcript
+	r := tr.run(t, nil, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "degreegate ") || !strings.Contains(r.stdout, "go1.") {
+		t.Fatalf("version: exit %d %q", r.code, r.stdout)
+	}
+}

@@ -109,7 +109,7 @@ func BenchmarkDatasetBuildPostgres(b *testing.B) {
 func ensureRecords(b *testing.B, url string, n int) {
 	b.Helper()
 	ctx := context.Background()
-	if err := postgres.Migrate(ctx, url); err != nil {
+	if _, err := postgres.Migrate(ctx, url); err != nil {
 		b.Fatal(err)
 	}
 	conn, err := pgx.Connect(ctx, url)

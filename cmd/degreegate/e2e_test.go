@@ -212,11 +212,11 @@ func TestImportAndAuditAgainstPostgres(t *testing.T) {
 	if r := tr.run(t, env, "keys", "init"); r.code != 0 {
 		t.Fatalf("keys init: %s", r.stderr)
 	}
-	if r := tr.run(t, env, "migrate"); r.code != 0 {
-		t.Fatalf("migrate: %s", r.stderr)
+	if r := tr.run(t, env, "migrate"); r.code != 0 || !strings.Contains(r.stdout, "applied 00001_record_versions.sql") || !strings.Contains(r.stdout, "applied 00008_log.sql") {
+		t.Fatalf("migrate does not say what it applied: %s %s", r.stdout, r.stderr)
 	}
-	if r := tr.run(t, env, "migrate"); r.code != 0 {
-		t.Fatalf("second migrate is not a no-op: %s", r.stderr)
+	if r := tr.run(t, env, "migrate"); r.code != 0 || strings.Contains(r.stdout, "applied 0") || !strings.Contains(r.stdout, "nothing to apply") {
+		t.Fatalf("second migrate is not a no-op: %s %s", r.stdout, r.stderr)
 	}
 	good := filepath.Join(dir, "good.csv")
 	if r := tr.run(t, env, "gen", "--records", "3000", "--seed", "4", "--out", good); r.code != 0 {

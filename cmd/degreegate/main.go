@@ -69,6 +69,7 @@ func verbs() []verb {
 		{"receipt", "receipt verify FILE --jwks FILE|URL: check a verification receipt's signature and that the log holds its entry", runReceipt},
 		{"log", "log witness --url URL --state DIR: keep the log's checkpoints and check each extends the last (exit 1 on a rollback or fork)", runLog},
 		{"anonymize", "k-anonymise any CSV table along ARX-style hierarchies; writes OUT and OUT.manifest.json", runAnonymize},
+		{"version", "print the version, the commit it was built from and the Go version", runVersion},
 		{"dataset", "research datasets: request, approve, reject, build, list, purge, trace; check FILE recomputes k (and l)", runDataset},
 	}
 }

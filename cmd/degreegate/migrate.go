@@ -21,10 +21,18 @@ func runMigrate(ctx context.Context, args []string, e env) error {
 	if err := cfg.requireDatabase(); err != nil {
 		return err
 	}
-	if err := postgres.Migrate(ctx, cfg.DatabaseURL); err != nil {
+	applied, err := postgres.Migrate(ctx, cfg.DatabaseURL)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	fmt.Fprintln(e.stdout, "database schema is up to date")
+	for _, name := range applied {
+		fmt.Fprintln(e.stdout, "applied", name)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(e.stdout, "database schema is up to date: nothing to apply")
+	} else {
+		fmt.Fprintf(e.stdout, "database schema is up to date: %d migrations applied\n", len(applied))
+	}
 	return extendLog(ctx, cfg, e)
 }
 

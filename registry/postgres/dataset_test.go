@@ -98,7 +98,7 @@ func TestDatasetKeysSealedAfterMigration(t *testing.T) {
 	mustExec(t, conn, `INSERT INTO datasets (id, contractor, purpose, legal_basis, policy_version, spec, requested_by,
 		requested_at, key, status) VALUES ($1, 'pub:a', 'p', '', 'v1', '{"fields":["gender"],"k":5,"term":3600000000000}',
 		'official-1', now(), $2, 'requested')`, legacy, clearKey[:])
-	if err := Migrate(ctx, u); err != nil {
+	if _, err := Migrate(ctx, u); err != nil {
 		t.Fatalf("migrate past 00005: %v", err)
 	}
 	s, err := Open(ctx, u)

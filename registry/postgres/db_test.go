@@ -85,7 +85,7 @@ func newStore(t testing.TB) (*Store, string) {
 	t.Helper()
 	u := freshSchema(t)
 	ctx := context.Background()
-	if err := Migrate(ctx, u); err != nil {
+	if _, err := Migrate(ctx, u); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
 	s, err := Open(ctx, u)

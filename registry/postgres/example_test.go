@@ -16,7 +16,7 @@ import (
 func Example() {
 	ctx := context.Background()
 	url := os.Getenv("DATABASE_URL") // e.g. postgres://app@db/registry?search_path=registry
-	if err := postgres.Migrate(ctx, url); err != nil {
+	if _, err := postgres.Migrate(ctx, url); err != nil {
 		log.Fatal(err)
 	}
 	store, err := postgres.Open(ctx, url)

@@ -33,7 +33,7 @@ func migrationsFS() fs.FS {
 }
 
 // Migrate applies the embedded migrations to the database named by url
-// (idempotent). The schema is the first one of the connection's
+// (idempotent), and returns the files of those it applied, in order. The schema is the first one of the connection's
 // search_path, so a deployment or a test picks it by connection string
 // (e.g. "…?search_path=registry").
 //
@@ -42,24 +42,24 @@ func migrationsFS() fs.FS {
 // applying anything, so exactly one applies each migration and the others
 // wait (up to five minutes), then find nothing left to do. Keying by
 // schema lets independent schemas of one database migrate in parallel.
-func Migrate(ctx context.Context, url string) error {
+func Migrate(ctx context.Context, url string) (applied []string, err error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		return fmt.Errorf("migrate: parse database url: %w", err)
+		return nil, fmt.Errorf("migrate: parse database url: %w", err)
 	}
 	db := stdlib.OpenDB(*cfg)
 	defer db.Close()
 
 	schema, err := currentSchema(ctx, db)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	locker, err := lock.NewPostgresSessionLocker(
 		lock.WithLockID(schemaLockID(schema)),
 		lock.WithLockTimeout(1, 300),
 	)
 	if err != nil {
-		return fmt.Errorf("migrate: session locker: %w", err)
+		return nil, fmt.Errorf("migrate: session locker: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrationsFS(),
 		goose.WithSessionLocker(locker),
@@ -67,12 +67,16 @@ func Migrate(ctx context.Context, url string) error {
 		goose.WithDisableGlobalRegistry(true),
 	)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate schema %q: %w", schema, err)
+	results, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate schema %q: %w", schema, err)
 	}
-	return nil
+	for _, r := range results {
+		applied = append(applied, r.Source.Path)
+	}
+	return applied, nil
 }
 
 func currentSchema(ctx context.Context, db *sql.DB) (string, error) {

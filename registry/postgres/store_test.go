@@ -40,7 +40,7 @@ func TestOpenRefusesUnmigratedSchema(t *testing.T) {
 	}{
 		{"never migrated", func(*testing.T, string) {}, "00001_record_versions.sql"},
 		{"second migration lacking", func(t *testing.T, u string) {
-			if err := Migrate(context.Background(), u); err != nil {
+			if _, err := Migrate(context.Background(), u); err != nil {
 				t.Fatal(err)
 			}
 			mustExec(t, adminConn(t, u), "DELETE FROM goose_db_version WHERE version_id = 2")
@@ -83,7 +83,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	errs := make([]error, replicas)
 	var wg sync.WaitGroup
 	for i := range replicas {
-		wg.Go(func() { errs[i] = Migrate(context.Background(), u) })
+		wg.Go(func() { _, errs[i] = Migrate(context.Background(), u) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -91,7 +91,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			t.Errorf("replica %d: Migrate: %v", i, err)
 		}
 	}
-	if err := Migrate(context.Background(), u); err != nil {
+	if _, err := Migrate(context.Background(), u); err != nil {
 		t.Errorf("Migrate again: %v", err)
 	}
 	want, err := migrationNames()
