@@ -112,21 +112,68 @@ var ErrNoChange = errors.New("amendment changes nothing")
 // Amend applies edit to the newest version and files the result as a new
 // version, after validating it. The certificate number cannot change.
 func (r *Registry) Amend(ctx context.Context, certificateNumber string, edit func(*Record), change Change) (Entry, error) {
-	return r.change(ctx, certificateNumber, "amend", edit, change)
+	return r.change(ctx, certificateNumber, "amend", func(rec *Record) error { edit(rec); return nil }, change)
 }
 
 // Revoke marks a record revoked (Art. 19) as a new version; the record
-// itself stays, and verification shows "revoked" from then on.
+// itself stays, and verification shows "revoked" from then on. A degree
+// already revoked is left as it is: with the same details the answer is
+// ErrNoChange, with others an *AlreadyRevokedError naming the revocation
+// on file; AmendRevocation changes a revocation's details.
 func (r *Registry) Revoke(ctx context.Context, certificateNumber string, rev Revocation, change Change) (Entry, error) {
-	return r.change(ctx, certificateNumber, "revoke", func(rec *Record) {
-		rec.Status = StatusRevoked
-		rec.RevokedOn = rev.On
-		rec.RevocationResolution = rev.Resolution
-		rec.RevocationReason = rev.Reason
+	return r.change(ctx, certificateNumber, "revoke", func(rec *Record) error {
+		if rec.Status == StatusRevoked {
+			if rec.RevokedOn == rev.On && rec.RevocationResolution == rev.Resolution && rec.RevocationReason == rev.Reason {
+				return ErrNoChange
+			}
+			return &AlreadyRevokedError{On: rec.RevokedOn, Resolution: rec.RevocationResolution}
+		}
+		setRevocation(rec, rev)
+		return nil
 	}, change)
 }
 
-func (r *Registry) change(ctx context.Context, certificateNumber, action string, edit func(*Record), change Change) (Entry, error) {
+// AmendRevocation files new details of a revoked degree's revocation as
+// a new version; a degree that is not revoked is ErrNotRevoked.
+func (r *Registry) AmendRevocation(ctx context.Context, certificateNumber string, rev Revocation, change Change) (Entry, error) {
+	return r.change(ctx, certificateNumber, "revocation_amend", func(rec *Record) error {
+		if rec.Status != StatusRevoked {
+			return ErrNotRevoked
+		}
+		setRevocation(rec, rev)
+		return nil
+	}, change)
+}
+
+func setRevocation(rec *Record, rev Revocation) {
+	rec.Status = StatusRevoked
+	rec.RevokedOn = rev.On
+	rec.RevocationResolution = rev.Resolution
+	rec.RevocationReason = rev.Reason
+}
+
+// ErrNotRevoked: AmendRevocation of a degree that is not revoked.
+var ErrNotRevoked = errors.New("the degree is not revoked")
+
+// ErrAlreadyRevoked is wrapped by *AlreadyRevokedError.
+var ErrAlreadyRevoked = errors.New("the degree is already revoked")
+
+// AlreadyRevokedError: Revoke of a degree revoked before with other
+// details, which it names.
+type AlreadyRevokedError struct {
+	On         Date
+	Resolution string
+}
+
+func (e *AlreadyRevokedError) Error() string {
+	return fmt.Sprintf("already revoked on %s by resolution %s", e.On, e.Resolution)
+}
+
+func (e *AlreadyRevokedError) Unwrap() error { return ErrAlreadyRevoked }
+
+// change files edit's result as a new version; an error of edit, which
+// sees the newest version, refuses the change.
+func (r *Registry) change(ctx context.Context, certificateNumber, action string, edit func(*Record) error, change Change) (Entry, error) {
 	if change.Actor == "" {
 		return Entry{}, errors.New("a change needs an actor (Art. 15)")
 	}
@@ -139,7 +186,9 @@ func (r *Registry) change(ctx context.Context, certificateNumber, action string,
 	}
 	next := cur.Record
 	next.ThesisKeywords = append([]string(nil), cur.Record.ThesisKeywords...)
-	edit(&next)
+	if err := edit(&next); err != nil {
+		return Entry{}, err
+	}
 	next.CertificateNumber = cur.Record.CertificateNumber
 	Normalize(&next)
 	if err := Validate(&next, DateOf(r.now())).Err(); err != nil {

@@ -126,8 +126,34 @@ func TestRevokeIsAStatusVersion(t *testing.T) {
 	if hist[0].Record.Status != registry.StatusFiled {
 		t.Error("the filed version was overwritten")
 	}
-	if _, err := reg.Revoke(ctx, r.CertificateNumber, registry.Revocation{}, registry.Change{Actor: "official:2"}); !errors.Is(err, registry.ErrInvalid) {
-		t.Errorf("revocation without resolution: %v", err)
+	// A revoked degree is left as it is unless its revocation is amended.
+	same := registry.Revocation{On: registry.DateOf(on), Resolution: "XW-R-2026-3", Reason: "学位论文作假"}
+	if _, err := reg.Revoke(ctx, r.CertificateNumber, same, registry.Change{Actor: "official:2"}); !errors.Is(err, registry.ErrNoChange) {
+		t.Errorf("the same revocation again: %v, want ErrNoChange", err)
+	}
+	other := registry.Revocation{On: registry.DateOf(on), Resolution: "XW-R-2026-9", Reason: "学位论文作假"}
+	var already *registry.AlreadyRevokedError
+	if _, err := reg.Revoke(ctx, r.CertificateNumber, other, registry.Change{Actor: "official:2"}); !errors.As(err, &already) ||
+		already.Resolution != "XW-R-2026-3" || !errors.Is(err, registry.ErrAlreadyRevoked) {
+		t.Errorf("another revocation of a revoked degree: %v", err)
+	}
+	if hist, _ := reg.History(ctx, r.CertificateNumber); len(hist) != 2 {
+		t.Fatalf("refused revocations filed versions: %d", len(hist))
+	}
+	e, err = reg.AmendRevocation(ctx, r.CertificateNumber, other, registry.Change{Actor: "official:3", Reason: "resolution number corrected"})
+	if err != nil || e.Version != 3 || e.Record.RevocationResolution != "XW-R-2026-9" {
+		t.Fatalf("amend the revocation: %+v, %v", e, err)
+	}
+	for _, c := range recs {
+		if c.Status == registry.StatusFiled && c.CertificateNumber != r.CertificateNumber {
+			if _, err := reg.AmendRevocation(ctx, c.CertificateNumber, other, registry.Change{Actor: "official:3"}); !errors.Is(err, registry.ErrNotRevoked) {
+				t.Errorf("amend the revocation of a filed degree: %v", err)
+			}
+			break
+		}
+	}
+	if _, err := reg.Revoke(ctx, r.CertificateNumber, registry.Revocation{}, registry.Change{Actor: "official:2"}); err == nil {
+		t.Errorf("revocation without resolution: accepted")
 	}
 }
 

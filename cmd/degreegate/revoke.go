@@ -20,13 +20,14 @@ import (
 //
 //	degreegate revoke CERT --resolution R --reason X --on YYYY-MM-DD [--actor A]
 func runRevoke(ctx context.Context, args []string, e env) error {
-	const usage = "usage: degreegate revoke CERTIFICATE_NUMBER --resolution R --reason X --on YYYY-MM-DD [--actor A]"
+	const usage = "usage: degreegate revoke CERTIFICATE_NUMBER --resolution R --reason X --on YYYY-MM-DD [--actor A] [--amend]"
 	fs := newFlags("revoke", e)
 	conf := newConfig(fs, "revoke", e.getenv)
 	resolution := fs.String("resolution", "", "number of the resolution that revokes the degree")
 	reason := fs.String("reason", "", "why the degree is revoked")
 	on := fs.String("on", "", "date of the revocation, YYYY-MM-DD")
 	actor := fs.String("actor", "operator", "who records the revocation, in the record's history and the audit trail")
+	amend := fs.Bool("amend", false, "the degree is already revoked: record these revocation details as a new version")
 	// The number may come before or after the flags.
 	var cert string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -70,12 +71,21 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 	defer store.Close()
 
 	reg := registry.New(store, keys, registry.Committing{AuditLog: store, Key: logKey}, time.Now)
-	entry, err := reg.Revoke(ctx, cert,
+	revoke := reg.Revoke
+	if *amend {
+		revoke = reg.AmendRevocation
+	}
+	entry, err := revoke(ctx, cert,
 		registry.Revocation{On: date, Resolution: *resolution, Reason: *reason},
 		registry.Change{Actor: *actor, Reason: "revocation: " + *resolution})
+	var already *registry.AlreadyRevokedError
 	switch {
 	case errors.Is(err, registry.ErrNotFound):
 		return fmt.Errorf("revoke: no record has certificate number %s", cert)
+	case errors.As(err, &already):
+		return fmt.Errorf("revoke: %s is %v; nothing changed (--amend records these details as a new version)", cert, already)
+	case errors.Is(err, registry.ErrNotRevoked):
+		return fmt.Errorf("revoke --amend: %s is not revoked; nothing changed", cert)
 	case errors.Is(err, registry.ErrNoChange):
 		fmt.Fprintf(e.stdout, "%s was already revoked with that resolution; nothing changed\n", cert)
 	case err != nil:

@@ -332,6 +332,15 @@ func TestServe(t *testing.T) {
 			}
 		}
 		t.Logf("both replicas answered revoked %s after the revoke command returned", time.Since(revokedAt).Round(time.Millisecond))
+		// Revoked again with other details: refused, unless amended.
+		again := []string{"revoke", rec.CertificateNumber, "--resolution", "E2E-2025-2", "--reason", "test revocation",
+			"--on", time.Now().Format("2006-01-02"), "--redis-prefix", f.prefix}
+		if r := f.tr.run(t, f.env, again...); r.code != 1 || !strings.Contains(r.stderr, "already revoked") || !strings.Contains(r.stderr, "E2E-2025-1") {
+			t.Errorf("revoke of a revoked degree: exit %d %s", r.code, r.stderr)
+		}
+		if r := f.tr.run(t, f.env, append(again, "--amend")...); r.code != 0 || !strings.Contains(r.stdout, "version 3") {
+			t.Errorf("revoke --amend: exit %d %s %s", r.code, r.stdout, r.stderr)
+		}
 
 		// Drain: requests in flight when SIGTERM comes are answered and
 		// audited; the process exits 0.
