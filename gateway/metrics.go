@@ -81,6 +81,18 @@ type MetricSources struct {
 	RecordCache func() (hits, misses int64)
 	// Log reads the transparency log's checkpointer; nil without one.
 	Log TransparencyLog
+	// Pools reads the connection pools; nil without any.
+	Pools func() []PoolStats
+}
+
+// PoolStats is one connection pool's state.
+type PoolStats struct {
+	Name        string // e.g. "postgres", "postgres_audit", "redis"
+	InUse, Idle int64
+	Max         int64
+	// Waits counts acquisitions that found no idle connection and
+	// waited (or dialled), since the start.
+	Waits int64
 }
 
 // NewMetrics registers the series on a registry of its own, so tests and
@@ -112,7 +124,8 @@ func NewMetrics(src MetricSources) *Metrics {
 		return m.limiter.WithLabelValues(l.rule, d)
 	})
 	reg.MustRegister(m.requests, m.latency, m.limiter,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector())
 	if src.AuditQueueDepth != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "degreegate_audit_queue_depth", Help: "Audit entries waiting for their commit (their requests wait too).",
@@ -162,6 +175,9 @@ func NewMetrics(src MetricSources) *Metrics {
 			}))
 		}
 	}
+	if src.Pools != nil {
+		reg.MustRegister(poolCollector{src.Pools})
+	}
 	if src.Log != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "degreegate_log_checkpoint_size", Help: "Entries covered by the newest signed checkpoint of the transparency log.",
@@ -196,4 +212,23 @@ func (s *Server) MetricsHandler() http.Handler {
 func (m *Metrics) observe(route, method string, status int, d time.Duration) {
 	m.requestsBy.get(requestLabels{route, method, status}).Inc()
 	m.latencyBy.get(route).Observe(d.Seconds())
+}
+
+// poolCollector reports every pool at each scrape.
+type poolCollector struct{ read func() []PoolStats }
+
+var (
+	poolConns = prometheus.NewDesc("degreegate_pool_connections", "Connections of a pool by state (in_use, idle) and its maximum (max).", []string{"pool", "state"}, nil)
+	poolWaits = prometheus.NewDesc("degreegate_pool_waits_total", "Acquisitions that found no idle connection.", []string{"pool"}, nil)
+)
+
+func (poolCollector) Describe(ch chan<- *prometheus.Desc) { ch <- poolConns; ch <- poolWaits }
+
+func (p poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, st := range p.read() {
+		ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(st.InUse), st.Name, "in_use")
+		ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(st.Idle), st.Name, "idle")
+		ch <- prometheus.MustNewConstMetric(poolConns, prometheus.GaugeValue, float64(st.Max), st.Name, "max")
+		ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(st.Waits), st.Name)
+	}
 }

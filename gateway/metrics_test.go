@@ -58,3 +58,32 @@ func TestMetricsLabelsSurviveBufferReuse(t *testing.T) {
 		}
 	}
 }
+
+// A request no route matches is counted as route "unmatched", never as
+// the home page's "/"; the build is described by go_build_info.
+func TestMetricsUnmatchedRouteAndBuildInfo(t *testing.T) {
+	f := newFixture(t, 1, fixtureOptions{})
+	for _, p := range []string{"/no/such/path", "/v1/nothing", "/"} {
+		readBody(t, f.do(t, "GET", p, "", ""))
+	}
+	page := readBody(t, f.do(t, "GET", "/metrics", "", ""))
+	if !regexp.MustCompile(`degreegate_http_requests_total\{method="GET",route="unmatched",status="404"\} 2`).MatchString(page) {
+		t.Errorf("unmatched requests not counted apart:\n%s", grepLines(page, "degreegate_http_requests_total"))
+	}
+	if !regexp.MustCompile(`degreegate_http_requests_total\{method="GET",route="/",status="200"\} 1`).MatchString(page) {
+		t.Errorf("the home page's count is off:\n%s", grepLines(page, "degreegate_http_requests_total"))
+	}
+	if !regexp.MustCompile(`go_build_info\{[^}]*\} 1`).MatchString(page) {
+		t.Error("no go_build_info")
+	}
+}
+
+func grepLines(s, prefix string) string {
+	var out []string
+	for _, l := range regexp.MustCompile("\n").Split(s, -1) {
+		if len(l) >= len(prefix) && l[:len(prefix)] == prefix {
+			out = append(out, l)
+		}
+	}
+	return fmt.Sprint(out)
+}

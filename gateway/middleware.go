@@ -34,6 +34,11 @@ func (s *Server) observe() fiber.Handler {
 			}
 		}
 		route := c.Route().Path
+		if c.Locals(unmatchedKey{}) != nil {
+			// Only the catch-all answered: counted apart, not under
+			// its pattern "/", which is the home page's.
+			route = "unmatched"
+		}
 		method := methodName(c.Method())
 		status := c.Response().StatusCode()
 		d := time.Since(start)
@@ -90,3 +95,6 @@ func (s *Server) recoverer() fiber.Handler {
 		return c.Next()
 	}
 }
+
+// unmatchedKey marks, in a request's locals, that no route matched it.
+type unmatchedKey struct{}

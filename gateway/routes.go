@@ -68,7 +68,10 @@ func (s *Server) routes() {
 	s.app.Post("/v1/office/datasets/:id/approve", office, limited, s.handleDatasetDecision(true))
 	s.app.Post("/v1/office/datasets/:id/reject", office, limited, s.handleDatasetDecision(false))
 
-	s.app.Use(func(c *fiber.Ctx) error { return errNotFound })
+	s.app.Use(func(c *fiber.Ctx) error {
+		c.Locals(unmatchedKey{}, true)
+		return errNotFound
+	})
 }
 
 // pageRoutes registers the web page (Chinese and English, no

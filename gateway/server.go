@@ -90,6 +90,9 @@ type Deps struct {
 	// CacheStats reports the record cache's lookups so far (serve wraps
 	// the store in gateway/recordcache); nil when there is no cache.
 	CacheStats func() (hits, misses int64)
+	// Pools reports the connection pools (PostgreSQL, Redis); nil:
+	// none.
+	Pools func() []PoolStats
 	// RequestTimeout bounds every request: its UserContext ends then, so
 	// no store, Redis or key-fetch call outlives it, and a request cut off
 	// answers 503 /problems/timeout. Zero means DefaultRequestTimeout.
@@ -177,6 +180,7 @@ func New(d Deps) (*Server, error) {
 		Degraded:        d.Degraded,
 		RecordCache:     d.CacheStats,
 		Log:             d.Log,
+		Pools:           d.Pools,
 	}
 	if grouped, ok := d.Audit.(interface{ Stats() registry.AuditStats }); ok {
 		src.AuditCommits = grouped.Stats

@@ -305,6 +305,17 @@ func serveAdapters(cfg *Config, pre servePrep, store *postgres.Store, rdb *redis
 		replay:      redisstate.NewReplayCache(rdb, cfg.RedisPrefix),
 		quota:       quotaAdapter{redisstate.NewQuota(rdb, cfg.RedisPrefix)},
 		tokens:      tokens,
+		pools: func() []gateway.PoolStats {
+			records, audit := store.PoolStats()
+			rs := rdb.PoolStats()
+			pg := func(name string, st *pgxpool.Stat) gateway.PoolStats {
+				return gateway.PoolStats{Name: name, InUse: int64(st.AcquiredConns()), Idle: int64(st.IdleConns()),
+					Max: int64(st.MaxConns()), Waits: st.EmptyAcquireCount()}
+			}
+			return []gateway.PoolStats{pg("postgres", records), pg("postgres_audit", audit),
+				{Name: "redis", InUse: int64(rs.TotalConns) - int64(rs.IdleConns), Idle: int64(rs.IdleConns),
+					Max: int64(rdb.Options().PoolSize), Waits: int64(rs.Misses)}}
+		},
 		cacheStats: func() (hits, misses int64) {
 			st := cached.Cache().Stats()
 			return st.Hits, st.Misses + st.Bypassed

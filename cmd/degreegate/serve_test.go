@@ -305,8 +305,17 @@ func TestServe(t *testing.T) {
 		if code, _ := getBody(t, b.base+"/metrics"); code != 404 {
 			t.Errorf("/metrics on serve's public listener: %d, want 404 (it is on --metrics-addr)", code)
 		}
-		if _, m := getBody(t, b.metrics+"/metrics"); !regexp.MustCompile(`degreegate_cache_lookups_total\{cache="record",result="hit"\} [1-9]`).MatchString(m) {
+		_, m := getBody(t, b.metrics+"/metrics")
+		if !regexp.MustCompile(`degreegate_cache_lookups_total\{cache="record",result="hit"\} [1-9]`).MatchString(m) {
 			t.Error("the second lookup on a replica was not a cache hit")
+		}
+		for _, pool := range []string{"postgres", "postgres_audit", "redis"} {
+			if !regexp.MustCompile(`degreegate_pool_connections\{pool="` + pool + `",state="max"\} [1-9]`).MatchString(m) {
+				t.Errorf("no %s pool on /metrics", pool)
+			}
+		}
+		if !strings.Contains(m, "go_build_info{") {
+			t.Error("no go_build_info on /metrics")
 		}
 
 		r := f.tr.run(t, f.env, "revoke", rec.CertificateNumber, "--resolution", "E2E-2025-1", "--reason", "test revocation",

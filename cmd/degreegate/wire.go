@@ -60,8 +60,10 @@ type adapters struct {
 	tokens      gateway.TokenVerifier // nil: token routes answer 503
 	// cacheStats reports records' cache lookups; nil without a cache.
 	cacheStats func() (hits, misses int64)
-	ready      func(ctx context.Context) error
-	degraded   func() bool // nil: never
+	// pools reports the connection pools; nil without any (dev).
+	pools    func() []gateway.PoolStats
+	ready    func(ctx context.Context) error
+	degraded func() bool // nil: never
 }
 
 // buildGateway builds the gateway over a: the auditor (serve's group
@@ -127,6 +129,7 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 		QuietAccessLog: quietLog,
 		PublicMetrics:  a.publicMetrics,
 		CacheStats:     a.cacheStats,
+		Pools:          a.pools,
 		RequestTimeout: cfg.RequestTimeout,
 		Log:            checkpoints,
 	})

@@ -79,6 +79,12 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	return s, nil
 }
 
+// PoolStats are the store's two pools: record reads and the audit
+// trail's appends.
+func (s *Store) PoolStats() (records, audit *pgxpool.Stat) {
+	return s.pool.Stat(), s.audit.pool.Stat()
+}
+
 // Close closes every connection of the pools, waiting for those in use.
 func (s *Store) Close() {
 	s.audit.pool.Close()
