@@ -418,7 +418,7 @@ func TestWebSharesTheAPIsLimitsAndTrail(t *testing.T) {
 	if last.status != 429 || last.header.Get("Retry-After") == "" || !strings.Contains(last.body, "Too many queries") {
 		t.Fatalf("flood of %d: last status %d, Retry-After %q", 4*burst, last.status, last.header.Get("Retry-After"))
 	}
-	if !strings.Contains(last.body, "<strong>"+last.header.Get("Retry-After")+"</strong>") {
+	if !strings.Contains(last.body, "Please try again in "+last.header.Get("Retry-After")+" seconds.") {
 		t.Error("the 429 page does not say how long to wait")
 	}
 

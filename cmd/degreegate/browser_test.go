@@ -495,3 +495,59 @@ func TestBrowserChecksAReceipt(t *testing.T) {
 		t.Errorf("console errors: %v", msgs)
 	}
 }
+
+// TestBrowserPageFitsANarrowPhone: at 390 px wide, the start page, a
+// result with its details table and QR code, and the receipt check
+// scroll only up and down: nothing is wider than the screen or its card
+// (issue 16, item 22).
+func TestBrowserPageFitsANarrowPhone(t *testing.T) {
+	ctx, _ := newBrowser(t, t.TempDir())
+	base, samples, _ := startDevForBrowser(t)
+	var filed *registry.Record
+	for i := range samples {
+		if samples[i].Status == registry.StatusFiled {
+			filed = &samples[i]
+			break
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	// The widest element's overflow past the viewport or its own box.
+	const overflow = `(() => {
+		const vw = document.documentElement.clientWidth;
+		const out = [];
+		if (document.documentElement.scrollWidth > vw) out.push("page " + document.documentElement.scrollWidth + " > " + vw);
+		for (const el of document.querySelectorAll(".card, .result, .fields, .receipt, .qr, dl, table")) {
+			if (el.scrollWidth > el.clientWidth + 1) out.push((el.className || el.tagName) + " " + el.scrollWidth + " > " + el.clientWidth);
+		}
+		return out.join("; ");
+	})()`
+	check := func(what string) {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.EvaluateAsDevTools[string](overflow))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != "" {
+			t.Errorf("%s at 390 px: %s", what, got)
+		}
+		if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			savePNG(t, "narrow-"+strings.ReplaceAll(what, " ", "-")+".png", shot)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("certificate_number"))); err != nil {
+		t.Fatal(err)
+	}
+	check("start page")
+	for _, lang := range []string{"zh", "en"} {
+		if st := fillAndSubmit(t, ctx, base+"/?lang="+lang, filed.CertificateNumber, filed.Name); st != 200 {
+			t.Fatalf("verify: %d", st)
+		}
+		check("result " + lang)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/receipt?lang=en"), chromedp.WaitVisible(chromedp.ID("receipt"))); err != nil {
+		t.Fatal(err)
+	}
+	check("receipt form")
+}

@@ -181,7 +181,7 @@ var messages = map[string]bi{
 	"error.413":           {"提交的内容过长。", "What was sent is too long."},
 	"error.415":           {"请使用本页的表单提交。", "Please submit through the form on this page."},
 	"error.429":           {"查询过于频繁，请稍后再试。", "Too many queries; please wait and try again."},
-	"error.429.retry":     {"可在以下秒数后重试：", "You can try again after this many seconds:"},
+	"error.429.retry":     {"请在 %d 秒后重试。", "Please try again in %d seconds."},
 	"error.503":           {"服务暂时不可用，请稍后再试。为保护个人信息，在无法记录查询日志时不提供查询。", "The service is unavailable for now; please try again later. To protect personal data, no query is answered while it cannot be recorded in the audit trail."},
 	"error.500":           {"服务出现内部错误，请稍后再试。", "The service had an internal error; please try again later."},
 	"error.field":         {"请检查：", "Please check:"},
@@ -249,9 +249,11 @@ var fieldLabels = map[string]bi{
 // names are Chinese proper names and stay so in English too).
 var valueLabels = map[string]map[string]bi{
 	"kind": {
+		// Art. 9's three kinds of holder, named apart from the degree
+		// level, which a result shows beside them.
 		"postgraduate": {"研究生", "Postgraduate"},
-		"equivalent":   {"同等学力", "Postgraduate, equivalent level"},
-		"bachelor":     {"学士", "Bachelor"},
+		"equivalent":   {"同等学力人员", "Equivalent-level applicant"},
+		"bachelor":     {"本科生", "Undergraduate"},
 	},
 	"gender": {"1": {"男", "Male"}, "2": {"女", "Female"}},
 	"id_type": {

@@ -144,6 +144,12 @@ func (p *Page) ProblemText() string {
 	return T(p.Lang, fmt.Sprintf("error.%d", p.Problem.Status))
 }
 
+// RetryText is a 429 page's "try again in N seconds", read as a
+// sentence in either language.
+func (p *Page) RetryText() string {
+	return fmt.Sprintf(T(p.Lang, "error.429.retry"), p.Problem.RetryAfter)
+}
+
 // FieldLabel names a form field in the page's language.
 func (p *Page) FieldLabel(field string) string {
 	switch field {

@@ -210,7 +210,10 @@ func TestRenderEveryKindOfPage(t *testing.T) {
 		if !strings.HasPrefix(s, "<!doctype html>") || !strings.Contains(s, `lang="`+p.Lang.Tag()+`"`) {
 			t.Errorf("%s: not a whole document in %s", name, p.Lang)
 		}
-		if strings.Contains(s, "ZgotmplZ") {
+		if name == "error" && !strings.Contains(s, "Please try again in 3 seconds.") {
+			t.Errorf("the 429 page does not say when to try again as a sentence")
+		}
+		if strings.Contains(s, "ZgotmplZ") || strings.Contains(s, "%!") {
 			t.Errorf("%s: html/template refused a value", name)
 		}
 		if strings.Contains(s, "error.") || strings.Contains(s, "result.") {
@@ -222,5 +225,23 @@ func TestRenderEveryKindOfPage(t *testing.T) {
 	}
 	if _, _, ok := r.Asset("../web.go"); ok {
 		t.Error("asset lookup reaches outside the assets")
+	}
+}
+
+// A bachelor's record kind and degree level read differently: "学士"
+// (Bachelor) is not shown twice (issue 16, item 22).
+func TestRecordKindIsNotTheLevelAgain(t *testing.T) {
+	for _, l := range []Lang{Chinese, English} {
+		for _, kind := range []string{"postgraduate", "equivalent", "bachelor"} {
+			for _, level := range []string{"doctor", "master", "bachelor"} {
+				seen := map[string]bool{}
+				for _, r := range Rows(l, policies.Disclosure{"kind": kind, "degree_level": level}) {
+					if seen[r.Value] {
+						t.Errorf("%s, kind %s, level %s: %q shown twice", l, kind, level, r.Value)
+					}
+					seen[r.Value] = true
+				}
+			}
+		}
 	}
 }
