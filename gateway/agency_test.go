@@ -771,8 +771,8 @@ func TestAgencyRateLimit(t *testing.T) {
 	one := req(q(r.CertificateNumber, r.Name))
 	for i := 0; i < 2; i++ {
 		resp := f.verify(t, "x", one)
-		if resp.Header.Get("RateLimit-Limit") != "2" {
-			t.Errorf("RateLimit-Limit %q", resp.Header.Get("RateLimit-Limit"))
+		if rateLimitParam(resp.Header.Get("RateLimit-Policy"), "q") != "2" {
+			t.Errorf("RateLimit-Policy %q", resp.Header.Get("RateLimit-Policy"))
 		}
 		decodeAgency(t, resp)
 	}

@@ -170,6 +170,7 @@ func (s *Server) limit(c *fiber.Ctx, checks []limitCheck) error {
 // the client before it reads the body, the certificate after).
 type limitTally struct {
 	tightest ratelimit.Decision
+	rule     ratelimit.Rule // the tightest decision's
 	refused  bool
 	any      bool
 }
@@ -184,12 +185,12 @@ func (s *Server) take(c *fiber.Ctx, t *limitTally, checks []limitCheck) {
 		s.metrics.RecordLimit(ch.rule.Name, d.Allowed)
 		if !d.Allowed {
 			if !t.refused || d.RetryAfter > t.tightest.RetryAfter {
-				t.tightest = d
+				t.tightest, t.rule = d, ch.rule
 			}
 			t.refused = true
 			t.any = true
 		} else if !ch.shared && !t.refused && (!t.any || d.Remaining < t.tightest.Remaining) {
-			t.tightest = d
+			t.tightest, t.rule = d, ch.rule
 			t.any = true
 		}
 	}
@@ -201,11 +202,20 @@ func (t limitTally) answer(c *fiber.Ctx) error {
 	if !t.any {
 		return nil // no limits apply
 	}
-	c.Set("RateLimit-Limit", strconv.Itoa(t.tightest.Limit))
-	c.Set("RateLimit-Remaining", strconv.Itoa(t.tightest.Remaining))
-	c.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(t.tightest.Reset)))
+	// The fields of draft-ietf-httpapi-ratelimit-headers-10, Structured
+	// Field items named by the rule: RateLimit-Policy its quota (the
+	// bucket) and window (the time the bucket takes to fill), RateLimit
+	// what remains and when it is whole again — on a refusal, when one
+	// request will pass, the moment Retry-After names.
+	name := sfString(t.rule.Name)
+	reset := ceilSeconds(t.tightest.Reset)
 	if t.refused {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, ceilSeconds(t.tightest.RetryAfter))))
+		reset = max(1, ceilSeconds(t.tightest.RetryAfter))
+	}
+	c.Set("RateLimit-Policy", name+";q="+strconv.Itoa(t.tightest.Limit)+";w="+strconv.Itoa(t.rule.Window()))
+	c.Set("RateLimit", name+";r="+strconv.Itoa(t.tightest.Remaining)+";t="+strconv.Itoa(reset))
+	if t.refused {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(reset))
 		return problemRateLimited
 	}
 	return nil
@@ -222,4 +232,24 @@ func (s *Server) clientAddr(c *fiber.Ctx) netip.Addr {
 		return peer
 	}
 	return s.deps.Proxies.ClientAddr(peer, string(xff))
+}
+
+// sfString is s as a Structured Field String (RFC 8941, 3.3.3): printable
+// ASCII in quotes, with the quote and the backslash escaped; anything
+// else becomes '?'.
+// Rule names come from the policy file, not from requests.
+func sfString(s string) string {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case ch == '"' || ch == '\\':
+			b = append(b, '\\', ch)
+		case ch < 0x20 || ch > 0x7e:
+			b = append(b, '?')
+		default:
+			b = append(b, ch)
+		}
+	}
+	return string(append(b, '"'))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -113,9 +114,17 @@ func TestVerifyIsNoOracle(t *testing.T) {
 	if a.StatusCode != b.StatusCode || ab != bb || ab != `{"result":"no_match"}` {
 		t.Fatalf("unknown number: %d %s; wrong name: %d %s", a.StatusCode, ab, b.StatusCode, bb)
 	}
+	ownCount := regexp.MustCompile(`;r=[0-9]+`)
 	for k := range a.Header {
-		if k == "Date" || k == "Ratelimit-Remaining" {
-			continue // the clock, and this client's own count
+		if k == "Date" {
+			continue // the clock
+		}
+		if k == "Ratelimit" {
+			// This client's own count aside, the same.
+			if ownCount.ReplaceAllString(a.Header.Get(k), "") != ownCount.ReplaceAllString(b.Header.Get(k), "") {
+				t.Errorf("header %s differs: %q vs %q", k, a.Header.Get(k), b.Header.Get(k))
+			}
+			continue
 		}
 		if a.Header.Get(k) != b.Header.Get(k) {
 			t.Errorf("header %s differs: %q vs %q", k, a.Header.Get(k), b.Header.Get(k))
@@ -199,7 +208,7 @@ func TestVerifyFloodGets429(t *testing.T) {
 	body := readBody(t, last)
 	var p Problem
 	json.Unmarshal([]byte(body), &p)
-	if p.Type != "/problems/rate-limited" || last.Header.Get("Retry-After") == "" || last.Header.Get("RateLimit-Remaining") != "0" {
+	if p.Type != "/problems/rate-limited" || last.Header.Get("Retry-After") == "" || rateLimitParam(last.Header.Get("RateLimit"), "r") != "0" {
 		t.Fatalf("429 answer: %s headers %v", body, last.Header)
 	}
 }
@@ -350,7 +359,7 @@ func TestUnlimitedAdvertisesNoLimits(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} {
+	for _, h := range []string{"RateLimit", "RateLimit-Policy"} {
 		if v := resp.Header.Get(h); v != "" {
 			t.Errorf("%s: %q under Unlimited", h, v)
 		}
@@ -359,8 +368,8 @@ func TestUnlimitedAdvertisesNoLimits(t *testing.T) {
 		t.Error("limiter decisions counted under Unlimited")
 	}
 	limited := newFixture(t, 5, fixtureOptions{limiter: ratelimit.NewLocal(ratelimit.Options{})})
-	if v := limited.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name)).Header.Get("RateLimit-Limit"); v == "" {
-		t.Error("a limited gateway sent no RateLimit-Limit")
+	if v := limited.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name)).Header.Get("RateLimit-Policy"); v == "" {
+		t.Error("a limited gateway sent no RateLimit-Policy")
 	}
 }
 
@@ -403,9 +412,65 @@ func TestRateLimitHeadersShowOnlyTheCallersAllowance(t *testing.T) {
 		ask(fmt.Sprintf("198.51.%d.9", 10+i), x)
 	}
 	hx, hy := ask("203.0.113.50", x), ask("203.0.113.80", y)
-	for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining"} {
+	for _, h := range []string{"RateLimit-Policy", "RateLimit"} {
 		if hx.Get(h) != hy.Get(h) {
 			t.Errorf("%s: %q for a number others checked, %q for one nobody did: the header shows others' lookups", h, hx.Get(h), hy.Get(h))
 		}
+	}
+}
+
+// rateLimitParam is the value of parameter p of a RateLimit or
+// RateLimit-Policy field's (first) item, "" when absent.
+func rateLimitParam(field, p string) string {
+	item, _, _ := strings.Cut(field, ",")
+	for _, kv := range strings.Split(item, ";")[1:] {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == p {
+			return v
+		}
+	}
+	return ""
+}
+
+// The RateLimit fields follow draft-ietf-httpapi-ratelimit-headers-10:
+// RateLimit-Policy names the rule with its quota and window, RateLimit
+// what remains and when it resets; on a 429, its reset is the moment
+// Retry-After names, the same on consecutive refusals (issue 16, item 13).
+func TestRateLimitFieldsFollowTheDraft(t *testing.T) {
+	f := newFixture(t, 5, fixtureOptions{limiter: ratelimit.NewLocal(ratelimit.Options{})})
+	r := f.records[0]
+	resp := f.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name))
+	policy, limit := resp.Header.Get("RateLimit-Policy"), resp.Header.Get("RateLimit")
+	item := regexp.MustCompile(`^"[a-z_.]+";q=[0-9]+;w=[0-9]+$`)
+	if !item.MatchString(policy) {
+		t.Fatalf("RateLimit-Policy %q", policy)
+	}
+	if !regexp.MustCompile(`^"[a-z_.]+";r=[0-9]+;t=[0-9]+$`).MatchString(limit) {
+		t.Fatalf("RateLimit %q", limit)
+	}
+	if name := strings.Split(policy, ";")[0]; !strings.HasPrefix(limit, name+";") {
+		t.Errorf("RateLimit %q and RateLimit-Policy %q name different policies", limit, policy)
+	}
+	var refusals []*http.Response
+	for i := 0; i < 500 && len(refusals) < 3; i++ {
+		resp := f.do(t, "POST", "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name))
+		resp.Body.Close()
+		if resp.StatusCode == 429 {
+			refusals = append(refusals, resp)
+		}
+	}
+	if len(refusals) < 3 {
+		t.Fatal("no three refusals in 500 requests")
+	}
+	for _, resp := range refusals {
+		ra := resp.Header.Get("Retry-After")
+		if got := rateLimitParam(resp.Header.Get("RateLimit"), "t"); ra == "" || got != ra {
+			t.Errorf("429: Retry-After %q, RateLimit's reset %q: not the same moment", ra, got)
+		}
+		if rateLimitParam(resp.Header.Get("RateLimit"), "r") != "0" {
+			t.Errorf("429 with RateLimit %q", resp.Header.Get("RateLimit"))
+		}
+	}
+	if a, b := refusals[0].Header.Get("Retry-After"), refusals[2].Header.Get("Retry-After"); a != b && a != "1" && b != "1" {
+		t.Errorf("consecutive 429s say Retry-After %s then %s", a, b)
 	}
 }

@@ -29,6 +29,16 @@ type Rule struct {
 	Burst int
 }
 
+// Window is the time, in whole seconds (at least 1), an empty bucket
+// takes to fill: the window over which Burst requests are allowed
+// (RateLimit-Policy's "w").
+func (r Rule) Window() int {
+	if r.Rate <= 0 {
+		return 1
+	}
+	return max(1, int(math.Ceil(float64(r.Burst)/r.Rate)))
+}
+
 // Validate reports whether the rule can be enforced. Configuration loaders
 // call it at start-up; Allow refuses every request under an invalid rule
 // rather than let traffic through unlimited.
@@ -53,12 +63,12 @@ func (r Rule) Valid() bool {
 // 429 with Retry-After.
 type Decision struct {
 	Allowed bool
-	// Limit is the bucket's size (RateLimit-Limit).
+	// Limit is the bucket's size (RateLimit-Policy's quota).
 	Limit int
 	// Remaining is how many more requests would be allowed right now
-	// (RateLimit-Remaining).
+	// (RateLimit's "r").
 	Remaining int
-	// Reset is how long until the bucket is full again (RateLimit-Reset).
+	// Reset is how long until the bucket is full again (RateLimit's "t").
 	Reset time.Duration
 	// RetryAfter is, on a refusal, how long until one request would be
 	// allowed (Retry-After); zero when Allowed.
