@@ -442,13 +442,7 @@ func issueCode(t *testing.T, base, holderToken, cert string) string {
 func TestBrowserChecksAReceipt(t *testing.T) {
 	ctx, consoleErrors := newBrowser(t, t.TempDir())
 	base, samples, _ := startDevForBrowser(t)
-	var filed *registry.Record
-	for i := range samples {
-		if samples[i].Status == registry.StatusFiled {
-			filed = &samples[i]
-			break
-		}
-	}
+	filed := firstFiled(t, samples)
 	code, a, _, err := verifyOn(base, *filed)
 	if err != nil || code != 200 || a.Receipt == "" {
 		t.Fatalf("verify: %d %v", code, err)
@@ -503,13 +497,7 @@ func TestBrowserChecksAReceipt(t *testing.T) {
 func TestBrowserPageFitsANarrowPhone(t *testing.T) {
 	ctx, _ := newBrowser(t, t.TempDir())
 	base, samples, _ := startDevForBrowser(t)
-	var filed *registry.Record
-	for i := range samples {
-		if samples[i].Status == registry.StatusFiled {
-			filed = &samples[i]
-			break
-		}
-	}
+	filed := firstFiled(t, samples)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
 		t.Fatal(err)
 	}
@@ -550,4 +538,16 @@ func TestBrowserPageFitsANarrowPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("receipt form")
+}
+
+// firstFiled is the first sample whose degree is filed, not revoked.
+func firstFiled(t *testing.T, samples []registry.Record) *registry.Record {
+	t.Helper()
+	for i := range samples {
+		if samples[i].Status == registry.StatusFiled {
+			return &samples[i]
+		}
+	}
+	t.Fatal("samples.json has no filed record")
+	return nil
 }
