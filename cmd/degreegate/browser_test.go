@@ -35,6 +35,21 @@ const chromiumPath = "/usr/bin/chromium"
 func startDevForBrowser(t *testing.T) (string, []registry.Record, string) {
 	t.Helper()
 	dir := t.TempDir()
+	base, _ := startDev(t, dir)
+	var samples struct {
+		Records []registry.Record `json:"records"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "samples.json"))
+	if err != nil || json.Unmarshal(b, &samples) != nil {
+		t.Fatalf("samples.json: %v", err)
+	}
+	return base, samples.Records, devTokens(t, dir)["holder"]
+}
+
+// startDev runs `degreegate dev --state-dir dir` on a free port until stop
+// is called or the test ends, and returns its address.
+func startDev(t *testing.T, dir string) (base string, stop func()) {
+	t.Helper()
 	cmd := exec.Command(binary, "dev", "--records", "3000", "--state-dir", dir, "--addr", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -43,16 +58,20 @@ func startDevForBrowser(t *testing.T) (string, []registry.Record, string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+			}
+		})
+	}
+	t.Cleanup(stop)
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -62,25 +81,23 @@ func startDevForBrowser(t *testing.T) (string, []registry.Record, string) {
 			}
 		}
 	}()
-	var base string
 	select {
 	case base = <-addr:
 	case <-time.After(60 * time.Second):
 		t.Fatal("dev did not start listening")
 	}
-	var samples struct {
-		Records []registry.Record `json:"records"`
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "samples.json"))
-	if err != nil || json.Unmarshal(b, &samples) != nil {
-		t.Fatalf("samples.json: %v", err)
-	}
+	return base, stop
+}
+
+// devTokens reads the demo tokens dev wrote into dir.
+func devTokens(t *testing.T, dir string) map[string]string {
+	t.Helper()
 	var tokens map[string]string
-	b, err = os.ReadFile(filepath.Join(dir, "tokens.json"))
+	b, err := os.ReadFile(filepath.Join(dir, "tokens.json"))
 	if err != nil || json.Unmarshal(b, &tokens) != nil {
 		t.Fatalf("tokens.json: %v", err)
 	}
-	return base, samples.Records, tokens["holder"]
+	return tokens
 }
 
 // newBrowser starts headless Chromium with a fresh profile; its console

@@ -381,3 +381,29 @@ func TestDevServesAndWritesSamples(t *testing.T) {
 	}
 	assertNoPersonalData(t, printed.String()+logs.String(), samples.Records)
 }
+
+// TestDevKeepsItsIssuerAcrossRuns: a second dev on the same --state-dir
+// signs with the dev issuer key of the first, so tokens and scripts made
+// against the first keep working (issue 16, item 19).
+func TestDevKeepsItsIssuerAcrossRuns(t *testing.T) {
+	dir := t.TempDir()
+	_, stop := startDev(t, dir)
+	key1, _ := os.ReadFile(filepath.Join(dir, "dev-issuer.jwk"))
+	holder := devTokens(t, dir)["holder"]
+	stop()
+	base, _ := startDev(t, dir)
+	key2, _ := os.ReadFile(filepath.Join(dir, "dev-issuer.jwk"))
+	if len(key1) == 0 || string(key1) != string(key2) {
+		t.Fatal("the second dev made a new issuer key")
+	}
+	req, _ := http.NewRequest("GET", base+"/v1/holder/degrees", nil)
+	req.Header.Set("Authorization", "Bearer "+holder)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the first run's holder token on the second run: %d", resp.StatusCode)
+	}
+}

@@ -35,10 +35,19 @@ func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.
 		return err
 	}
 	// The dev identity provider issues every audience's tokens; the
-	// gateway trusts it and nothing else.
-	issuer, err := token.NewDevIssuer()
+	// gateway trusts it and nothing else. Under --state-dir it keeps its
+	// key from run to run, so tokens and scripts made before still work.
+	var issuer *token.DevIssuer
+	if d.stateDir != "" {
+		if err := os.MkdirAll(d.stateDir, 0o700); err != nil {
+			return fmt.Errorf("dev: %w", err)
+		}
+		issuer, err = token.OpenDevIssuer(d.stateDir)
+	} else {
+		issuer, err = token.NewDevIssuer()
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("dev: issuer: %w", err)
 	}
 	l := newLifecycle()
 	defer func() {
