@@ -44,6 +44,9 @@ type dataKeysDoc struct {
 	Keys   map[string]string `json:"keys"`
 }
 
+// ErrKeysExist: InitKeys found every key already there and wrote none.
+var ErrKeysExist = errors.New("every key exists already: keys are never overwritten")
+
 // InitKeys creates in dir (made 0700 if missing) whichever of the keys
 // is missing: receipt signing, data encryption, blind index, and the
 // log's leaf key, signer key and verifier key (the log named origin). It
@@ -63,7 +66,7 @@ func InitKeys(dir, origin string, now time.Time) ([]string, error) {
 		}
 	}
 	if len(missing) == 0 {
-		return nil, fmt.Errorf("%s already holds every key: keys are never overwritten", dir)
+		return nil, fmt.Errorf("%s: %w", dir, ErrKeysExist)
 	}
 	// The log's signer and verifier keys are a pair: one without the
 	// other cannot be completed.

@@ -165,6 +165,12 @@ func TestKeysInitNeverOverwrites(t *testing.T) {
 	if strings.Contains(tr.String(), strings.TrimSpace(string(before))) {
 		t.Error("keys init printed key material")
 	}
+	// Run on every start of a deployment, --exist-ok succeeds and writes nothing.
+	r = tr.run(t, nil, "keys", "init", "--dir", dir, "--exist-ok")
+	after, _ = os.ReadFile(filepath.Join(dir, registry.DataKeysFile))
+	if r.code != 0 || !bytes.Equal(before, after) || !strings.Contains(r.stdout, "nothing written") {
+		t.Fatalf("keys init --exist-ok over a full folder: exit %d %s, file changed %v", r.code, r.stdout, !bytes.Equal(before, after))
+	}
 }
 
 // testDatabase returns a DATABASE_URL confined to a fresh schema.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,6 +17,7 @@ func runKeys(ctx context.Context, args []string, e env) error {
 	fs := newFlags("keys init", e)
 	conf := newConfig(fs, "keys", e.getenv)
 	origin := fs.String("log-origin", "", "the transparency log's name, which every checkpoint carries (default: degreegate/log/ and a random id)")
+	existOK := fs.Bool("exist-ok", false, "succeed, writing nothing, when every key exists already (for deployment steps run on every start)")
 	if help, err := parse(fs, args[1:]); help || err != nil {
 		return err
 	}
@@ -30,6 +32,10 @@ func runKeys(ctx context.Context, args []string, e env) error {
 		*origin = "degreegate/log/" + rand.Text()[:16]
 	}
 	written, err := registry.InitKeys(cfg.KeysDir, *origin, time.Now())
+	if errors.Is(err, registry.ErrKeysExist) && *existOK {
+		fmt.Fprintln(e.stdout, "every key exists already; nothing written")
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("keys init: %w", err)
 	}
