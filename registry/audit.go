@@ -177,6 +177,9 @@ func VerifyChain(ctx context.Context, log AuditLog) (int64, error) {
 // checkpoint that covers it, and a removed tail leaves a checkpoint
 // larger than the trail.
 func VerifyTrail(ctx context.Context, log AuditLog, key *LogKey, checkpoints []translog.Checkpoint) (int64, error) {
+	if key == nil && len(checkpoints) > 0 {
+		return 0, errors.New("checking a trail against checkpoints needs the log's leaf key")
+	}
 	head, err := log.AuditHead(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("read audit head: %w", err)
@@ -343,12 +346,6 @@ func (v *trailVerifier) reached(size int64) error {
 
 // finish names a checkpoint the trail never reached: its tail is gone.
 func (v *trailVerifier) finish() error {
-	if v.key == nil {
-		if len(v.cps) > 0 {
-			return errors.New("checking a trail against checkpoints needs the log's leaf key")
-		}
-		return nil
-	}
 	if len(v.cps) > 0 {
 		cp, end := v.cps[len(v.cps)-1], v.edge.Size()
 		if v.matched == end {
