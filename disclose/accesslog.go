@@ -40,16 +40,26 @@ type AccessEntry struct {
 	// Log proves that the transparency log holds the entry, against the
 	// newest checkpoint (GET /v1/log/checkpoint); absent without a log,
 	// and for an entry newer than that checkpoint.
-	Log *AccessProof `json:"log,omitempty"`
+	Log *LogProof `json:"log,omitempty"`
 }
 
-// AccessProof is an RFC 9162 inclusion proof of an entry's leaf, hashes
-// in standard base64.
-type AccessProof struct {
+// LogProof is an RFC 9162 inclusion proof of a leaf, hashes in standard
+// base64: as GET /v1/log/proof/inclusion answers it, and as the access
+// log carries it.
+type LogProof struct {
 	LeafIndex int64    `json:"leaf_index"`
 	TreeSize  int64    `json:"tree_size"`
 	LeafHash  string   `json:"leaf_hash"`
 	Proof     []string `json:"inclusion_path"`
+}
+
+// NewLogProof encodes p.
+func NewLogProof(p registry.InclusionProof) *LogProof {
+	proof := make([]string, len(p.Proof))
+	for k, h := range p.Proof {
+		proof[k] = base64.StdEncoding.EncodeToString(h[:])
+	}
+	return &LogProof{LeafIndex: p.Index, TreeSize: p.Size, LeafHash: base64.StdEncoding.EncodeToString(p.LeafHash[:]), Proof: proof}
 }
 
 type AccessWho struct {
@@ -160,12 +170,7 @@ func (s *Service) prove(ctx context.Context, entries []AccessEntry) error {
 			return failed("access log: proof", err)
 		}
 		size = p.Size
-		proof := make([]string, len(p.Proof))
-		for k, h := range p.Proof {
-			proof[k] = base64.StdEncoding.EncodeToString(h[:])
-		}
-		entries[i].Log = &AccessProof{LeafIndex: p.Index, TreeSize: p.Size,
-			LeafHash: base64.StdEncoding.EncodeToString(p.LeafHash[:]), Proof: proof}
+		entries[i].Log = NewLogProof(p)
 	}
 	return nil
 }

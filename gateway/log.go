@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/translog"
 )
@@ -25,15 +26,6 @@ type TransparencyLog interface {
 	// Stats counts checkpoints signed, and refused because the store's
 	// tree did not extend the last one kept.
 	Stats() (signed, failures int64)
-}
-
-// inclusionAnswer is an RFC 9162 inclusion proof, hashes in standard
-// base64, against the tree of TreeSize leaves.
-type inclusionAnswer struct {
-	LeafIndex int64    `json:"leaf_index"`
-	TreeSize  int64    `json:"tree_size"`
-	LeafHash  string   `json:"leaf_hash"`
-	Proof     []string `json:"inclusion_path"`
 }
 
 // consistencyAnswer is an RFC 9162 consistency proof from the tree of
@@ -80,7 +72,7 @@ func (s *Server) handleLogInclusion() fiber.Handler {
 		if err != nil {
 			return logProblem(err)
 		}
-		return c.JSON(inclusionAnswer{LeafIndex: p.Index, TreeSize: p.Size, LeafHash: b64(p.LeafHash), Proof: b64s(p.Proof)})
+		return c.JSON(disclose.NewLogProof(p))
 	}
 }
 
@@ -135,12 +127,10 @@ func logProblem(err error) error {
 	return err
 }
 
-func b64(h tlog.Hash) string { return base64.StdEncoding.EncodeToString(h[:]) }
-
 func b64s(hs []tlog.Hash) []string {
 	out := make([]string, len(hs))
 	for i, h := range hs {
-		out[i] = b64(h)
+		out[i] = base64.StdEncoding.EncodeToString(h[:])
 	}
 	return out
 }

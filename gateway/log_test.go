@@ -118,7 +118,7 @@ func TestLogRoutes(t *testing.T) {
 		if r.StatusCode != 200 {
 			t.Fatalf("%s: %d %s", q, r.StatusCode, body)
 		}
-		var a inclusionAnswer
+		var a disclose.LogProof
 		if err := json.Unmarshal([]byte(body), &a); err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestLogRoutes(t *testing.T) {
 	// Each receipt's leaf is in the newest tree, with the hash it names.
 	for _, rc := range receipts {
 		r := f.do(t, "GET", fmt.Sprintf("/v1/log/proof/inclusion?index=%d", rc.LeafIndex), "", "")
-		var a inclusionAnswer
+		var a disclose.LogProof
 		json.Unmarshal([]byte(readBody(t, r)), &a)
 		if a.LeafHash != rc.LeafHash {
 			t.Fatalf("leaf %d: the log holds %s, the receipt names %s", rc.LeafIndex, a.LeafHash, rc.LeafHash)
