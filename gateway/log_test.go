@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/degreegate/degreegate/disclose"
+	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/translog"
 )
@@ -330,5 +331,43 @@ func TestReceiptCheckPage(t *testing.T) {
 	r = f.do(t, "POST", "/receipt", "application/x-www-form-urlencoded", "receipt="+signed, "Sec-Fetch-Site", "cross-site")
 	if r.StatusCode != 403 {
 		t.Errorf("a cross-site post: %d", r.StatusCode)
+	}
+}
+
+// Proofs read the store, so they take the public per-address limits; the
+// checkpoint, served from memory, does not (README).
+func TestLogProofsAreRateLimited(t *testing.T) {
+	f := newFixture(t, 3, fixtureOptions{limiter: ratelimit.NewLocal(ratelimit.Options{})})
+	skey, vkey, _ := translog.GenerateKey("limits.test/log")
+	s, _ := translog.NewSigner(skey)
+	v, _ := translog.NewVerifier(vkey)
+	cp, err := registry.NewCheckpointer(f.store, s, v, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := f.srv.deps
+	d.Audit, d.Log = registry.DirectAudit{Log: logged(f.store)}, cp
+	if f.srv, err = New(d); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.records[0]
+	f.do(t, "POST", "/v1/verify", "application/json", verifyBody(rec.CertificateNumber, rec.Name)).Body.Close()
+	if _, err := cp.Sign(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	limited := false
+	for range 500 {
+		r := f.do(t, "GET", "/v1/log/proof/inclusion?index=0", "", "")
+		r.Body.Close()
+		if r.StatusCode == 429 {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Error("500 proofs from one address were never limited")
+	}
+	if r := f.do(t, "GET", "/v1/log/checkpoint", "", ""); r.StatusCode != 200 {
+		t.Errorf("the checkpoint after the proofs' limit: %d", r.StatusCode)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/registrytest"
+	"github.com/degreegate/degreegate/translog"
 )
 
 func change(reason string) registry.Change {
@@ -351,5 +352,37 @@ func TestUnreachableDatabaseIsErrUnavailable(t *testing.T) {
 	s, _ := newStore(t)
 	if _, err := s.Current(ctx, "1000142020000000"); !errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrUnavailable) {
 		t.Errorf("Current of an unknown number: %v, want ErrNotFound only", err)
+	}
+}
+
+// The log's stored hashes are append-only too, and the head's log size
+// and root only move forward with the trail (migration 00008).
+func TestLogAppendOnly(t *testing.T) {
+	s, u := newStore(t)
+	t.Parallel()
+	ctx := context.Background()
+	if err := s.AppendAudit(ctx, committed([]registry.AuditEntry{{Actor: "a", Action: "x"}, {Actor: "b", Action: "y"}})); err != nil {
+		t.Fatal(err)
+	}
+	admin := adminConn(t, u)
+	for _, stmt := range []string{
+		`UPDATE log_nodes SET hashes = decode(repeat('00', 32), 'hex') WHERE leaf = 0`,
+		`DELETE FROM log_nodes WHERE leaf = 1`,
+		`TRUNCATE log_nodes`,
+		`UPDATE audit_head SET log_size = 0`,
+		`UPDATE audit_head SET log_root = decode(repeat('00', 32), 'hex')`,
+	} {
+		_, err := admin.Exec(ctx, stmt)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "42501" {
+			t.Errorf("%s: err = %v, want insufficient_privilege from a trigger", stmt, err)
+		}
+	}
+	head, err := s.AuditHead(ctx)
+	if err != nil || head.LogSize != 2 {
+		t.Fatalf("head after refused changes: %+v, %v", head, err)
+	}
+	if got, err := translog.Root(ctx, registry.LogHashes{Log: s}, 2); err != nil || got != head.LogRoot {
+		t.Errorf("the log's hashes changed: %v", err)
 	}
 }
