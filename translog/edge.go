@@ -86,7 +86,9 @@ func (e Edge) Root() tlog.Hash {
 // to store from index tlog.StoredHashCount(e.Size()) on, and the edge of
 // the grown tree. e is left as it was, so a failed store keeps the old.
 func (e Edge) Append(leaves []tlog.Hash) (stored []tlog.Hash, next Edge, err error) {
-	stored, _, err = Append(context.Background(), e, e.size, leaves)
+	// The root is left to Root: a caller that stores the hashes asks
+	// for it once, of the edge it keeps.
+	stored, _, err = appendLeaves(context.Background(), e, e.size, leaves)
 	if err != nil {
 		return nil, Edge{}, err
 	}

@@ -26,23 +26,34 @@ func Append(ctx context.Context, r HashReader, size int64, leaves []tlog.Hash) (
 	if size < 0 {
 		return nil, tlog.Hash{}, fmt.Errorf("translog: negative tree size %d", size)
 	}
-	base := tlog.StoredHashCount(size)
-	// Hashes of this batch are read from stored, the rest from r.
-	read := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		return readOver(ctx, r, base, stored, indexes)
-	})
-	for i, h := range leaves {
-		more, err := tlog.StoredHashesForRecordHash(size+int64(i), h, read)
-		if err != nil {
-			return nil, tlog.Hash{}, fmt.Errorf("translog: append leaf %d: %w", size+int64(i), err)
-		}
-		stored = append(stored, more...)
+	stored, read, err := appendLeaves(ctx, r, size, leaves)
+	if err != nil {
+		return nil, tlog.Hash{}, err
 	}
 	root, err = tlog.TreeHash(size+int64(len(leaves)), read)
 	if err != nil {
 		return nil, tlog.Hash{}, fmt.Errorf("translog: tree hash: %w", err)
 	}
 	return stored, root, nil
+}
+
+// appendLeaves is Append without the root: the stored hashes, and a
+// reader of the grown tree's hashes (the new ones from stored, the rest
+// from r).
+func appendLeaves(ctx context.Context, r HashReader, size int64, leaves []tlog.Hash) ([]tlog.Hash, tlog.HashReader, error) {
+	var stored []tlog.Hash
+	base := tlog.StoredHashCount(size)
+	read := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		return readOver(ctx, r, base, stored, indexes)
+	})
+	for i, h := range leaves {
+		more, err := tlog.StoredHashesForRecordHash(size+int64(i), h, read)
+		if err != nil {
+			return nil, nil, fmt.Errorf("translog: append leaf %d: %w", size+int64(i), err)
+		}
+		stored = append(stored, more...)
+	}
+	return stored, read, nil
 }
 
 // readOver reads indexes below base from r and the rest from pending,
@@ -139,7 +150,8 @@ func reader(ctx context.Context, r HashReader) tlog.HashReader {
 	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) { return r.ReadHashes(ctx, indexes) })
 }
 
-// MemoryHashes keeps a tree's stored hashes in memory (dev, tests).
+// MemoryHashes keeps a tree's stored hashes in memory, in one slice
+// (tests and small trees; inmem keeps a growing trail's in chunks).
 type MemoryHashes struct {
 	mu     sync.RWMutex
 	hashes []tlog.Hash
