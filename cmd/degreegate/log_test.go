@@ -342,6 +342,10 @@ func TestMigrateMakesAnOldTrailLeaves(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "degreegate migrate") {
 		t.Fatalf("appending to a trail the log does not cover: exit %d %s", r.code, r.stderr)
 	}
+	serveEnv := append(env[:len(env):len(env)], "REDIS_URL=redis://127.0.0.1:1/0", "DEGREEGATE_CHECKPOINTS_DIR="+filepath.Join(dir, "checkpoints"))
+	if r := tr.run(t, serveEnv, "serve", "--addr", "127.0.0.1:0"); r.code == 0 || !strings.Contains(r.stderr, "degreegate migrate") {
+		t.Fatalf("serve over a trail the log does not cover: exit %d %s", r.code, r.stderr)
+	}
 	r = tr.run(t, env, "migrate")
 	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("made audit entries 1–%d leaves", seq)) {
 		t.Fatalf("migrate: exit %d %s %s", r.code, r.stdout, r.stderr)
