@@ -36,6 +36,9 @@ type synthFixture struct {
 
 var synthCache sync.Map // n → *synthFixture
 
+// testLogKey commits the filing entries of these tests.
+var testLogKey = registry.NewRandomLogKey()
+
 func synthStore(t testing.TB, n int) *synthFixture {
 	t.Helper()
 	if f, ok := synthCache.Load(n); ok {
@@ -58,7 +61,7 @@ func synthStore(t testing.TB, n int) *synthFixture {
 		f.sealed = append(f.sealed, s)
 	}
 	for lo := 0; lo < n; lo += 5000 {
-		if _, err := f.store.Insert(context.Background(), f.sealed[lo:min(lo+5000, n)], registry.Change{Actor: "test", At: time.Now()}); err != nil {
+		if _, err := registry.Insert(context.Background(), f.store, testLogKey, f.sealed[lo:min(lo+5000, n)], registry.Change{Actor: "test", At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -53,7 +53,7 @@ func newTestService(t *testing.T, key []byte) *Service {
 		t.Fatal(err)
 	}
 	store := inmem.New()
-	svc, err := New(Deps{Registry: registry.New(store, keys, store, time.Now), Audit: nopAuditor{}, Receipts: nopSigner{}, Policy: mustDefaultPolicy(t), ActorKey: key})
+	svc, err := New(Deps{Registry: registry.New(store, keys, registry.NewRandomLogKey(), time.Now), Audit: nopAuditor{}, Receipts: nopSigner{}, Policy: mustDefaultPolicy(t), ActorKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func newServiceFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := store.Insert(ctx, []registry.Sealed{sealed}, registry.Change{Actor: "test", At: time.Now()}); err != nil {
+	if _, err := registry.Insert(ctx, store, registry.NewRandomLogKey(), []registry.Sealed{sealed}, registry.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	pol, err := policies.Default()
@@ -106,7 +106,7 @@ func newServiceFixture(t *testing.T) *fixture {
 	tr := &trail{}
 	sg := &checkingSigner{t: t, trail: tr}
 	svc, err := New(Deps{
-		Registry: registry.New(store, keys, store, time.Now), Audit: tr, Receipts: sg,
+		Registry: registry.New(store, keys, registry.NewRandomLogKey(), time.Now), Audit: tr, Receipts: sg,
 		Codes: store, AuditSearch: store, Policy: pol, ActorKey: make([]byte, 32),
 	})
 	if err != nil {

@@ -112,7 +112,7 @@ func BenchmarkAgencyBatch1000Postgres(b *testing.B) {
 			}
 			batch = append(batch, s)
 		}
-		if _, err := store.Insert(ctx, batch, registry.Change{Actor: "bench", At: time.Now()}); err != nil {
+		if _, err := registry.Insert(ctx, store, testLogKey, batch, registry.Change{Actor: "bench", At: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -138,7 +138,7 @@ func BenchmarkAgencyBatch1000Postgres(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv, err := New(Deps{
-		Registry: registry.New(store, keys, logged(store), time.Now), Policy: pol, Receipts: signer,
+		Registry: registry.New(store, keys, testLogKey, time.Now), Policy: pol, Receipts: signer,
 		Limiter: ratelimit.Unlimited{}, Audit: benchAuditor{}, AddressKey: bytes.Repeat([]byte{7}, 32),
 		Tokens: verifier, Replay: token.NewMemoryReplayCache(0, nil), Quota: ratelimit.NewMemoryQuota(nil),
 	})

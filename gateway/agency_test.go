@@ -161,7 +161,7 @@ func (f *agencyFixture) addRecord(t testing.TB, r registry.Record) registry.Reco
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := f.store.Insert(context.Background(), []registry.Sealed{sealed}, registry.Change{Actor: "test", At: time.Now()})
+	out, err := registry.Insert(context.Background(), f.store, testLogKey, []registry.Sealed{sealed}, registry.Change{Actor: "test", At: time.Now()})
 	if err != nil || out[0] != registry.Inserted {
 		t.Fatalf("insert: %v %v", out, err)
 	}
@@ -671,7 +671,7 @@ func TestAgencyBatchLookupRoundTrips(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := &countingStore{Store: f.store}
-			f.srv.deps.Registry = registry.New(cs, f.keys, logged(f.store), time.Now)
+			f.srv.deps.Registry = registry.New(cs, f.keys, testLogKey, time.Now)
 			f.rewire(t)
 			t.Cleanup(func() {
 				f.srv.deps.Registry = reg
@@ -740,7 +740,7 @@ func TestAgencyQuotaNotChargedForServerErrors(t *testing.T) {
 				return req(qs...)
 			}
 			tc.store.Store = f.store
-			f.srv.deps.Registry = registry.New(tc.store, f.keys, logged(f.store), time.Now)
+			f.srv.deps.Registry = registry.New(tc.store, f.keys, testLogKey, time.Now)
 			f.rewire(t)
 			resp := f.verify(t, "x", items(3, tc.byID))
 			charged := 0

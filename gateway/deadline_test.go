@@ -33,7 +33,7 @@ func TestASlowStoreCallIsCutOffAtTheRequestDeadline(t *testing.T) {
 	store := stuckStore{Store: f.store, ended: make(chan error, 1)}
 	logs := f.logs
 	const timeout = 200 * time.Millisecond
-	f.srv.deps.Registry = registry.New(store, f.keys, logged(f.store), time.Now)
+	f.srv.deps.Registry = registry.New(store, f.keys, testLogKey, time.Now)
 	f.srv.deps.RequestTimeout = timeout
 	f.rewire(t)
 
@@ -103,7 +103,7 @@ func (downStore) Current(context.Context, string) (registry.Version, error) {
 // be reached is a 503 with Retry-After, at once — not an internal error.
 func TestAnUnreachableStoreIs503(t *testing.T) {
 	f := newFixture(t, 1, fixtureOptions{})
-	f.srv.deps.Registry = registry.New(downStore{f.store}, f.keys, logged(f.store), time.Now)
+	f.srv.deps.Registry = registry.New(downStore{f.store}, f.keys, testLogKey, time.Now)
 	f.rewire(t)
 	r := f.records[0]
 	resp := f.do(t, http.MethodPost, "/v1/verify", "application/json", verifyBody(r.CertificateNumber, r.Name))

@@ -111,7 +111,7 @@ func newFixture(t testing.TB, n int, o fixtureOptions) *fixture {
 		}
 		batch = append(batch, s)
 	}
-	if _, err := store.Insert(context.Background(), batch, registry.Change{Actor: "test", At: time.Now()}); err != nil {
+	if _, err := registry.Insert(context.Background(), store, testLogKey, batch, registry.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	pol, err := policies.Default()
@@ -135,7 +135,7 @@ func newFixture(t testing.TB, n int, o fixtureOptions) *fixture {
 	audit := &recordingAuditor{}
 	srv, err := New(Deps{
 		Logger:     slog.New(slog.NewJSONHandler(logs, nil)),
-		Registry:   registry.New(store, keys, logged(store), time.Now),
+		Registry:   registry.New(store, keys, testLogKey, time.Now),
 		Policy:     pol,
 		Receipts:   signer,
 		Limiter:    lim,

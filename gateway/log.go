@@ -60,7 +60,7 @@ func (s *Server) handleLogInclusion() fiber.Handler {
 		if _, err := s.admitPublic(c); err != nil {
 			return err
 		}
-		index, err := logParam(c, "index", true)
+		index, err := s.inclusionLeaf(c)
 		if err != nil {
 			return err
 		}
@@ -74,6 +74,24 @@ func (s *Server) handleLogInclusion() fiber.Handler {
 		}
 		return c.JSON(disclose.NewLogProof(p))
 	}
+}
+
+// inclusionLeaf is the leaf a proof is asked for: by index, or by the
+// id of a receipt and the certificate number it is about — what a
+// receipt's holder has on paper.
+func (s *Server) inclusionLeaf(c *fiber.Ctx) (int64, error) {
+	receipt := c.Query("receipt")
+	if receipt == "" {
+		return logParam(c, "index", true)
+	}
+	if c.Query("index") != "" {
+		return 0, invalid(map[string]string{"index": "give a leaf index or a receipt, not both"})
+	}
+	leaf, err := s.disclose.ReceiptLeaf(c.UserContext(), receipt, c.Query("certificate_number"))
+	if errors.Is(err, disclose.ErrReceiptNotFound) {
+		return 0, problemReceiptNotFound
+	}
+	return leaf, disclosureProblem(err)
 }
 
 func (s *Server) handleLogConsistency() fiber.Handler {

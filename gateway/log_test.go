@@ -36,6 +36,7 @@ func logFixture(t *testing.T) (*fixture, *registry.Checkpointer, *translog.Verif
 	}
 	d := f.srv.deps
 	d.Audit = registry.DirectAudit{Log: logged(f.store)}
+	d.AuditSearch = f.store // proofs by receipt find the receipt's entry
 	d.Log = cp
 	if f.srv, err = New(d); err != nil {
 		t.Fatal(err)
@@ -56,6 +57,7 @@ func TestLogRoutes(t *testing.T) {
 		LeafHash  string `json:"leaf_hash"`
 	}
 	var receipts []receiptLog
+	var ids []string // the receipts' ids
 	for i := range 5 {
 		rec := f.records[i]
 		body := fmt.Sprintf(`{"certificate_number":%q,"name":%q}`, rec.CertificateNumber, rec.Name)
@@ -66,14 +68,19 @@ func TestLogRoutes(t *testing.T) {
 		}
 		parts := strings.Split(a.Receipt, ".")
 		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
-		var claims struct{ Log *receiptLog }
+		var claims struct {
+			ID  string `json:"jti"`
+			Log *receiptLog
+		}
 		if err := json.Unmarshal(payload, &claims); err != nil || claims.Log == nil {
 			t.Fatalf("the receipt names no leaf: %s", payload)
 		}
-		if claims.Log.Origin != "gateway.test/log" || claims.Log.LeafIndex != int64(i) {
+		// The fixture's records' filing entries come first.
+		if claims.Log.Origin != "gateway.test/log" || claims.Log.LeafIndex != int64(len(f.records)+i) {
 			t.Fatalf("receipt %d names %+v", i, claims.Log)
 		}
 		receipts = append(receipts, *claims.Log)
+		ids = append(ids, claims.ID)
 	}
 	older, err := cp.Sign(t.Context())
 	if err != nil {
@@ -96,18 +103,21 @@ func TestLogRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the served checkpoint does not verify: %v", err)
 	}
-	if newest.Size != 8 || older.Size != 5 {
-		t.Fatalf("checkpoints of %d and %d entries, want 5 and 8", older.Size, newest.Size)
+	// The fixture's records' n0 filing entries, then five verifications
+	// and three more.
+	n0 := int64(len(f.records))
+	if newest.Size != n0+8 || older.Size != n0+5 {
+		t.Fatalf("checkpoints of %d and %d entries, want %d and %d", older.Size, newest.Size, n0+5, n0+8)
 	}
 	assertNoPersonalData(t, "checkpoint", note, f.records)
 	metrics := readBody(t, f.do(t, "GET", "/metrics", "", ""))
-	for _, want := range []string{"degreegate_log_checkpoint_size 8", "degreegate_log_checkpoints_signed_total 2", "degreegate_log_checkpoint_failures_total 0"} {
+	for _, want := range []string{fmt.Sprintf("degreegate_log_checkpoint_size %d", n0+8), "degreegate_log_checkpoints_signed_total 2", "degreegate_log_checkpoint_failures_total 0"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
 
-	for _, size := range []int64{0, 5} {
+	for _, size := range []int64{0, n0 + 5} {
 		q := "/v1/log/proof/inclusion?index=2"
 		want := newest
 		if size != 0 {
@@ -130,26 +140,39 @@ func TestLogRoutes(t *testing.T) {
 			t.Errorf("%s: %v", q, err)
 		}
 	}
-	// Each receipt's leaf is in the newest tree, with the hash it names.
-	for _, rc := range receipts {
-		r := f.do(t, "GET", fmt.Sprintf("/v1/log/proof/inclusion?index=%d", rc.LeafIndex), "", "")
-		var a disclose.LogProof
-		json.Unmarshal([]byte(readBody(t, r)), &a)
-		if a.LeafHash != rc.LeafHash {
-			t.Fatalf("leaf %d: the log holds %s, the receipt names %s", rc.LeafIndex, a.LeafHash, rc.LeafHash)
-		}
-		if err := translog.CheckInclusion(newest, rc.LeafIndex, unb64(t, rc.LeafHash), unb64s(t, a.Proof)); err != nil {
-			t.Errorf("receipt's leaf %d: %v", rc.LeafIndex, err)
+	// Each receipt's leaf is in the newest tree, with the hash it names,
+	// asked for by index and by the receipt's id and certificate number.
+	for i, rc := range receipts {
+		for _, q := range []string{fmt.Sprintf("index=%d", rc.LeafIndex), "receipt=" + ids[i] + "&certificate_number=" + f.records[i].CertificateNumber} {
+			r := f.do(t, "GET", "/v1/log/proof/inclusion?"+q, "", "")
+			var a disclose.LogProof
+			if err := json.Unmarshal([]byte(readBody(t, r)), &a); err != nil || r.StatusCode != 200 {
+				t.Fatalf("%s: %d %v", q, r.StatusCode, err)
+			}
+			if a.LeafIndex != rc.LeafIndex || a.LeafHash != rc.LeafHash {
+				t.Fatalf("%s: the log holds %s at %d, the receipt names %s at %d", q, a.LeafHash, a.LeafIndex, rc.LeafHash, rc.LeafIndex)
+			}
+			if err := translog.CheckInclusion(newest, rc.LeafIndex, unb64(t, rc.LeafHash), unb64s(t, a.Proof)); err != nil {
+				t.Errorf("receipt's leaf %d: %v", rc.LeafIndex, err)
+			}
 		}
 	}
-	r = f.do(t, "GET", "/v1/log/proof/consistency?first=5", "", "")
+	// A receipt asked for with another certificate's number, or an id
+	// never issued, gets the same answer.
+	for _, q := range []string{
+		"receipt=" + ids[0] + "&certificate_number=" + f.records[1].CertificateNumber,
+		"receipt=" + strings.Repeat("A", 26) + "&certificate_number=" + f.records[0].CertificateNumber,
+	} {
+		problemOf(t, f.do(t, "GET", "/v1/log/proof/inclusion?"+q, "", ""), http.StatusNotFound, "/problems/receipt-not-found")
+	}
+	r = f.do(t, "GET", fmt.Sprintf("/v1/log/proof/consistency?first=%d", n0+5), "", "")
 	body := readBody(t, r)
 	var c consistencyAnswer
 	if err := json.Unmarshal([]byte(body), &c); err != nil || r.StatusCode != 200 {
 		t.Fatalf("consistency: %d %s", r.StatusCode, body)
 	}
-	if err := translog.CheckConsistency(older, newest, unb64s(t, c.Proof)); err != nil || c.TreeSize != 8 {
-		t.Errorf("consistency 5 → %d: %v", c.TreeSize, err)
+	if err := translog.CheckConsistency(older, newest, unb64s(t, c.Proof)); err != nil || c.TreeSize != n0+8 {
+		t.Errorf("consistency %d → %d: %v", n0+5, c.TreeSize, err)
 	}
 
 	for _, tc := range []struct{ q, typ string }{
@@ -159,12 +182,15 @@ func TestLogRoutes(t *testing.T) {
 		{"/v1/log/proof/inclusion?index=%2B1", "/problems/invalid-request"},
 		{"/v1/log/proof/inclusion?index=1&tree_size=x", "/problems/invalid-request"},
 		{"/v1/log/proof/inclusion?index=99999999999999999999", "/problems/invalid-request"},
-		{"/v1/log/proof/inclusion?index=8", "/problems/log-range"},
-		{"/v1/log/proof/inclusion?index=1&tree_size=9", "/problems/log-range"},
-		{"/v1/log/proof/inclusion?index=7&tree_size=5", "/problems/log-range"},
+		{"/v1/log/proof/inclusion?receipt=" + ids[0], "/problems/invalid-request"},
+		{"/v1/log/proof/inclusion?receipt=not-an-id&certificate_number=" + f.records[0].CertificateNumber, "/problems/invalid-request"},
+		{"/v1/log/proof/inclusion?index=1&receipt=" + ids[0] + "&certificate_number=" + f.records[0].CertificateNumber, "/problems/invalid-request"},
+		{fmt.Sprintf("/v1/log/proof/inclusion?index=%d", n0+8), "/problems/log-range"},
+		{fmt.Sprintf("/v1/log/proof/inclusion?index=1&tree_size=%d", n0+9), "/problems/log-range"},
+		{fmt.Sprintf("/v1/log/proof/inclusion?index=%d&tree_size=%d", n0+7, n0+5), "/problems/log-range"},
 		{"/v1/log/proof/consistency", "/problems/invalid-request"},
 		{"/v1/log/proof/consistency?first=0", "/problems/log-range"},
-		{"/v1/log/proof/consistency?first=9", "/problems/log-range"},
+		{fmt.Sprintf("/v1/log/proof/consistency?first=%d", n0+9), "/problems/log-range"},
 		{"/v1/log/proof/consistency?first=3&tree_size=9223372036854775807", "/problems/log-range"},
 	} {
 		r := f.do(t, "GET", tc.q, "", "")

@@ -56,7 +56,7 @@ func TestVerifyThroughCachedStore(t *testing.T) {
 	src := &revokingStore{Store: f.store, cert: r.CertificateNumber}
 	cached := recordcache.NewStore(src, recordcache.Options{TTL: time.Hour})
 	d := f.srv.deps
-	d.Registry = registry.New(cached, f.keys, logged(f.store), time.Now)
+	d.Registry = registry.New(cached, f.keys, testLogKey, time.Now)
 	d.CacheStats = func() (int64, int64) {
 		st := cached.Cache().Stats()
 		return st.Hits, st.Misses + st.Bypassed

@@ -82,9 +82,10 @@ var (
 	problemSelfDecision    = &Problem{Type: "/problems/self-decision", Title: "A second official must decide this request", Status: fiber.StatusForbidden}
 
 	// The transparency log (log.go).
-	problemNoCheckpoint = &Problem{Type: "/problems/no-checkpoint", Title: "The log has signed no checkpoint yet", Status: fiber.StatusNotFound}
-	problemLogOff       = &Problem{Type: "/problems/log-unavailable", Title: "The transparency log is not served here", Status: fiber.StatusServiceUnavailable}
-	problemLogRange     = &Problem{Type: "/problems/log-range", Title: "No signed tree has that leaf or size", Status: fiber.StatusBadRequest}
+	problemNoCheckpoint    = &Problem{Type: "/problems/no-checkpoint", Title: "The log has signed no checkpoint yet", Status: fiber.StatusNotFound}
+	problemLogOff          = &Problem{Type: "/problems/log-unavailable", Title: "The transparency log is not served here", Status: fiber.StatusServiceUnavailable}
+	problemReceiptNotFound = &Problem{Type: "/problems/receipt-not-found", Title: "No receipt with this id was issued for this certificate number", Status: fiber.StatusNotFound}
+	problemLogRange        = &Problem{Type: "/problems/log-range", Title: "No signed tree has that leaf or size", Status: fiber.StatusBadRequest}
 
 	// Officials (office.go).
 	problemAuditSearchDown = &Problem{Type: "/problems/audit-search-unavailable", Title: "The audit trail cannot be searched here", Status: fiber.StatusServiceUnavailable}

@@ -163,7 +163,7 @@ func (e *ChainError) Unwrap() error { return ErrTampered }
 // VerifyChain trusts the head the database holds; VerifyTrail with the
 // log's key and checkpoints kept outside it does not.
 func VerifyChain(ctx context.Context, log AuditLog) (int64, error) {
-	return VerifyTrail(ctx, log, nil, nil)
+	return VerifyTrail(ctx, log, nil, nil, nil)
 }
 
 // VerifyTrail checks the chain as VerifyChain does and, given the log's
@@ -176,7 +176,12 @@ func VerifyChain(ctx context.Context, log AuditLog) (int64, error) {
 // edited, removed or reordered entry changes the root of every
 // checkpoint that covers it, and a removed tail leaves a checkpoint
 // larger than the trail.
-func VerifyTrail(ctx context.Context, log AuditLog, key *LogKey, checkpoints []translog.Checkpoint) (int64, error) {
+//
+// Given the store's versions as well, it checks that every stored record
+// version is the one its filing entry filed (VersionDigest): a version
+// altered, removed or added outside the registry is named by a
+// *VersionError.
+func VerifyTrail(ctx context.Context, log AuditLog, versions VersionScanner, key *LogKey, checkpoints []translog.Checkpoint) (int64, error) {
 	if key == nil && len(checkpoints) > 0 {
 		return 0, errors.New("checking a trail against checkpoints needs the log's leaf key")
 	}
@@ -184,7 +189,11 @@ func VerifyTrail(ctx context.Context, log AuditLog, key *LogKey, checkpoints []t
 	if err != nil {
 		return 0, fmt.Errorf("read audit head: %w", err)
 	}
-	v := trailVerifier{ctx: ctx, log: log, key: key, head: head, edge: translog.EmptyEdge(), prev: ChainHead{Hash: GenesisHash},
+	var filed filedVersions
+	if versions != nil {
+		filed = filedVersions{}
+	}
+	v := trailVerifier{filed: filed, ctx: ctx, log: log, key: key, head: head, edge: translog.EmptyEdge(), prev: ChainHead{Hash: GenesisHash},
 		cps: slices.SortedFunc(slices.Values(checkpoints), func(a, b translog.Checkpoint) int { return cmp.Compare(a.Size, b.Size) })}
 	// The scan hands pages to a goroutine that checks them, so hashing
 	// runs while the store sends the next rows: 106k entries/s over a
@@ -237,7 +246,13 @@ func VerifyTrail(ctx context.Context, log AuditLog, key *LogKey, checkpoints []t
 		return prev.Seq, &ChainError{Seq: prev.Seq + 1, Reason: fmt.Sprintf(
 			"trail ends at %d but the head records %d (%s): entries removed", prev.Seq, head.Seq, shortHash(head.Hash))}
 	}
-	return prev.Seq, v.finish()
+	if err := v.finish(); err != nil {
+		return prev.Seq, err
+	}
+	if versions != nil {
+		return prev.Seq, v.filed.verify(ctx, versions, log, head.Seq)
+	}
+	return prev.Seq, nil
 }
 
 // trailVerifier recomputes the log from the entries VerifyTrail walks.
@@ -250,6 +265,7 @@ type trailVerifier struct {
 	cps     []translog.Checkpoint // ascending; those not reached yet
 	matched int64                 // the size of the largest checkpoint matched so far
 	prev    ChainHead             // the last entry checked
+	filed   filedVersions         // the versions the entries filed
 }
 
 // verifyPage is how many entries are checked, and their leaves read
@@ -270,6 +286,9 @@ func (v *trailVerifier) check(page []AuditEntry) error {
 			return &ChainError{Seq: e.Seq, Reason: "content does not match its hash (altered)"}
 		}
 		v.prev = ChainHead{Seq: e.Seq, Hash: e.Hash}
+		if err := v.filed.add(e); err != nil {
+			return err
+		}
 	}
 	if v.key == nil {
 		return nil

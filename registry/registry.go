@@ -10,18 +10,20 @@ import (
 
 // Registry is the record service above a Store: it seals on the way in,
 // opens on the way out, validates every change, writes changes as new
-// versions (Art. 16) and puts each on the audit trail (Art. 15).
-// Reads are audited by the caller, which knows who asked and why.
+// versions (Art. 16), each filed with its audit entry, a leaf of the log
+// (Art. 15). Reads are audited by the caller, which knows who asked and
+// why.
 type Registry struct {
 	store Store
 	keys  *Keyring
-	audit AuditLog
+	log   *LogKey
 	now   func() time.Time
 }
 
-// New wires a registry; now is the clock (time.Now outside tests).
-func New(store Store, keys *Keyring, audit AuditLog, now func() time.Time) *Registry {
-	return &Registry{store: store, keys: keys, audit: audit, now: now}
+// New wires a registry: log commits the filing entries of changes; now
+// is the clock (time.Now outside tests).
+func New(store Store, keys *Keyring, log *LogKey, now func() time.Time) *Registry {
+	return &Registry{store: store, keys: keys, log: log, now: now}
 }
 
 // Entry is an opened version of a record with its version metadata.
@@ -201,17 +203,9 @@ func (r *Registry) change(ctx context.Context, certificateNumber, action string,
 	if old, err := r.keys.Digest(cur.Record); err == nil && bytes.Equal(old, sealed.Digest) {
 		return Entry{}, ErrNoChange
 	}
-	v, err := r.store.Append(ctx, cur.Version, sealed, change)
+	v, err := Append(ctx, r.store, r.log, "record."+action, cur.Version, sealed, change)
 	if err != nil {
 		return Entry{}, fmt.Errorf("%s: %w", action, err)
-	}
-	if r.audit != nil {
-		entry := AuditEntry{At: change.At, Actor: change.Actor, Action: "record." + action,
-			RecordRef: certificateNumber, Purpose: change.Reason,
-			Detail: fmt.Sprintf(`{"version":%d}`, v.Version)}
-		if err := r.audit.AppendAudit(ctx, []AuditEntry{entry}); err != nil {
-			return Entry{}, fmt.Errorf("%s filed as version %d but not audited: %w", action, v.Version, err)
-		}
 	}
 	return Entry{Record: next, Version: v.Version, Change: v.Change}, nil
 }

@@ -31,12 +31,15 @@ func newRegistry(t *testing.T, n int) (*registry.Registry, *inmem.Store, []regis
 		}
 		batch = append(batch, s)
 	}
-	if _, err := store.Insert(context.Background(), batch, registry.Change{Actor: "test", At: time.Now()}); err != nil {
+	if _, err := registry.Insert(context.Background(), store, testLogKey, batch, registry.Change{Actor: "test", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	now := func() time.Time { return time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC) }
-	return registry.New(store, keys, registry.Committing{AuditLog: store, Key: registry.NewRandomLogKey()}, now), store, recs
+	return registry.New(store, keys, testLogKey, now), store, recs
 }
+
+// testLogKey commits the filing entries of these tests.
+var testLogKey = registry.NewRandomLogKey()
 
 func TestAmendKeepsEveryVersion(t *testing.T) {
 	ctx := context.Background()
@@ -64,11 +67,18 @@ func TestAmendKeepsEveryVersion(t *testing.T) {
 	if cur.Version != 2 {
 		t.Errorf("current version %d", cur.Version)
 	}
-	// The change is on the audit trail, and the trail verifies.
-	var actions []string
-	store.ScanAudit(ctx, 1, func(e registry.AuditEntry) error { actions = append(actions, e.Action); return nil })
-	if len(actions) != 1 || actions[0] != "record.amend" {
-		t.Errorf("audit actions %v", actions)
+	// Every version was filed with its entry, the change last, and the
+	// trail verifies.
+	var filed []registry.AuditEntry
+	store.ScanAudit(ctx, 1, func(e registry.AuditEntry) error { filed = append(filed, e); return nil })
+	last := filed[len(filed)-1]
+	if ref, _, ok := registry.FiledVersion(&last); !ok || last.Action != "record.amend" || ref != (registry.VersionRef{CertificateNumber: r.CertificateNumber, Version: 2}) {
+		t.Errorf("last audit entry %+v, want the amendment filing version 2", last)
+	}
+	for _, e := range filed[:len(filed)-1] {
+		if ref, _, ok := registry.FiledVersion(&e); !ok || e.Action != registry.ActionFile || ref.Version != 1 {
+			t.Errorf("audit entry %+v, want a filing of version 1", e)
+		}
 	}
 	if _, err := registry.VerifyChain(ctx, store); err != nil {
 		t.Error(err)

@@ -93,7 +93,12 @@ type Store interface {
 	// repeats a certificate number not yet filed fails whole; copies of a
 	// number already filed are each judged against it. The outcome of
 	// batch[i] is outcomes[i].
-	Insert(ctx context.Context, batch []Sealed, change Change) (outcomes []Outcome, err error)
+	//
+	// filings[i] is batch[i]'s filing entry (LogKey.FilingEntry; use
+	// registry.Insert): the store appends it to the audit trail, in the
+	// same transaction, exactly when outcomes[i] is Inserted. Without
+	// one for every record, Insert fails with ErrUnfiled.
+	Insert(ctx context.Context, batch []Sealed, change Change, filings []AuditEntry) (outcomes []Outcome, err error)
 
 	// Current returns the newest version of a certificate, or ErrNotFound.
 	Current(ctx context.Context, certificateNumber string) (Version, error)
@@ -117,10 +122,16 @@ type Store interface {
 	// ErrNotFound.
 	History(ctx context.Context, certificateNumber string) ([]Version, error)
 
-	// Append writes next as version after+1 of its certificate. It fails
-	// with ErrVersionConflict when the newest version is not after, and
-	// with ErrNotFound when the certificate does not exist.
-	Append(ctx context.Context, after int, next Sealed, change Change) (Version, error)
+	// Append writes next as version after+1 of its certificate and
+	// appends its filing entry to the audit trail, in one transaction
+	// (use registry.Append). It fails with ErrVersionConflict when the
+	// newest version is not after, with ErrNotFound when the certificate
+	// does not exist, and with ErrUnfiled without a filing entry.
+	Append(ctx context.Context, after int, next Sealed, change Change, filing AuditEntry) (Version, error)
+
+	// ScanVersions calls fn with every stored version, ordered by
+	// certificate number and version, stopping at fn's first error.
+	ScanVersions(ctx context.Context, fn func(Version) error) error
 
 	// Scan calls fn with the newest version of every record the filter
 	// selects, ordered by certificate number, stopping at fn's first error.

@@ -67,14 +67,14 @@ func TestVerifyTrailAgainstCheckpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := VerifyTrail(ctx, a, testLogKey, []translog.Checkpoint{kept, earlyCp}); err != nil || n != 23 {
+	if n, err := VerifyTrail(ctx, a, nil, testLogKey, []translog.Checkpoint{kept, earlyCp}); err != nil || n != 23 {
 		t.Fatalf("untampered trail: %d, %v", n, err)
 	}
-	if _, err := VerifyTrail(ctx, a, nil, []translog.Checkpoint{kept}); err == nil {
+	if _, err := VerifyTrail(ctx, a, nil, nil, []translog.Checkpoint{kept}); err == nil {
 		t.Error("checkpoints without the leaf key: no error")
 	}
 	other, _ := NewLogKey(make([]byte, KeySize))
-	if _, err := VerifyTrail(ctx, a, other, nil); err == nil {
+	if _, err := VerifyTrail(ctx, a, nil, other, nil); err == nil {
 		t.Error("another leaf key: no error")
 	}
 
@@ -114,7 +114,7 @@ func TestVerifyTrailAgainstCheckpoints(t *testing.T) {
 			if _, err := VerifyChain(ctx, f); err != nil {
 				t.Fatalf("the forgery fools the chain alone, as it should for this test: %v", err)
 			}
-			_, err := VerifyTrail(ctx, f, testLogKey, []translog.Checkpoint{earlyCp, kept})
+			_, err := VerifyTrail(ctx, f, nil, testLogKey, []translog.Checkpoint{earlyCp, kept})
 			var ce *ChainError
 			if !errors.As(err, &ce) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("VerifyTrail = %v, want a ChainError saying %q", err, tc.want)
@@ -135,7 +135,7 @@ func TestVerifyTrailEveryCheckpointSize(t *testing.T) {
 		}
 		cps = append(cps, checkpointOf(t, a))
 	}
-	if n, err := VerifyTrail(context.Background(), a, testLogKey, cps); err != nil || n != 40 {
+	if n, err := VerifyTrail(context.Background(), a, nil, testLogKey, cps); err != nil || n != 40 {
 		t.Fatalf("%d, %v", n, err)
 	}
 }

@@ -56,10 +56,18 @@ func runAudit(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer store.Close()
-	n, err := registry.VerifyTrail(ctx, store, key, cps)
+	n, err := registry.VerifyTrail(ctx, store, store, key, cps)
 	var chain *registry.ChainError
 	if errors.As(err, &chain) {
 		fmt.Fprintf(e.stdout, "audit trail TAMPERED: first bad entry %d: %s (%d entries before it verified)\n", chain.Seq, chain.Reason, n)
+		return errReported
+	}
+	var version *registry.VersionError
+	if errors.As(err, &version) {
+		fmt.Fprintf(e.stdout, "record versions TAMPERED: %s (the trail's %d entries verified)\n", version, n)
+		if version.Unfiled {
+			fmt.Fprintln(e.stdout, "(a version filed before versions were leaves of the log is bound to it by degreegate migrate with the keys)")
+		}
 		return errReported
 	}
 	if err != nil {
@@ -67,9 +75,9 @@ func runAudit(ctx context.Context, args []string, e env) error {
 	}
 	switch {
 	case key == nil:
-		fmt.Fprintf(e.stdout, "audit trail verified: %d entries, hash chain intact (the log was not checked: it needs the keys folder)\n", n)
+		fmt.Fprintf(e.stdout, "audit trail verified: %d entries, hash chain intact, every record version is the one its entry filed (the log was not checked: it needs the keys folder)\n", n)
 	case len(cps) == 0:
-		fmt.Fprintf(e.stdout, "audit trail verified: %d entries, hash chain intact, every entry is its leaf of the log (no checkpoint kept outside the database was given: --checkpoint)\n", n)
+		fmt.Fprintf(e.stdout, "audit trail verified: %d entries, hash chain intact, every entry is its leaf of the log, every record version is the one its entry filed (no checkpoint kept outside the database was given: --checkpoint)\n", n)
 	default:
 		newest := cps[0]
 		for _, c := range cps {
@@ -77,7 +85,7 @@ func runAudit(ctx context.Context, args []string, e env) error {
 				newest = c
 			}
 		}
-		fmt.Fprintf(e.stdout, "audit trail verified: %d entries, hash chain intact, every entry is its leaf of the log, and the trail makes the tree of each of %d checkpoints kept outside the database (the newest: %d entries)\n", n, len(cps), newest.Size)
+		fmt.Fprintf(e.stdout, "audit trail verified: %d entries, hash chain intact, every entry is its leaf of the log, every record version is the one its entry filed, and the trail makes the tree of each of %d checkpoints kept outside the database (the newest: %d entries)\n", n, len(cps), newest.Size)
 	}
 	return nil
 }

@@ -136,7 +136,7 @@ func ensureRecords(b *testing.B, url string, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := loadSynthetic(ctx, store, keys, n, 1); err != nil {
+	if _, err := loadSynthetic(ctx, store, keys, registry.NewRandomLogKey(), n, 1); err != nil {
 		b.Fatal(err)
 	}
 	if err := store.Analyze(ctx); err != nil {

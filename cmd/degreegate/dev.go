@@ -39,7 +39,10 @@ func runDev(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	store := inmem.New()
-	samples, err := loadSynthetic(ctx, store, keys, *n, *seed)
+	// The log's leaf key files the synthetic records too: every version
+	// is a leaf from the first.
+	leaf := registry.NewRandomLogKey()
+	samples, err := loadSynthetic(ctx, store, keys, leaf, *n, *seed)
 	if err != nil {
 		return err
 	}
@@ -51,14 +54,14 @@ func runDev(ctx context.Context, args []string, e env) error {
 	if *stateDir != "" {
 		fmt.Fprintf(e.stdout, "writing samples.json, dev-issuer.jwk, jwks.json and tokens.json to %s\n", *stateDir)
 	}
-	gw := devGateway{cfg: cfg, stateDir: *stateDir, unlimited: *unlimited, samples: samples}
+	gw := devGateway{cfg: cfg, stateDir: *stateDir, unlimited: *unlimited, samples: samples, leaf: leaf}
 	return gw.run(ctx, store, keys, e)
 }
 
 // loadSynthetic fills store with n generated records, validated and
 // sealed as an import would, and returns a few of them as samples: the
 // first five and the first revoked one.
-func loadSynthetic(ctx context.Context, store registry.Store, keys *registry.Keyring, n int, seed int64) ([]registry.Record, error) {
+func loadSynthetic(ctx context.Context, store registry.Store, keys *registry.Keyring, leaf *registry.LogKey, n int, seed int64) ([]registry.Record, error) {
 	const batchSize = 5000
 	today := registry.DateOf(time.Now())
 	change := registry.Change{Actor: "dev:synthetic", Reason: fmt.Sprintf("synthetic records, seed %d", seed), At: time.Now()}
@@ -71,7 +74,7 @@ func loadSynthetic(ctx context.Context, store registry.Store, keys *registry.Key
 		if len(batch) == 0 {
 			return nil
 		}
-		if _, err := store.Insert(ctx, batch, change); err != nil {
+		if _, err := registry.Insert(ctx, store, leaf, batch, change); err != nil {
 			return fmt.Errorf("dev: load: %w", err)
 		}
 		batch = batch[:0]

@@ -71,7 +71,7 @@ func runImport(ctx context.Context, args []string, e env) error {
 			BatchSize: *batch,
 			Change:    registry.Change{Actor: *actor, Reason: *reason},
 			Source:    name,
-			Audit:     registry.Committing{AuditLog: store, Key: logKey},
+			Log:       registry.Committing{AuditLog: store, Key: logKey},
 			Reject: func(r ingest.Rejection) {
 				fmt.Fprintf(e.stdout, "%s:%d: %s: %s: %s\n", name, r.Line, fieldOrRow(r.Field), r.Code, r.Message)
 				if rep != nil {

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordbin"
 	"github.com/degreegate/degreegate/translog"
 )
 
@@ -145,7 +146,114 @@ func TestLogCatchesTheDatabaseOwner(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("after restoring the trail: exit %d %s", r.code, r.stdout)
 	}
+	catchRewrittenVersions(t, f, checkpoints, entries, leaves)
 	assertNoPersonalData(t, f.tr.String(), f.records)
+}
+
+// catchRewrittenVersions: every filed record version is a leaf of the
+// log, through its filing entry; the tables' owner edits a version's
+// record or its filer, adds a version, removes one, or edits a version
+// and its filing entry and re-chains the trail — and `audit verify`
+// names each.
+func catchRewrittenVersions(t *testing.T, f *serveFixture, checkpoints string, entries []registry.AuditEntry, leaves []tlog.Hash) {
+	ctx := context.Background()
+	cert := f.records[7].CertificateNumber
+	if _, err := f.conn.Exec(ctx, `CREATE TEMP TABLE kept_versions AS SELECT * FROM record_versions WHERE certificate_number = $1`, cert); err != nil {
+		t.Fatal(err)
+	}
+	var filedAt int64
+	for i := range entries {
+		if ref, _, ok := registry.FiledVersion(&entries[i]); ok && ref.CertificateNumber == cert {
+			filedAt = int64(i) + 1
+		}
+	}
+	if filedAt == 0 {
+		t.Fatalf("no entry of the trail files record %d", 7)
+	}
+	owner := func(stmts ...string) {
+		t.Helper()
+		err := pgx.BeginFunc(ctx, f.conn, func(tx pgx.Tx) error {
+			for _, stmt := range append(append([]string{`ALTER TABLE record_versions DISABLE TRIGGER USER`}, stmts...), `ALTER TABLE record_versions ENABLE TRIGGER USER`) {
+				if _, err := tx.Exec(ctx, stmt, pgx.QueryExecModeSimpleProtocol); err != nil {
+					return fmt.Errorf("%s: %w", stmt, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	quoted := "'" + cert + "'"
+	// The record as the owner would rewrite it: another name in the body.
+	var body []byte
+	if err := f.conn.QueryRow(ctx, `SELECT body FROM record_versions WHERE certificate_number = $1`, cert).Scan(&body); err != nil {
+		t.Fatal(err)
+	}
+	var rec registry.Record
+	if err := recordbin.DecodeRecord(body, &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Name = "王伪造"
+	forged := fmt.Sprintf(`'\x%x'`, recordbin.AppendRecord(nil, &rec))
+	for _, tc := range []struct {
+		name   string
+		forge  []string
+		trail  func() []registry.AuditEntry // the trail rewritten too, re-chained over the same leaves
+		output string
+	}{
+		{"a version's record rewritten", []string{`UPDATE record_versions SET body = ` + forged + ` WHERE certificate_number = ` + quoted}, nil,
+			fmt.Sprintf("audit entry %d: record version 1 of certificate %s: not the version this entry filed", filedAt, cert)},
+		{"a version's filer rewritten", []string{`UPDATE record_versions SET actor = 'office:someone else' WHERE certificate_number = ` + quoted}, nil,
+			fmt.Sprintf("audit entry %d: record version 1 of certificate %s: not the version this entry filed", filedAt, cert)},
+		{"a version's indexed status rewritten", []string{`UPDATE record_versions SET status = CASE WHEN status = 'revoked' THEN 'filed' ELSE 'revoked' END WHERE certificate_number = ` + quoted}, nil,
+			fmt.Sprintf("record version 1 of certificate %s: its indexed columns (status) disagree with its record", cert)},
+		{"a version added", []string{`INSERT INTO record_versions SELECT certificate_number, 2, kind, unit_code, degree_level, conferral_year, status, person_index, key_id, secret, digest, ` + forged +
+			`, actor, 'a revocation no one filed', changed_at FROM kept_versions`}, nil,
+			fmt.Sprintf("record version 2 of certificate %s: no entry of the trail filed it", cert)},
+		{"a version removed", []string{`DELETE FROM record_versions WHERE certificate_number = ` + quoted}, nil,
+			fmt.Sprintf("audit entry %d: record version 1 of certificate %s: filed by this entry but no longer stored", filedAt, cert)},
+		{"a version rewritten with its filing entry, the trail re-chained", []string{`UPDATE record_versions SET body = ` + forged + ` WHERE certificate_number = ` + quoted},
+			func() []registry.AuditEntry {
+				rows, _ := f.conn.Query(ctx, `SELECT body, key_id, secret, person_index, digest, actor, reason, changed_at FROM record_versions WHERE certificate_number = $1`, cert)
+				vs, err := pgx.CollectRows(rows,
+					func(r pgx.CollectableRow) (registry.Version, error) {
+						var v registry.Version
+						var b []byte
+						if err := r.Scan(&b, &v.KeyID, &v.Secret, &v.PersonIndex, &v.Digest, &v.Change.Actor, &v.Change.Reason, &v.Change.At); err != nil {
+							return v, err
+						}
+						v.Version = 1
+						return v, recordbin.DecodeRecord(b, &v.Record)
+					})
+				if err != nil || len(vs) != 1 {
+					t.Fatalf("read the forged version: %v", err)
+				}
+				d := registry.VersionDigest(&vs[0])
+				es := clone(entries)
+				es[filedAt-1].Detail = fmt.Sprintf(`{"version":1,"sha256":"%x"}`, d)
+				return es
+			},
+			fmt.Sprintf("first bad entry %d: is not the entry the log holds", filedAt)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			owner(tc.forge...)
+			if tc.trail != nil {
+				rewriteTrail(t, f.conn, tc.trail(), leaves)
+				t.Cleanup(func() { rewriteTrail(t, f.conn, entries, leaves) })
+			}
+			t.Cleanup(func() {
+				owner(`DELETE FROM record_versions WHERE certificate_number = `+quoted, `INSERT INTO record_versions SELECT * FROM kept_versions`)
+			})
+			r := f.tr.run(t, f.env, "audit", "verify", "--checkpoint", checkpoints)
+			if r.code != 1 || !strings.Contains(r.stdout, "TAMPERED") || !strings.Contains(r.stdout, tc.output) {
+				t.Fatalf("audit verify: exit %d\n%s%s\nwant it to say %q", r.code, r.stdout, r.stderr, tc.output)
+			}
+		})
+	}
+	if r := f.tr.run(t, f.env, "audit", "verify", "--checkpoint", checkpoints); r.code != 0 || !strings.Contains(r.stdout, "every record version is the one its entry filed") {
+		t.Fatalf("after restoring the versions: exit %d %s", r.code, r.stdout)
+	}
 }
 
 func envValue(env []string, name string) string {
@@ -328,11 +436,15 @@ func TestMigrateMakesAnOldTrailLeaves(t *testing.T) {
 	if seq < 10 {
 		t.Fatalf("import wrote %d audit entries, want one per batch", seq)
 	}
-	// The trail as it was before the log.
+	// The trail as it was before the log, and a version filed before
+	// versions were leaves (migration 00009 lists those it finds).
 	for _, stmt := range []string{
 		`ALTER TABLE log_nodes DISABLE TRIGGER USER`, `ALTER TABLE audit_head DISABLE TRIGGER USER`,
 		`DELETE FROM log_nodes`, `UPDATE audit_head SET log_size = 0, log_root = sha256(''::bytea)`,
 		`ALTER TABLE log_nodes ENABLE TRIGGER USER`, `ALTER TABLE audit_head ENABLE TRIGGER USER`,
+		`INSERT INTO record_versions SELECT certificate_number, 2, kind, unit_code, degree_level, conferral_year, status, person_index, key_id, secret, digest, body,
+			'office:legacy', 'amended before the log', changed_at FROM record_versions WHERE version = 1 ORDER BY certificate_number LIMIT 1`,
+		`INSERT INTO unlogged_versions SELECT certificate_number, version FROM record_versions WHERE version = 2`,
 	} {
 		if _, err := conn.Exec(ctx, stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
@@ -347,13 +459,14 @@ func TestMigrateMakesAnOldTrailLeaves(t *testing.T) {
 		t.Fatalf("serve over a trail the log does not cover: exit %d %s", r.code, r.stderr)
 	}
 	r = tr.run(t, env, "migrate")
-	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("made audit entries 1–%d leaves", seq)) {
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("made audit entries 1–%d leaves", seq)) ||
+		!strings.Contains(r.stdout, "filed 1 record versions written before the transparency log as leaves") {
 		t.Fatalf("migrate: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	if r := tr.run(t, env, "audit", "verify"); r.code != 0 || !strings.Contains(r.stdout, "every entry is its leaf") {
+	if r := tr.run(t, env, "audit", "verify"); r.code != 0 || !strings.Contains(r.stdout, "every entry is its leaf") || !strings.Contains(r.stdout, "every record version is the one its entry filed") {
 		t.Fatalf("audit verify after migrate: exit %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	if r := tr.run(t, env, "migrate"); r.code != 0 || strings.Contains(r.stdout, "leaves") {
+	if r := tr.run(t, env, "migrate"); r.code != 0 || strings.Contains(r.stdout, "leaves") || strings.Contains(r.stdout, "filed") {
 		t.Fatalf("a second migrate is not a no-op: %s", r.stdout)
 	}
 	if r := tr.run(t, env, "import", "--quiet", filepath.Join(dir, "r.csv")); r.code != 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/registry/postgres"
@@ -36,6 +37,34 @@ func runMigrate(ctx context.Context, args []string, e env) error {
 	return extendLog(ctx, cfg, e)
 }
 
+// logVersions files an entry for every record version filed before
+// versions were leaves of the log (registry.ActionLogVersion), dated now
+// and committed with the leaf key.
+func logVersions(ctx context.Context, store *postgres.Store, key *registry.LogKey, e env) error {
+	total := int64(0)
+	for {
+		var n int
+		left, err := store.LogVersions(ctx, logBatch, func(v *registry.Version) registry.AuditEntry {
+			n++
+			f := key.FilingEntry(registry.ActionLogVersion, v)
+			f.At = time.Now()
+			key.Commit(&f)
+			return f
+		})
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		total += int64(n)
+		if left == 0 || n == 0 {
+			break
+		}
+	}
+	if total > 0 {
+		fmt.Fprintf(e.stdout, "filed %d record versions written before the transparency log as leaves of it\n", total)
+	}
+	return nil
+}
+
 // logBatch is how many entries of a trail older than the log one
 // transaction makes leaves.
 const logBatch = 10_000
@@ -53,12 +82,17 @@ func extendLog(ctx context.Context, cfg *Config, e env) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if head.LogSize == head.Seq {
+	unlogged, err := store.UnloggedVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if head.LogSize == head.Seq && unlogged == 0 {
 		return nil
 	}
 	key, err := registry.LoadLogKey(cfg.KeysDir, cfg.keyEnv)
 	if err != nil {
-		return fmt.Errorf("migrate: the audit trail holds %d entries written before the transparency log; making them leaves needs the log's leaf key: %w", head.Seq-head.LogSize, err)
+		return fmt.Errorf("migrate: the audit trail holds %d entries and the registry %d record versions written before the transparency log; making them leaves needs the log's leaf key: %w",
+			head.Seq-head.LogSize, unlogged, err)
 	}
 	from := head.LogSize
 	for head.LogSize < head.Seq {
@@ -66,6 +100,8 @@ func extendLog(ctx context.Context, cfg *Config, e env) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
-	fmt.Fprintf(e.stdout, "made audit entries %d–%d leaves of the transparency log\n", from+1, head.LogSize)
-	return nil
+	if head.LogSize > from {
+		fmt.Fprintf(e.stdout, "made audit entries %d–%d leaves of the transparency log\n", from+1, head.LogSize)
+	}
+	return logVersions(ctx, store, key, e)
 }

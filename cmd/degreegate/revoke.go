@@ -70,7 +70,7 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 	}
 	defer store.Close()
 
-	reg := registry.New(store, keys, registry.Committing{AuditLog: store, Key: logKey}, time.Now)
+	reg := registry.New(store, keys, logKey, time.Now)
 	revoke := reg.Revoke
 	if *amend {
 		revoke = reg.AmendRevocation

@@ -264,6 +264,12 @@ func openServeStores(ctx context.Context, cfg *Config, dbURL string, l *lifecycl
 	if head.LogSize < head.Seq {
 		return nil, nil, fmt.Errorf("the audit trail holds %d entries written before the transparency log: run `degreegate migrate` with the keys folder first", head.Seq-head.LogSize)
 	}
+	if n, err := store.UnloggedVersions(ctx); err != nil || n > 0 {
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, fmt.Errorf("the registry holds %d record versions filed before the transparency log: run `degreegate migrate` with the keys folder first", n)
+	}
 	rdb, err := redisstate.NewClient(cfg.RedisURL)
 	if err != nil {
 		return nil, nil, err

@@ -26,6 +26,7 @@ type devGateway struct {
 	stateDir  string
 	unlimited bool
 	samples   []registry.Record
+	leaf      *registry.LogKey // the log's leaf key, which filed the samples
 }
 
 func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.Keyring, e env) (err error) {
@@ -171,7 +172,7 @@ func (d devGateway) devLog(l *lifecycle) (logKeys, string, error) {
 	if err != nil {
 		return logKeys{}, "", err
 	}
-	k := logKeys{leaf: registry.NewRandomLogKey()}
+	k := logKeys{leaf: d.leaf}
 	if k.signer, err = translog.NewSigner(skey); err != nil {
 		return logKeys{}, "", err
 	}

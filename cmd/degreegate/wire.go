@@ -110,7 +110,7 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 	}
 	return gateway.New(gateway.Deps{
 		Logger:         log,
-		Registry:       registry.New(records, a.keys, trail, time.Now),
+		Registry:       registry.New(records, a.keys, a.log.leaf, time.Now),
 		Policy:         policy,
 		Receipts:       a.receipts,
 		Limiter:        a.limiter,

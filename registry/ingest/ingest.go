@@ -52,8 +52,10 @@ type Options struct {
 	Change    registry.Change // actor and reason stamped on every version; At defaults to now
 	Today     registry.Date   // "now" for date rules (default: today)
 	Source    string          // file name, for the audit trail
-	// Audit, when set, gets one entry per committed batch.
-	Audit registry.AuditLog
+	// Log is the audit trail with the log's leaf key (required): every
+	// filed version goes in with its filing entry, and every committed
+	// batch gets a summary entry.
+	Log registry.Committing
 	// Reject is called for every rejection, in line order.
 	Reject func(Rejection)
 	// Progress is called after every committed batch.
@@ -70,6 +72,7 @@ var ErrBatch = errors.New("batch not filed")
 type pending struct {
 	rejected [][]Rejection // per rejected row, its reasons
 	sealed   []registry.Sealed
+	filings  []registry.AuditEntry
 	lines    []int
 }
 
@@ -91,6 +94,11 @@ func Run(ctx context.Context, src Source, store registry.Store, keys *registry.K
 	}
 	if opt.Change.At.IsZero() {
 		opt.Change.At = time.Now()
+	}
+	// As stores keep it, so that filing entries digest what is stored.
+	opt.Change.At = opt.Change.At.UTC().Truncate(time.Microsecond)
+	if opt.Log.AuditLog == nil || opt.Log.Key == nil {
+		return Summary{}, errors.New("ingest: Options.Log needs the trail and the log's leaf key")
 	}
 	if opt.Reject == nil {
 		opt.Reject = func(Rejection) {}
@@ -202,6 +210,8 @@ func prepare(ctx context.Context, src Source, keys *registry.Keyring, opt Option
 			return fmt.Errorf("line %d: %w", row.Line, err)
 		}
 		p.sealed = append(p.sealed, s)
+		p.filings = append(p.filings, opt.Log.Key.FilingEntry(registry.ActionFile,
+			&registry.Version{Sealed: s, Version: 1, Change: opt.Change}))
 		p.lines = append(p.lines, row.Line)
 		if len(p.sealed) >= opt.BatchSize && !send() {
 			return ctx.Err()
@@ -211,7 +221,7 @@ func prepare(ctx context.Context, src Source, keys *registry.Keyring, opt Option
 
 func write(ctx context.Context, store registry.Store, b pending, opt Options, sum *Summary) error {
 	first, last := b.lines[0], b.lines[len(b.lines)-1]
-	outcomes, err := store.Insert(ctx, b.sealed, opt.Change)
+	outcomes, err := store.Insert(ctx, b.sealed, opt.Change, b.filings)
 	if err != nil {
 		return fmt.Errorf("lines %d–%d: %w: %w", first, last, ErrBatch, err)
 	}
@@ -232,12 +242,10 @@ func write(ctx context.Context, store registry.Store, b pending, opt Options, su
 	sum.Inserted += ins
 	sum.Unchanged += unch
 	sum.Batches++
-	if opt.Audit != nil {
-		e := registry.AuditEntry{At: time.Now(), Actor: opt.Change.Actor, Action: "record.import", Purpose: opt.Change.Reason,
-			Detail: fmt.Sprintf(`{"source":%q,"first_line":%d,"last_line":%d,"inserted":%d,"unchanged":%d}`, opt.Source, first, last, ins, unch)}
-		if err := opt.Audit.AppendAudit(ctx, []registry.AuditEntry{e}); err != nil {
-			return fmt.Errorf("lines %d–%d filed but not audited: %w", first, last, err)
-		}
+	e := registry.AuditEntry{At: time.Now(), Actor: opt.Change.Actor, Action: "record.import", Purpose: opt.Change.Reason,
+		Detail: fmt.Sprintf(`{"source":%q,"first_line":%d,"last_line":%d,"inserted":%d,"unchanged":%d}`, opt.Source, first, last, ins, unch)}
+	if err := opt.Log.AppendAudit(ctx, []registry.AuditEntry{e}); err != nil {
+		return fmt.Errorf("lines %d–%d filed but their summary not audited: %w", first, last, err)
 	}
 	if opt.Progress != nil {
 		opt.Progress(*sum)

@@ -48,11 +48,23 @@ func keyring(t *testing.T) *registry.Keyring {
 	return k
 }
 
+// testLogKey commits the filing entries of these tests.
+var testLogKey = registry.NewRandomLogKey()
+
+// trail is the audit trail of store (an inmem store, or one wrapped by
+// failingStore), committing under testLogKey.
+func trail(store registry.Store) registry.Committing {
+	if f, ok := store.(*failingStore); ok {
+		store = f.Store
+	}
+	return registry.Committing{AuditLog: store.(registry.AuditLog), Key: testLogKey}
+}
+
 func run(t *testing.T, store registry.Store, keys *registry.Keyring, rs []recordfile.Row, batch int) (ingest.Summary, []ingest.Rejection, error) {
 	t.Helper()
 	var rej []ingest.Rejection
 	sum, err := ingest.Run(context.Background(), &rows{append([]recordfile.Row(nil), rs...)}, store, keys, ingest.Options{
-		BatchSize: batch, Today: today, Change: registry.Change{Actor: "test", Reason: "test"},
+		BatchSize: batch, Today: today, Change: registry.Change{Actor: "test", Reason: "test"}, Log: trail(store),
 		Reject: func(r ingest.Rejection) { rej = append(rej, r) },
 	})
 	return sum, rej, err
@@ -162,12 +174,12 @@ type failingStore struct {
 	calls, failOn int
 }
 
-func (f *failingStore) Insert(ctx context.Context, b []registry.Sealed, c registry.Change) ([]registry.Outcome, error) {
+func (f *failingStore) Insert(ctx context.Context, b []registry.Sealed, c registry.Change, filings []registry.AuditEntry) ([]registry.Outcome, error) {
 	f.calls++
 	if f.calls == f.failOn {
 		return nil, errors.New("connection reset")
 	}
-	return f.Store.Insert(ctx, b, c)
+	return f.Store.Insert(ctx, b, c, filings)
 }
 
 func TestFailedBatchStopsAndKeepsEarlierBatches(t *testing.T) {
@@ -188,7 +200,8 @@ func TestFailedBatchStopsAndKeepsEarlierBatches(t *testing.T) {
 func TestImportStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := ingest.Run(ctx, &rows{synthRows(t, 100)}, inmem.New(), keyring(t), ingest.Options{Today: today, Change: registry.Change{Actor: "t", At: time.Now()}})
+	mem := inmem.New()
+	_, err := ingest.Run(ctx, &rows{synthRows(t, 100)}, mem, keyring(t), ingest.Options{Today: today, Change: registry.Change{Actor: "t", At: time.Now()}, Log: trail(mem)})
 	if err == nil {
 		t.Fatal("cancelled import reported success")
 	}
@@ -213,7 +226,7 @@ func TestImportFromCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := inmem.New()
-	sum, err := ingest.Run(context.Background(), rd, store, keyring(t), ingest.Options{Today: today, Change: registry.Change{Actor: "t"}})
+	sum, err := ingest.Run(context.Background(), rd, store, keyring(t), ingest.Options{Today: today, Change: registry.Change{Actor: "t"}, Log: trail(store)})
 	if err != nil || sum.Inserted != 50 {
 		t.Fatalf("%+v %v", sum, err)
 	}

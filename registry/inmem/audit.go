@@ -34,9 +34,18 @@ func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) 
 	}
 	s.auditMu.Lock()
 	defer s.auditMu.Unlock()
+	if err := s.appendAuditLocked(entries, leaves); err != nil {
+		return fmt.Errorf("inmem: append audit: %w", err)
+	}
+	return nil
+}
+
+// appendAuditLocked links and stores entries and their leaves; it fails,
+// having changed nothing, only when the log cannot grow.
+func (s *Store) appendAuditLocked(entries []registry.AuditEntry, leaves []tlog.Hash) error {
 	stored, edge, err := s.edge.Append(leaves)
 	if err != nil {
-		return fmt.Errorf("inmem: append audit: %w", err)
+		return err
 	}
 	head := s.head
 	for i := range entries {

@@ -20,7 +20,7 @@ func filled(tb testing.TB, n int) *Store {
 		for i := start; i < min(start+batch, n); i++ {
 			recs = append(recs, registrytest.SampleSealed(i))
 		}
-		if _, err := s.Insert(tb.Context(), recs, testChange); err != nil {
+		if _, err := registry.Insert(tb.Context(), s, testLogKey, recs, testChange); err != nil {
 			tb.Fatalf("Insert: %v", err)
 		}
 	}
@@ -94,7 +94,7 @@ func BenchmarkInsert(b *testing.B) {
 			s, k = filled(b, 100_000), 0
 			b.StartTimer()
 		}
-		if _, err := s.Insert(b.Context(), batches[k], testChange); err != nil {
+		if _, err := registry.Insert(b.Context(), s, testLogKey, batches[k], testChange); err != nil {
 			b.Fatal(err)
 		}
 		k++

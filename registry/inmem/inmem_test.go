@@ -112,5 +112,8 @@ func TestTamperUnknownSeqIsNoOp(t *testing.T) {
 
 // logged is s as a gateway wires it: entries committed to the log first.
 func logged(s *Store) registry.AuditLog {
-	return registry.Committing{AuditLog: s, Key: registry.NewRandomLogKey()}
+	return registry.Committing{AuditLog: s, Key: testLogKey}
 }
+
+// testLogKey commits the entries and filings of these tests.
+var testLogKey = registry.NewRandomLogKey()

@@ -146,3 +146,42 @@ func (m *matcher) matches(p *packed) bool {
 	}
 	return true
 }
+
+// ScanVersions calls fn with every version of every certificate, in
+// certificate-number and version order, page by page as Scan does.
+func (s *Store) ScanVersions(ctx context.Context, fn func(registry.Version) error) error {
+	page := make([]registry.Version, 0, scanPage)
+	var last string
+	started := false
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("inmem: scan versions: %w", err)
+		}
+		s.rlockOrdered()
+		pos := 0
+		if started {
+			pos = sort.Search(int(s.ordered), func(k int) bool {
+				return s.slot(s.order[k]).cur.span(tCertificateNumber) > last
+			})
+		}
+		page = page[:0]
+		for ; pos < int(s.ordered) && len(page) < scanPage; pos++ {
+			c := s.slot(s.order[pos])
+			last, started = c.cur.span(tCertificateNumber), true
+			for k := range c.older {
+				page = append(page, s.export(&c.older[k]))
+			}
+			page = append(page, s.export(&c.cur))
+		}
+		done := pos >= int(s.ordered)
+		s.mu.RUnlock()
+		for k := range page {
+			if err := fn(page[k]); err != nil {
+				return err
+			}
+		}
+		if done {
+			return nil
+		}
+	}
+}

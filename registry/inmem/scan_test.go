@@ -49,7 +49,7 @@ func TestScanAcrossPagesAndMerges(t *testing.T) {
 	var all []string
 	for start := 0; start < n; start += n / 4 {
 		batch := recs[start:min(start+n/4, n)]
-		if _, err := s.Insert(t.Context(), batch, testChange); err != nil {
+		if _, err := registry.Insert(t.Context(), s, testLogKey, batch, testChange); err != nil {
 			t.Fatalf("Insert: %v", err)
 		}
 		for _, r := range batch {
@@ -80,13 +80,13 @@ func TestScanWhileFiling(t *testing.T) {
 	const before, during = 5000, 5000
 	recs := shuffledSamples(before + during)
 	s := New()
-	if _, err := s.Insert(t.Context(), recs[:before], testChange); err != nil {
+	if _, err := registry.Insert(t.Context(), s, testLogKey, recs[:before], testChange); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for start := before; start < len(recs); start += 250 {
-			if _, err := s.Insert(t.Context(), recs[start:start+250], testChange); err != nil {
+			if _, err := registry.Insert(t.Context(), s, testLogKey, recs[start:start+250], testChange); err != nil {
 				t.Errorf("Insert: %v", err)
 				return
 			}
@@ -109,7 +109,7 @@ func TestScanWhileFiling(t *testing.T) {
 func TestCallbacksMayReenter(t *testing.T) {
 	s := New()
 	recs := shuffledSamples(2 * scanPage)
-	if _, err := s.Insert(t.Context(), recs, testChange); err != nil {
+	if _, err := registry.Insert(t.Context(), s, testLogKey, recs, testChange); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
 	done := make(chan error, 1)
@@ -118,7 +118,7 @@ func TestCallbacksMayReenter(t *testing.T) {
 			if _, err := s.Current(t.Context(), v.CertificateNumber); err != nil {
 				return err
 			}
-			_, err := s.Append(t.Context(), v.Version, v.Sealed, testChange)
+			_, err := registry.Append(t.Context(), s, testLogKey, "record.amend", v.Version, v.Sealed, testChange)
 			if err != nil {
 				return err
 			}
@@ -153,7 +153,7 @@ func TestByPersonEmptyIndex(t *testing.T) {
 	s := New()
 	r := registrytest.SampleSealed(0)
 	r.PersonIndex = nil
-	if _, err := s.Insert(t.Context(), []registry.Sealed{r}, testChange); err != nil {
+	if _, err := registry.Insert(t.Context(), s, testLogKey, []registry.Sealed{r}, testChange); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
 	for _, pi := range [][]byte{nil, {}} {
@@ -163,7 +163,7 @@ func TestByPersonEmptyIndex(t *testing.T) {
 	}
 	// Giving the record an index later puts it in that person's list.
 	next := registrytest.SampleSealed(0)
-	if _, err := s.Append(t.Context(), 1, next, testChange); err != nil {
+	if _, err := registry.Append(t.Context(), s, testLogKey, "record.amend", 1, next, testChange); err != nil {
 		t.Fatalf("Append: %v", err)
 	}
 	if got, err := s.ByPerson(t.Context(), next.PersonIndex); err != nil || len(got) != 1 {
@@ -174,9 +174,9 @@ func TestByPersonEmptyIndex(t *testing.T) {
 func TestErrorsCarryNoCertificateNumber(t *testing.T) {
 	s := New()
 	r := registrytest.SampleSealed(3)
-	_, err := s.Insert(t.Context(), []registry.Sealed{r, r}, testChange)
+	_, err := registry.Insert(t.Context(), s, testLogKey, []registry.Sealed{r, r}, testChange)
 	_, err2 := s.Current(t.Context(), r.CertificateNumber)
-	_, err3 := s.Append(t.Context(), 1, r, testChange)
+	_, err3 := registry.Append(t.Context(), s, testLogKey, "record.amend", 1, r, testChange)
 	for _, e := range []error{err, err2, err3} {
 		if e == nil {
 			t.Fatal("want an error")

@@ -105,8 +105,11 @@ func (s *Store) addChangeLocked(c registry.Change) int32 {
 }
 
 // Insert files the records of batch that are new, as version 1.
-func (s *Store) Insert(ctx context.Context, batch []registry.Sealed, change registry.Change) ([]registry.Outcome, error) {
+func (s *Store) Insert(ctx context.Context, batch []registry.Sealed, change registry.Change, filings []registry.AuditEntry) ([]registry.Outcome, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("inmem: insert: %w", err)
+	}
+	if err := registry.CheckFilings(batch, filings); err != nil {
 		return nil, fmt.Errorf("inmem: insert: %w", err)
 	}
 	seen := make(map[string]struct{}, len(batch))
@@ -134,18 +137,38 @@ func (s *Store) Insert(ctx context.Context, batch []registry.Sealed, change regi
 	out := make([]registry.Outcome, len(batch))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := int32(-1)
+	var filed []registry.AuditEntry
 	for i := range packs {
-		out[i] = s.outcomeLocked(&packs[i])
-		if out[i] != registry.Inserted {
-			continue
+		if out[i] = s.outcomeLocked(&packs[i]); out[i] == registry.Inserted {
+			filed = append(filed, filings[i])
 		}
-		if ch < 0 {
-			ch = s.addChangeLocked(change)
+	}
+	if len(filed) == 0 {
+		return out, nil
+	}
+	if err := s.fileEntries(filed); err != nil {
+		return nil, fmt.Errorf("inmem: insert: %w", err)
+	}
+	ch := s.addChangeLocked(change)
+	for i := range packs {
+		if out[i] == registry.Inserted {
+			s.fileLocked(version{packed: packs[i], number: 1, change: ch})
 		}
-		s.fileLocked(version{packed: packs[i], number: 1, change: ch})
 	}
 	return out, nil
+}
+
+// fileEntries appends the filing entries of versions about to be
+// stored, before them: if the trail refuses, no version is stored.
+// The caller holds mu.
+func (s *Store) fileEntries(entries []registry.AuditEntry) error {
+	leaves, err := registry.LeafHashes(entries)
+	if err != nil {
+		return err
+	}
+	s.auditMu.Lock()
+	defer s.auditMu.Unlock()
+	return s.appendAuditLocked(entries, leaves)
 }
 
 // outcomeLocked decides what Insert does with r: an identical digest in
@@ -184,8 +207,12 @@ func (s *Store) fileLocked(v version) {
 }
 
 // Append writes next as version after+1.
-func (s *Store) Append(ctx context.Context, after int, next registry.Sealed, change registry.Change) (registry.Version, error) {
+func (s *Store) Append(ctx context.Context, after int, next registry.Sealed, change registry.Change, filing registry.AuditEntry) (registry.Version, error) {
 	if err := ctx.Err(); err != nil {
+		return registry.Version{}, fmt.Errorf("inmem: append: %w", err)
+	}
+	filings := []registry.AuditEntry{filing}
+	if err := registry.CheckFilings([]registry.Sealed{next}, filings); err != nil {
 		return registry.Version{}, fmt.Errorf("inmem: append: %w", err)
 	}
 	p, err := pack(&next)
@@ -203,6 +230,9 @@ func (s *Store) Append(ctx context.Context, after int, next registry.Sealed, cha
 	c := s.slot(i)
 	if int(c.cur.number) != after {
 		return registry.Version{}, fmt.Errorf("inmem: append after version %d, newest is %d: %w", after, c.cur.number, registry.ErrVersionConflict)
+	}
+	if err := s.fileEntries(filings); err != nil {
+		return registry.Version{}, fmt.Errorf("inmem: append: %w", err)
 	}
 	moves := c.cur.span(sPersonIndex) != p.span(sPersonIndex)
 	if moves {

@@ -98,9 +98,65 @@ func (s *Store) AppendAudit(ctx context.Context, entries []registry.AuditEntry) 
 	return nil
 }
 
+// fileInTx runs write in a transaction, then appends the filing entries
+// write returns to the trail in the same transaction and commits: a
+// version is stored with its leaf or not at all. The head is locked from
+// the append to the commit only, not while write works.
+func (s *Store) fileInTx(ctx context.Context, write func(tx pgx.Tx) ([]registry.AuditEntry, error)) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	entries, err := write(tx)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return tx.Commit(ctx)
+	}
+	leaves, err := registry.LeafHashes(entries)
+	if err != nil {
+		return err
+	}
+	s.audit.Lock()
+	defer s.audit.Unlock()
+	var cached *translog.Edge
+	if s.audit.known {
+		cached = &s.audit.edge
+	}
+	cur, cedge, err := lockHeadAt(ctx, tx, s.audit.head, cached)
+	// Whatever happens next, the cached head may no longer be the head.
+	s.audit.known = false
+	if err != nil {
+		return err
+	}
+	if cur.LogSize != cur.Seq {
+		return registry.ErrLogBehind
+	}
+	b, head, edge, err := appendBatch(cur, cedge, entries, leaves)
+	if err != nil {
+		return err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("append %d filing entries: %w", len(entries), err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	s.audit.head, s.audit.edge, s.audit.known = head, edge, true
+	return nil
+}
+
 // lockHead locks the head row in tx and reads it, with the edge of its
 // log.
 func lockHead(ctx context.Context, tx pgx.Tx) (registry.ChainHead, translog.Edge, error) {
+	return lockHeadAt(ctx, tx, registry.ChainHead{}, nil)
+}
+
+// lockHeadAt is lockHead, which takes known, the edge of the log at
+// head, instead of reading it when the head has not moved from there.
+func lockHeadAt(ctx context.Context, tx pgx.Tx, head registry.ChainHead, known *translog.Edge) (registry.ChainHead, translog.Edge, error) {
 	var h registry.ChainHead
 	var root []byte
 	err := tx.QueryRow(ctx, `SELECT seq, hash, log_size, log_root FROM audit_head FOR UPDATE`).Scan(&h.Seq, &h.Hash, &h.LogSize, &root)
@@ -108,6 +164,9 @@ func lockHead(ctx context.Context, tx pgx.Tx) (registry.ChainHead, translog.Edge
 		return h, translog.Edge{}, fmt.Errorf("lock audit head: %w", err)
 	}
 	copy(h.LogRoot[:], root)
+	if known != nil && h.Seq == head.Seq && bytes.Equal(h.Hash, head.Hash) && h.LogSize == known.Size() && h.LogRoot == known.Root() {
+		return h, *known, nil
+	}
 	edge, err := translog.LoadEdge(ctx, nodeReader{tx}, h.LogSize)
 	if err != nil {
 		return h, translog.Edge{}, fmt.Errorf("audit head: %w", err)

@@ -53,7 +53,7 @@ func preload(b *testing.B, n int) (*Store, []string) {
 			numbers = append(numbers, batch[i].CertificateNumber)
 		}
 		start := time.Now()
-		if _, err := s.Insert(ctx, batch, change("bench import")); err != nil {
+		if _, err := registry.Insert(ctx, s, testLogKey, batch, change("bench import")); err != nil {
 			b.Fatal(err)
 		}
 		spent += time.Since(start)
@@ -62,7 +62,7 @@ func preload(b *testing.B, n int) (*Store, []string) {
 		next := registrytest.SampleSealed(i)
 		next.Status = registry.StatusRevoked
 		next.Digest = slices.Concat(next.Digest[:31], []byte{next.Digest[31] ^ 1})
-		if _, err := s.Append(ctx, 1, next, change("bench amend")); err != nil {
+		if _, err := registry.Append(ctx, s, testLogKey, "record.amend", 1, next, change("bench amend")); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -164,7 +164,7 @@ func BenchmarkInsert(b *testing.B) {
 		batch := sampleRange(next, importBatch)
 		next += importBatch
 		b.StartTimer()
-		if _, err := s.Insert(ctx, batch, change("bench import")); err != nil {
+		if _, err := registry.Insert(ctx, s, testLogKey, batch, change("bench import")); err != nil {
 			b.Fatal(err)
 		}
 		total += len(batch)
@@ -304,7 +304,7 @@ func BenchmarkVerifyTrail(b *testing.B) {
 	cp := translog.Checkpoint{Origin: "bench", Size: head.LogSize, Root: head.LogRoot}
 	b.ResetTimer()
 	for b.Loop() {
-		got, err := registry.VerifyTrail(ctx, s, testLogKey, []translog.Checkpoint{cp})
+		got, err := registry.VerifyTrail(ctx, s, nil, testLogKey, []translog.Checkpoint{cp})
 		if err != nil || got != int64(n) {
 			b.Fatalf("%d entries verified, want %d: %v", got, n, err)
 		}

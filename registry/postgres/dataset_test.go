@@ -28,13 +28,13 @@ func TestScanBulkMatchesScan(t *testing.T) {
 	for i := range 40 {
 		batch = append(batch, registrytest.SampleSealed(i))
 	}
-	if _, err := s.Insert(ctx, batch, change); err != nil {
+	if _, err := registry.Insert(ctx, s, testLogKey, batch, change); err != nil {
 		t.Fatal(err)
 	}
 	next := batch[3]
 	next.Status, next.RevokedOn, next.RevocationResolution, next.RevocationReason =
 		registry.StatusRevoked, registry.NewDate(2024, 1, 2), "决议", "reason"
-	if _, err := s.Append(ctx, 1, next, change); err != nil {
+	if _, err := registry.Append(ctx, s, testLogKey, "record.amend", 1, next, change); err != nil {
 		t.Fatal(err)
 	}
 	type seen struct {

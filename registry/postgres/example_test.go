@@ -25,8 +25,12 @@ func Example() {
 	}
 	defer store.Close()
 
+	logKey, err := registry.NewLogKey(make([]byte, registry.KeySize)) // keys init writes log-leaf.key
+	if err != nil {
+		log.Fatal(err)
+	}
 	var batch []registry.Sealed // sealed by a registry.Keyring: no clear identifiers
-	outcomes, err := store.Insert(ctx, batch, registry.Change{Actor: "office:import", Reason: "annual filing"})
+	outcomes, err := registry.Insert(ctx, store, logKey, batch, registry.Change{Actor: "office:import", Reason: "annual filing"})
 	if err != nil {
 		log.Fatal(err)
 	}

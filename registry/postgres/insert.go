@@ -40,9 +40,12 @@ var copyColumns = []string{
 // already (with the digests of all their versions), and one COPY writes
 // the new ones. A record whose digest equals that of any stored version
 // of its certificate is Unchanged; one that differs is a Conflict.
-func (s *Store) Insert(ctx context.Context, batch []registry.Sealed, change registry.Change) ([]registry.Outcome, error) {
+func (s *Store) Insert(ctx context.Context, batch []registry.Sealed, change registry.Change, filings []registry.AuditEntry) ([]registry.Outcome, error) {
 	if len(batch) == 0 {
 		return []registry.Outcome{}, nil
+	}
+	if err := registry.CheckFilings(batch, filings); err != nil {
+		return nil, fmt.Errorf("insert: %w", err)
 	}
 	for i := range batch {
 		if err := checkSealed(&batch[i]); err != nil {
@@ -53,7 +56,7 @@ func (s *Store) Insert(ctx context.Context, batch []registry.Sealed, change regi
 	var err error
 	for attempt := 1; attempt <= insertAttempts; attempt++ {
 		var out []registry.Outcome
-		out, err = s.insertOnce(ctx, batch, change)
+		out, err = s.insertOnce(ctx, batch, change, filings)
 		if err == nil {
 			return out, nil
 		}
@@ -64,12 +67,12 @@ func (s *Store) Insert(ctx context.Context, batch []registry.Sealed, change regi
 	return nil, fmt.Errorf("insert batch of %d records: %w", len(batch), err)
 }
 
-func (s *Store) insertOnce(ctx context.Context, batch []registry.Sealed, change registry.Change) ([]registry.Outcome, error) {
+func (s *Store) insertOnce(ctx context.Context, batch []registry.Sealed, change registry.Change, filings []registry.AuditEntry) ([]registry.Outcome, error) {
 	out := make([]registry.Outcome, len(batch))
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.fileInTx(ctx, func(tx pgx.Tx) ([]registry.AuditEntry, error) {
 		stored, err := storedDigests(ctx, tx, batch)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		fresh := make([]int, 0, len(batch))
 		firstFresh := map[string]int{}
@@ -83,7 +86,7 @@ func (s *Store) insertOnce(ctx context.Context, batch []registry.Sealed, change 
 				// it twice, so it fails whole. (A stored number may repeat:
 				// each copy is judged against the stored versions alone.)
 				if j, dup := firstFresh[number]; dup {
-					return fmt.Errorf("batch[%d] repeats the certificate number of batch[%d], which is not on file", i, j)
+					return nil, fmt.Errorf("batch[%d] repeats the certificate number of batch[%d], which is not on file", i, j)
 				}
 				firstFresh[number] = i
 				out[i] = registry.Inserted
@@ -95,7 +98,7 @@ func (s *Store) insertOnce(ctx context.Context, batch []registry.Sealed, change 
 			}
 		}
 		if len(fresh) == 0 {
-			return nil
+			return nil, nil
 		}
 		// COPY in key order: consecutive rows then land on the same
 		// primary-key leaf pages instead of all over the index, which
@@ -109,12 +112,16 @@ func (s *Store) insertOnce(ctx context.Context, batch []registry.Sealed, change 
 		src := &versionSource{batch: batch, rows: fresh, change: change, next: -1}
 		n, err := tx.CopyFrom(ctx, pgx.Identifier{"record_versions"}, copyColumns, src)
 		if err != nil {
-			return fmt.Errorf("copy new versions: %w", err)
+			return nil, fmt.Errorf("copy new versions: %w", err)
 		}
 		if n != int64(len(fresh)) {
-			return fmt.Errorf("copy new versions: wrote %d of %d", n, len(fresh))
+			return nil, fmt.Errorf("copy new versions: wrote %d of %d", n, len(fresh))
 		}
-		return nil
+		entries := make([]registry.AuditEntry, len(fresh))
+		for k, i := range fresh {
+			entries[k] = filings[i]
+		}
+		return entries, nil
 	})
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordbin"
 )
 
 // newest is true of a row that no later version of its certificate
@@ -122,6 +123,59 @@ func (s *Store) Scan(ctx context.Context, f registry.Filter, fn func(registry.Ve
 	query := `SELECT ` + versionCols + ` FROM record_versions v WHERE ` + newest + where +
 		` ORDER BY v.certificate_number`
 	return streamRows(ctx, s.pool, "version_stream", query, args, scanVersion, fn)
+}
+
+// ScanVersions streams every version, ordered by certificate number and
+// version, through a server-side cursor as Scan does. The columns that
+// copy a version's fields for lookups and filters must agree with its
+// record: a row where they do not was changed behind the store's back,
+// and is reported as a *registry.VersionError (VerifyTrail checks the
+// record itself against its filing entry).
+func (s *Store) ScanVersions(ctx context.Context, fn func(registry.Version) error) error {
+	query := `SELECT ` + versionCols + `, v.certificate_number, v.kind, v.unit_code, v.degree_level, v.conferral_year, v.status
+		FROM record_versions v ORDER BY v.certificate_number, v.version`
+	return streamRows(ctx, s.pool, "version_all_stream", query, nil, scanIndexedVersion, fn)
+}
+
+// scanIndexedVersion reads versionCols and the indexed copies of the
+// record's fields, and checks that they agree.
+func scanIndexedVersion(row pgx.CollectableRow) (registry.Version, error) {
+	var (
+		v                               registry.Version
+		ver, year                       int32
+		body                            []byte
+		cert, kind, unit, level, status string
+	)
+	if err := row.Scan(&ver, &v.KeyID, &v.Secret, &v.PersonIndex, &v.Digest, &body, &v.Change.Actor, &v.Change.Reason, &v.Change.At,
+		&cert, &kind, &unit, &level, &year, &status); err != nil {
+		return v, fmt.Errorf("read record version: %w", err)
+	}
+	if err := recordbin.DecodeRecord(body, &v.Record); err != nil {
+		return v, fmt.Errorf("read record version %d: %w", ver, err)
+	}
+	v.Version = int(ver)
+	v.Change.At = v.Change.At.UTC()
+	r := &v.Record
+	var differ []string
+	for _, c := range []struct {
+		name          string
+		column, field string
+	}{
+		{"certificate_number", cert, r.CertificateNumber}, {"kind", kind, string(r.Kind)}, {"unit_code", unit, r.UnitCode},
+		{"degree_level", level, string(r.DegreeLevel)}, {"status", status, string(r.Status)},
+	} {
+		if c.column != c.field {
+			differ = append(differ, c.name)
+		}
+	}
+	if int(year) != r.ConferralDate.Year() {
+		differ = append(differ, "conferral_year")
+	}
+	if len(differ) > 0 {
+		return v, &registry.VersionError{Ref: registry.VersionRef{CertificateNumber: cert, Version: v.Version},
+			Reason: "its indexed columns (" + strings.Join(differ, ", ") + ") disagree with its record (changed outside the registry)"}
+	}
+	return v, nil
 }
 
 // filterSQL turns a Filter into extra AND conditions on alias v, with

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 	t.Run("Store", func(t *testing.T) { runStore(t, open) })
 	t.Run("ByPersons", func(t *testing.T) { runByPersons(t, open) })
 	t.Run("Audit", func(t *testing.T) { runAudit(t, open) })
+	t.Run("VersionLog", func(t *testing.T) { runVersionLog(t, open) })
 	t.Run("ShareCodes", func(t *testing.T) { runShareCodes(t, open) })
 	t.Run("AuditSearch", func(t *testing.T) { runAuditSearch(t, open) })
 	t.Run("Datasets", func(t *testing.T) { runDatasets(t, open) })

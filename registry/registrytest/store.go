@@ -104,7 +104,7 @@ func revoked(s registry.Sealed, tag string) registry.Sealed {
 
 func mustInsert(t *testing.T, s registry.Store, batch []registry.Sealed, c registry.Change) []registry.Outcome {
 	t.Helper()
-	out, err := s.Insert(t.Context(), batch, c)
+	out, err := registry.Insert(t.Context(), s, suiteLogKey, batch, c)
 	if err != nil {
 		t.Fatalf("Insert of %d records: %v", len(batch), err)
 	}
@@ -116,7 +116,7 @@ func mustInsert(t *testing.T, s registry.Store, batch []registry.Sealed, c regis
 
 func mustAppend(t *testing.T, s registry.Store, after int, next registry.Sealed, c registry.Change) registry.Version {
 	t.Helper()
-	v, err := s.Append(t.Context(), after, next, c)
+	v, err := registry.Append(t.Context(), s, suiteLogKey, "record.amend", after, next, c)
 	if err != nil {
 		t.Fatalf("Append after %d to %s: %v", after, next.CertificateNumber, err)
 	}
@@ -252,7 +252,7 @@ func testInsertRepeatedNumber(t *testing.T, s registry.Store) {
 		{"different digest", []registry.Sealed{b, a, otherA}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := s.Insert(t.Context(), tc.batch, changeAt(0, "import")); err == nil {
+			if _, err := registry.Insert(t.Context(), s, suiteLogKey, tc.batch, changeAt(0, "import")); err == nil {
 				t.Fatal("Insert of a batch that repeats a certificate number: no error")
 			}
 			if n := mustCount(t, s); n != 0 {
@@ -271,7 +271,7 @@ func testInsertCancelled(t *testing.T, s registry.Store) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	batch := sampleRange(400, 50)
-	if _, err := s.Insert(ctx, batch, changeAt(0, "import")); err == nil {
+	if _, err := registry.Insert(ctx, s, suiteLogKey, batch, changeAt(0, "import")); err == nil {
 		t.Fatal("Insert with a cancelled context: no error")
 	}
 	if n := mustCount(t, s); n != 0 {
@@ -283,7 +283,7 @@ func testInsertCancelled(t *testing.T, s registry.Store) {
 }
 
 func testInsertEmpty(t *testing.T, s registry.Store) {
-	out, err := s.Insert(t.Context(), nil, changeAt(0, "nothing"))
+	out, err := registry.Insert(t.Context(), s, suiteLogKey, nil, changeAt(0, "nothing"))
 	if err != nil || len(out) != 0 {
 		t.Errorf("Insert(nil) = %v, %v; want no outcomes, no error", out, err)
 	}
@@ -302,7 +302,7 @@ func testInsertConcurrent(t *testing.T, s registry.Store) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			outs[w], errs[w] = s.Insert(t.Context(), batch, changeAt(w, "parallel import"))
+			outs[w], errs[w] = registry.Insert(t.Context(), s, suiteLogKey, batch, changeAt(w, "parallel import"))
 		})
 	}
 	wg.Wait()
@@ -531,7 +531,7 @@ func testAppend(t *testing.T, s registry.Store) {
 
 	r3 := amended(r2, "a3")
 	for _, after := range []int{1, 0, 3, 7, -1} {
-		_, err := s.Append(t.Context(), after, r3, changeAt(2, "stale"))
+		_, err := registry.Append(t.Context(), s, suiteLogKey, "record.amend", after, r3, changeAt(2, "stale"))
 		if !errors.Is(err, registry.ErrVersionConflict) {
 			t.Errorf("Append after %d when the newest is 2: err = %v, want ErrVersionConflict", after, err)
 		}
@@ -542,7 +542,7 @@ func testAppend(t *testing.T, s registry.Store) {
 	checkVersion(t, "Current after refused Appends", mustCurrent(t, s, r.CertificateNumber), r2, 2, c2)
 
 	unknown := SampleSealed(901)
-	if _, err := s.Append(t.Context(), 1, unknown, changeAt(3, "amend")); !errors.Is(err, registry.ErrNotFound) {
+	if _, err := registry.Append(t.Context(), s, suiteLogKey, "record.amend", 1, unknown, changeAt(3, "amend")); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("Append to an unknown certificate: err = %v, want ErrNotFound", err)
 	}
 	if _, err := s.Current(t.Context(), unknown.CertificateNumber); !errors.Is(err, registry.ErrNotFound) {
@@ -565,7 +565,7 @@ func testAppendConcurrent(t *testing.T, s registry.Store) {
 	for w := range workers {
 		nexts[w] = amended(r, fmt.Sprint(w))
 		wg.Go(func() {
-			_, errs[w] = s.Append(t.Context(), 1, nexts[w], changeAt(w+1, "race"))
+			_, errs[w] = registry.Append(t.Context(), s, suiteLogKey, "record.amend", 1, nexts[w], changeAt(w+1, "race"))
 		})
 	}
 	wg.Wait()
@@ -855,9 +855,12 @@ func testCancelledContext(t *testing.T, s registry.Store) {
 		"CurrentMany": func() error { _, err := s.CurrentMany(ctx, []string{cert}); return err },
 		"ByPerson":    func() error { _, err := s.ByPerson(ctx, r.PersonIndex); return err },
 		"History":     func() error { _, err := s.History(ctx, cert); return err },
-		"Append":      func() error { _, err := s.Append(ctx, 1, amended(r, "ctx"), changeAt(1, "amend")); return err },
-		"Scan":        func() error { return s.Scan(ctx, registry.Filter{}, func(registry.Version) error { return nil }) },
-		"Count":       func() error { _, err := s.Count(ctx); return err },
+		"Append": func() error {
+			_, err := registry.Append(ctx, s, suiteLogKey, "record.amend", 1, amended(r, "ctx"), changeAt(1, "amend"))
+			return err
+		},
+		"Scan":  func() error { return s.Scan(ctx, registry.Filter{}, func(registry.Version) error { return nil }) },
+		"Count": func() error { _, err := s.Count(ctx); return err },
 	}
 	for name, call := range calls {
 		if err := call(); err == nil {
