@@ -134,17 +134,17 @@ func (s *Store) fileInTx(ctx context.Context, write func(tx pgx.Tx) ([]registry.
 	if cur.LogSize != cur.Seq {
 		return registry.ErrLogBehind
 	}
-	b, head, edge, err := appendBatch(cur, cedge, entries, leaves)
+	l, err := link(cur, cedge, entries, leaves)
 	if err != nil {
 		return err
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+	if err := copyBatch(ctx, tx, l); err != nil {
 		return fmt.Errorf("append %d filing entries: %w", len(entries), err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return err
 	}
-	s.audit.head, s.audit.edge, s.audit.known = head, edge, true
+	s.audit.head, s.audit.edge, s.audit.known = l.head, l.edge, true
 	return nil
 }
 
@@ -177,39 +177,85 @@ func lockHeadAt(ctx context.Context, tx pgx.Tx, head registry.ChainHead, known *
 	return h, edge, nil
 }
 
+// linkedBatch is a batch of entries linked to the chain and its log's
+// new stored hashes, column by column, ready to be written.
+type linkedBatch struct {
+	old, head                       registry.ChainHead
+	edge                            translog.Edge
+	seqs                            []int64
+	ats                             []time.Time
+	actors, actions, refs, purposes []string
+	details                         []string
+	prevs, hashes                   [][]byte
+	nodeLeaves                      []int64
+	nodes                           [][]byte
+}
+
+// link links entries to head and appends their leaves to edge.
+func link(head registry.ChainHead, edge translog.Edge, entries []registry.AuditEntry, leaves []tlog.Hash) (*linkedBatch, error) {
+	stored, next, err := edge.Append(leaves)
+	if err != nil {
+		return nil, err
+	}
+	n := len(entries)
+	l := &linkedBatch{old: head, edge: next,
+		seqs: make([]int64, n), ats: make([]time.Time, n),
+		actors: make([]string, n), actions: make([]string, n), refs: make([]string, n), purposes: make([]string, n), details: make([]string, n),
+		prevs: make([][]byte, n), hashes: make([][]byte, n)}
+	for i := range entries {
+		head = registry.Link(head, &entries[i])
+		e := &entries[i]
+		l.seqs[i], l.ats[i], l.actors[i], l.actions[i], l.refs[i], l.purposes[i], l.details[i], l.prevs[i], l.hashes[i] =
+			e.Seq, e.At, e.Actor, e.Action, e.RecordRef, e.Purpose, e.Detail, e.PrevHash, e.Hash
+	}
+	l.nodeLeaves, l.nodes = splitNodes(l.old.LogSize, n, stored)
+	head.LogSize, head.LogRoot = next.Size(), next.Root()
+	l.head = head
+	return l, nil
+}
+
 // appendBatch links entries to head and appends their leaves to edge,
 // and queues the lock of the head (if it is still head), the INSERT of
 // entries and nodes and the move of the head to the last.
 func appendBatch(head registry.ChainHead, edge translog.Edge, entries []registry.AuditEntry, leaves []tlog.Hash) (*pgx.Batch, registry.ChainHead, translog.Edge, error) {
-	old := head
-	stored, edge, err := edge.Append(leaves)
+	l, err := link(head, edge, entries, leaves)
 	if err != nil {
 		return nil, head, edge, err
 	}
-	n := len(entries)
-	seqs, prevs, hashes := make([]int64, n), make([][]byte, n), make([][]byte, n)
-	ats := make([]time.Time, n)
-	actors, actions, refs, purposes, details := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i := range entries {
-		head = registry.Link(head, &entries[i])
-		e := &entries[i]
-		seqs[i], ats[i], actors[i], actions[i], refs[i], purposes[i], details[i], prevs[i], hashes[i] =
-			e.Seq, e.At, e.Actor, e.Action, e.RecordRef, e.Purpose, e.Detail, e.PrevHash, e.Hash
-	}
-	nodeLeaves, nodes := splitNodes(old.LogSize, n, stored)
-	head.LogSize, head.LogRoot = edge.Size(), edge.Root()
 	// Unnested arrays, not COPY: COPY cannot join a pipeline. They take
 	// 2.5 times COPY's memory for a batch of 256, and the same time
 	// (BenchmarkAppendAudit, docs/benchmarks.md); the round trips saved
 	// are what a commit of a few entries costs.
 	b := &pgx.Batch{}
-	b.Queue(`SELECT degreegate_audit_lock_head($1, $2)`, old.Seq, old.Hash)
+	b.Queue(`SELECT degreegate_audit_lock_head($1, $2)`, l.old.Seq, l.old.Hash)
 	b.Queue(`INSERT INTO audit_entries (seq, at, actor, action, record_ref, purpose, detail, prev_hash, hash)
 		SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::bytea[])`,
-		seqs, ats, actors, actions, refs, purposes, details, prevs, hashes)
-	b.Queue(`INSERT INTO log_nodes (leaf, hashes) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, nodeLeaves, nodes)
-	b.Queue(`UPDATE audit_head SET seq = $1, hash = $2, log_size = $3, log_root = $4`, head.Seq, head.Hash, head.LogSize, head.LogRoot[:])
-	return b, head, edge, nil
+		l.seqs, l.ats, l.actors, l.actions, l.refs, l.purposes, l.details, l.prevs, l.hashes)
+	b.Queue(`INSERT INTO log_nodes (leaf, hashes) SELECT * FROM unnest($1::bigint[], $2::bytea[])`, l.nodeLeaves, l.nodes)
+	b.Queue(`UPDATE audit_head SET seq = $1, hash = $2, log_size = $3, log_root = $4`, l.head.Seq, l.head.Hash, l.head.LogSize, l.head.LogRoot[:])
+	return b, l.head, l.edge, nil
+}
+
+// copyBatch writes a linked batch in tx, whose head row it has locked,
+// with COPY: a batch of an import's filing entries is thousands of rows,
+// where COPY beats unnested arrays (bench-registry.sh's import).
+func copyBatch(ctx context.Context, tx pgx.Tx, l *linkedBatch) error {
+	n := len(l.seqs)
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_entries"},
+		[]string{"seq", "at", "actor", "action", "record_ref", "purpose", "detail", "prev_hash", "hash"},
+		pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			return []any{l.seqs[i], l.ats[i], l.actors[i], l.actions[i], l.refs[i], l.purposes[i], l.details[i], l.prevs[i], l.hashes[i]}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy audit entries: %w", err)
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"log_nodes"}, []string{"leaf", "hashes"},
+		pgx.CopyFromSlice(n, func(i int) ([]any, error) { return []any{l.nodeLeaves[i], l.nodes[i]}, nil }))
+	if err != nil {
+		return fmt.Errorf("copy log nodes: %w", err)
+	}
+	_, err = tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2, log_size = $3, log_root = $4`, l.head.Seq, l.head.Hash, l.head.LogSize, l.head.LogRoot[:])
+	return err
 }
 
 // splitNodes cuts stored, the hashes that appending n leaves to a tree
