@@ -19,6 +19,11 @@ type document struct {
 	Audiences   map[string]audienceDoc `json:"audiences"`
 	HolderCodes *holderCodesDoc        `json:"holder_codes"`
 	Datasets    *datasetsDoc           `json:"datasets"`
+	Audit       *auditDoc              `json:"audit"`
+}
+
+type auditDoc struct {
+	RetentionMonths *int `json:"retention_months"`
 }
 
 type textDoc struct {

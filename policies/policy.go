@@ -27,7 +27,15 @@ type Policy struct {
 	holderCodes HolderCodeRules
 	datasets    DatasetRules
 	forbidden   map[string]bool // purposes accepted nowhere (Art. 24)
+	// auditRetention is how many months entries stay in the database
+	// before `audit archive` may move them to archive files.
+	auditRetention int
 }
+
+// AuditRetentionMonths is how many months audit entries stay in the
+// database (audit.retention_months; DefaultAuditRetentionMonths when the
+// file says nothing, never below MinAuditRetentionMonths).
+func (p *Policy) AuditRetentionMonths() int { return p.auditRetention }
 
 type audienceRules struct {
 	orgs   []string

@@ -18,6 +18,15 @@ const (
 	lastArticle       = 30                   // the rules have 30 articles
 	maxVersionLength  = 64
 	maxPurposeIDRunes = 64
+	// The trail's retention has a floor no policy file can lower: Art.
+	// 15 asks that the record of every use be kept, the rules name no
+	// term, and the Cybersecurity Law (Art. 21) asks six months of
+	// network logs at least; three years is the floor this product
+	// sets, so that a holder can always see who looked in the last three
+	// years and an inquiry can reach back as far.
+	MinAuditRetentionMonths     = 36
+	DefaultAuditRetentionMonths = 120
+	maxAuditRetentionMonths     = 1200
 )
 
 // buildPolicy validates a decoded document and turns it into a Policy. It stops
@@ -74,6 +83,15 @@ func buildPolicy(doc *document) (*Policy, error) {
 	}
 	if err := p.buildHolderCodes(doc.HolderCodes, "holder_codes"); err != nil {
 		return nil, err
+	}
+	p.auditRetention = DefaultAuditRetentionMonths
+	if doc.Audit != nil && doc.Audit.RetentionMonths != nil {
+		n := *doc.Audit.RetentionMonths
+		if n < MinAuditRetentionMonths || n > maxAuditRetentionMonths {
+			return fail("audit.retention_months", "%d is out of range: keep the trail at least %d months (no policy may go below) and at most %d",
+				n, MinAuditRetentionMonths, maxAuditRetentionMonths)
+		}
+		p.auditRetention = n
 	}
 	return p, nil
 }

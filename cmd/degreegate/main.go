@@ -65,7 +65,7 @@ func verbs() []verb {
 		{"migrate", "apply the embedded database migrations to DATABASE_URL", runMigrate},
 		{"gen", "write deterministic synthetic records as CSV or JSONL", runGen},
 		{"import", "file records from CSV or JSONL files into DATABASE_URL", runImport},
-		{"audit", "audit verify [--checkpoint FILE]: check the audit trail and its log, against checkpoints kept outside the database (exit 1 on tampering)", runAudit},
+		{"audit", "audit verify [--checkpoint FILE] [--archives DIR]: check the audit trail and its log, against checkpoints kept outside the database (exit 1 on tampering); audit archive --out DIR: move entries past the policy's retention to archive files", runAudit},
 		{"receipt", "receipt verify FILE --jwks FILE|URL: check a verification receipt's signature and that the log holds its entry", runReceipt},
 		{"log", "log witness --url URL --state DIR: keep the log's checkpoints and check each extends the last (exit 1 on a rollback or fork)", runLog},
 		{"anonymize", "k-anonymise any CSV table along ARX-style hierarchies; writes OUT and OUT.manifest.json", runAnonymize},
