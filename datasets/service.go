@@ -107,11 +107,21 @@ type Request struct {
 	Contractor string
 	Purpose    string
 	Spec       registry.DatasetSpec
-	// Official names the requesting official (the token's sub); Actor is
-	// how the trail names the caller.
+	// Official names the requesting official (OfficialID); Actor is how
+	// the trail names the caller.
 	Official string
 	Actor    string
 }
+
+// OfficialID names an official by their token's issuer and subject, as
+// "ISS#SUB": a subject is unique only within its issuer (RFC 7519), so
+// two identity providers' "official-1" are two people. An issuer has no
+// fragment (OpenID Connect Discovery; the trusted-issuers file refuses a
+// "#"), so the first "#" splits the two. Requests and decisions compare
+// these names exactly, byte for byte: no case folding, no normalisation
+// — "Official-1" and "official-1" are different officials, as their
+// identity provider says.
+func OfficialID(issuer, subject string) string { return issuer + "#" + subject }
 
 // Request checks a request against the policy and the filters, and files
 // it for a second official's decision. Refusals are a
@@ -166,7 +176,7 @@ func (s *Service) Request(ctx context.Context, r Request) (registry.Dataset, err
 }
 
 func (s *Service) checkRequest(r Request, spec registry.DatasetSpec) error {
-	if why := checkName(r.Official, 128); why != "" {
+	if why := checkName(r.Official, 512); why != "" {
 		return &RequestError{"official", why}
 	}
 	if why := checkName(r.Contractor, 128); why != "" {
@@ -256,7 +266,8 @@ func NewID() string {
 
 // Decision is an official's answer to a request.
 type Decision struct {
-	ID       string
+	ID string
+	// Official names the deciding official (OfficialID).
 	Official string
 	Actor    string
 	Approve  bool
@@ -267,7 +278,7 @@ type Decision struct {
 // (ErrSelfDecision); a request already decided gives
 // registry.ErrDatasetTransition. An approval wakes the builder.
 func (s *Service) Decide(ctx context.Context, dec Decision) (registry.Dataset, error) {
-	if why := checkName(dec.Official, 128); why != "" {
+	if why := checkName(dec.Official, 512); why != "" {
 		return registry.Dataset{}, &RequestError{"official", why}
 	}
 	d, err := s.cfg.Store.Dataset(ctx, dec.ID)

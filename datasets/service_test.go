@@ -388,3 +388,35 @@ func TestSealLegacyKeys(t *testing.T) {
 		t.Error("a dataset requested with sealing reads back unsealed")
 	}
 }
+
+// TestOfficialsAreIssuerAndSubject: an official is their token's issuer
+// and subject, compared exactly: the same subject from another identity
+// provider, or in another case, is another official and may decide; the
+// same pair may not.
+func TestOfficialsAreIssuerAndSubject(t *testing.T) {
+	fx := synthStore(t, 300)
+	spec := registry.DatasetSpec{Fields: usualFields, K: 5, MaxSuppression: 0.05, Term: 10 * 24 * time.Hour}
+	requester := OfficialID("https://idp.office.example/", "official-1")
+	for _, tc := range []struct {
+		name    string
+		decider string
+		self    bool
+	}{
+		{"the same issuer and subject", OfficialID("https://idp.office.example/", "official-1"), true},
+		{"the same subject from another issuer", OfficialID("https://idp.other.example/", "official-1"), false},
+		{"the subject in another case", OfficialID("https://idp.office.example/", "Official-1"), false},
+		{"the issuer without its slash", OfficialID("https://idp.office.example", "official-1"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newServiceFixture(t, fx.store)
+			d, err := f.svc.Request(t.Context(), Request{Contractor: "pub:institute", Purpose: "education_statistics_research", Spec: spec, Official: requester})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.svc.Decide(t.Context(), Decision{ID: d.ID, Official: tc.decider, Approve: true})
+			if self := errors.Is(err, ErrSelfDecision); self != tc.self || (!tc.self && err != nil) {
+				t.Errorf("Decide by %q of %q's request: %v, want self-decision %v", tc.decider, requester, err, tc.self)
+			}
+		})
+	}
+}

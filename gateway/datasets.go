@@ -526,7 +526,7 @@ func (s *Server) handleDatasetRequest() fiber.Handler {
 				K: body.K, Sensitive: strings.Clone(body.Sensitive), L: body.L, MaxSuppression: suppression,
 				Method: strings.Clone(body.Method), Term: time.Duration(body.TermDays) * 24 * time.Hour,
 			},
-			Official: p.Subject, Actor: "org:" + p.Org + "/sub:" + p.Subject,
+			Official: datasets.OfficialID(p.Issuer, p.Subject), Actor: "org:" + p.Org + "/sub:" + p.Subject,
 		})
 		if err != nil {
 			return datasetError(err)
@@ -581,7 +581,7 @@ func (s *Server) handleDatasetDecision(approve bool) fiber.Handler {
 		}
 		p := principal(c)
 		d, err := svc.Decide(c.UserContext(), datasets.Decision{
-			ID: strings.Clone(id), Official: p.Subject, Actor: "org:" + p.Org + "/sub:" + p.Subject,
+			ID: strings.Clone(id), Official: datasets.OfficialID(p.Issuer, p.Subject), Actor: "org:" + p.Org + "/sub:" + p.Subject,
 			Approve: approve, Note: strings.Clone(body.Note),
 		})
 		if err != nil {

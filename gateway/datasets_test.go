@@ -165,7 +165,7 @@ func TestDatasetLifecycle(t *testing.T) {
 
 	resp, body := f.call(t, "POST", "/v1/office/datasets", o1, requestBody(nil))
 	d := decodeDataset(t, resp, body, 201)
-	if d.Status != "requested" || d.RequestedBy != "official-1" || d.Contractor != contractorOrg {
+	if d.Status != "requested" || d.RequestedBy != datasets.OfficialID(token.DevIssuerID(token.AudienceOffice), "official-1") || d.Contractor != contractorOrg {
 		t.Fatalf("request answered %+v", d)
 	}
 	if resp.Header.Get("Degreegate-Policy-Version") == "" {
@@ -182,7 +182,7 @@ func TestDatasetLifecycle(t *testing.T) {
 		t.Fatalf("download before approval: %d %s", resp.StatusCode, body)
 	}
 	resp, body = f.call(t, "POST", "/v1/office/datasets/"+d.ID+"/approve", o2, nil)
-	if got := decodeDataset(t, resp, body, 200); got.Status != "approved" || got.DecidedBy != "official-2" {
+	if got := decodeDataset(t, resp, body, 200); got.Status != "approved" || got.DecidedBy != datasets.OfficialID(token.DevIssuerID(token.AudienceOffice), "official-2") {
 		t.Fatalf("approval answered %+v", got)
 	}
 	// A second decision finds the request decided.

@@ -209,7 +209,7 @@ func datasetRequest(ctx context.Context, fs *flag.FlagSet, de *datasetEnv, e env
 		k, l                                                                                   int
 		suppression                                                                            float64
 	)
-	fs.StringVar(&official, "official", "", "the requesting official (required; another must approve)")
+	fs.StringVar(&official, "official", "", "the requesting official (required; another must approve), recorded as cli#NAME")
 	fs.StringVar(&contractor, "contractor", "", "the contractor organisation, e.g. pub:research-institute")
 	fs.StringVar(&purpose, "purpose", "", "a dataset purpose of the policy")
 	fs.StringVar(&fields, "fields", "", "fields, comma-separated")
@@ -235,7 +235,7 @@ func datasetRequest(ctx context.Context, fs *flag.FlagSet, de *datasetEnv, e env
 			suppression = de.service.Policy().Dataset().MaxSuppression
 		}
 		d, err := de.service.Request(ctx, datasets.Request{
-			Contractor: contractor, Purpose: purpose, Official: official, Actor: "cli:" + official,
+			Contractor: contractor, Purpose: purpose, Official: datasets.OfficialID("cli", official), Actor: "cli:" + official,
 			Spec: registry.DatasetSpec{
 				Fields: commaList(fields), ConferralYearFrom: from, ConferralYearTo: to, Levels: commaList(levels),
 				Regions: commaList(regions), K: k, Sensitive: sensitive, L: l, MaxSuppression: suppression,
@@ -259,7 +259,7 @@ func datasetDecide(ctx context.Context, fs *flag.FlagSet, de *datasetEnv, e env,
 		if *id == "" {
 			return usageError{"dataset approve|reject: ID is required"}
 		}
-		d, err := de.service.Decide(ctx, datasets.Decision{ID: *id, Official: official, Actor: "cli:" + official, Approve: approve, Note: note})
+		d, err := de.service.Decide(ctx, datasets.Decision{ID: *id, Official: datasets.OfficialID("cli", official), Actor: "cli:" + official, Approve: approve, Note: note})
 		if err != nil {
 			return fmt.Errorf("dataset %s: %w", map[bool]string{true: "approve", false: "reject"}[approve], err)
 		}

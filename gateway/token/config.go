@@ -178,8 +178,9 @@ func (c Config) Validate() error {
 		switch {
 		case is.Issuer == "":
 			bad("iss", "required")
-		case !printable(is.Issuer, 256):
-			bad("iss", "must be printable and at most 256 bytes")
+		case !printable(is.Issuer, 256) || strings.Contains(is.Issuer, "#"):
+			// No fragment: officials are named "ISS#SUB" (datasets.OfficialID).
+			bad("iss", "must be printable, without a \"#\", and at most 256 bytes")
 		default:
 			if j, dup := seen[is.Issuer]; dup {
 				bad("iss", fmt.Sprintf("same issuer as issuers[%d]", j))

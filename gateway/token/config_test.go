@@ -44,6 +44,7 @@ func TestParseConfigRejects(t *testing.T) {
 		{"no issuers", `{"issuers":[]}`, "at least one"},
 		{"no iss", with(`"iss":"https://a.example/"`, `"iss":""`), "iss"},
 		{"iss with a newline", with(`"iss":"https://a.example/"`, `"iss":"a\nb"`), "iss"},
+		{"iss with a fragment", with(`"iss":"https://a.example/"`, `"iss":"https://a.example/#x"`), "iss"},
 		{"duplicate iss", `{"issuers":[` + good + `,` + good + `]}`, "same issuer"},
 		{"no aud", with(`"aud":["dg"]`, `"aud":[]`), "aud"},
 		{"aud as string", with(`"aud":["dg"]`, `"aud":"dg"`), "aud"},
