@@ -568,3 +568,50 @@ func firstFiled(t *testing.T, samples []registry.Record) *registry.Record {
 	t.Fatal("samples.json has no filed record")
 	return nil
 }
+
+// TestBrowserResultPrintsOnOnePage: a verification result, printed on
+// A4 or Letter in either language, is one page (so the QR box is whole
+// and nothing spills onto a second sheet).
+func TestBrowserResultPrintsOnOnePage(t *testing.T) {
+	ctx, _ := newBrowser(t, t.TempDir())
+	base, samples, _ := startDevForBrowser(t)
+	filed := firstFiled(t, samples)
+	var revoked *registry.Record
+	for i := range samples {
+		if samples[i].Status == registry.StatusRevoked {
+			revoked = &samples[i]
+		}
+	}
+	if revoked == nil {
+		t.Fatal("samples.json has no revoked record")
+	}
+	pages := regexp.MustCompile(`/Type\s*/Pages\b[^>]*?/Count\s+(\d+)`)
+	for _, c := range []struct {
+		lang string
+		rec  *registry.Record
+	}{{"zh", filed}, {"en", filed}, {"zh", revoked}, {"en", revoked}} {
+		lang := c.lang + "-" + string(c.rec.Status)
+		if st := fillAndSubmit(t, ctx, base+"/?lang="+c.lang, c.rec.CertificateNumber, c.rec.Name); st != 200 {
+			t.Fatalf("verify: %d", st)
+		}
+		for _, paper := range []struct {
+			name string
+			size chromedp.PaperSize
+		}{{"A4", chromedp.PaperA4}, {"Letter", chromedp.PaperLetter}} {
+			pdf, err := chromedp.Run(ctx, chromedp.PrintToPDF(chromedp.PDFPaper(paper.size)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := pages.FindSubmatch(pdf)
+			if m == nil {
+				t.Fatalf("%s on %s: no page count in the PDF", lang, paper.name)
+			}
+			if string(m[1]) != "1" {
+				if d := os.Getenv("DEGREEGATE_SCREENSHOTS"); d != "" {
+					os.WriteFile(filepath.Join(d, "print-"+lang+"-"+paper.name+".pdf"), pdf, 0o644)
+				}
+				t.Errorf("the %s result prints on %s pages of %s, want 1", lang, m[1], paper.name)
+			}
+		}
+	}
+}
