@@ -185,7 +185,7 @@ func (s *Service) describeAccess(e registry.AuditEntry, codes map[string]registr
 		Level  string   `json:"level"`
 	}
 	_ = json.Unmarshal([]byte(e.Detail), &detail) // a detail we cannot read just says less
-	out := AccessEntry{Seq: e.Seq, At: e.At.UTC(), CertificateNumber: e.RecordRef, Result: detail.Result, Fields: detail.Fields}
+	out := AccessEntry{Seq: e.Seq, At: e.At.UTC().Truncate(time.Millisecond), CertificateNumber: e.RecordRef, Result: detail.Result, Fields: detail.Fields}
 	var what policies.Text
 	switch e.Action {
 	case ActionPublicVerify:

@@ -87,6 +87,14 @@ func appendField(dst []byte, name, value string) []byte {
 func appendShown(dst []byte, shown []policies.Shown) []byte {
 	dst = append(dst, '{')
 	for _, f := range shown {
+		if lit := policies.JSONLiteral(f.Kind, f.Value); lit != "" {
+			if dst[len(dst)-1] != '{' {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, f.Field)
+			dst = append(append(dst, ':'), lit...)
+			continue
+		}
 		dst = appendField(dst, f.Field, f.Value)
 	}
 	return append(dst, '}')

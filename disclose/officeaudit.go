@@ -101,7 +101,7 @@ func (s *Service) OfficeAudit(ctx context.Context, p Principal, r AuditRead) (Au
 
 func viewAuditEntry(e registry.AuditEntry) AuditEntryView {
 	v := AuditEntryView{
-		Seq: e.Seq, At: e.At.UTC(), Actor: e.Actor, Action: e.Action, RecordRef: e.RecordRef,
+		Seq: e.Seq, At: e.At.UTC().Truncate(time.Millisecond), Actor: e.Actor, Action: e.Action, RecordRef: e.RecordRef,
 		Purpose: e.Purpose, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
 	}
 	switch {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
-	"github.com/degreegate/degreegate/registry/recordfile"
 )
 
 // PublicQuery is a public verification: a certificate number (trimmed and
@@ -173,7 +172,7 @@ func (s *Service) Public(ctx context.Context, p Principal, q PublicQuery, sc *Sc
 	}
 
 	rec := &sc.ver.Record
-	shown, err := d.AppendApplied(sc.shown[:0], func(name string) (string, bool) { return recordfile.Value(rec, name) }, policies.ApplyOptions{})
+	shown, err := d.AppendApplied(sc.shown[:0], func(name string) (string, bool) { return disclosedValue(rec, name) }, policies.ApplyOptions{})
 	if err != nil {
 		return PublicAnswer{}, failed("public verify: apply policy", err)
 	}

@@ -206,7 +206,18 @@ func shownStatus(st registry.Status) (string, bool) {
 
 // apply masks a record for a decision.
 func apply(d policies.Decision, rec *registry.Record) (policies.Disclosure, error) {
-	return d.Apply(func(name string) (string, bool) { return recordfile.Value(rec, name) }, policies.ApplyOptions{})
+	return d.Apply(func(name string) (string, bool) { return disclosedValue(rec, name) }, policies.ApplyOptions{})
+}
+
+// disclosedValue is a record's field as answers give it: as import files
+// write it, but for the status, which answers name in one vocabulary,
+// "valid" or "revoked", wherever it appears.
+func disclosedValue(rec *registry.Record, name string) (string, bool) {
+	if name == "status" {
+		s, _ := shownStatus(rec.Status)
+		return s, s != ""
+	}
+	return recordfile.Value(rec, name)
 }
 
 // PublicActor is how a public caller appears in the audit trail: a keyed

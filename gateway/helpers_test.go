@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -235,3 +237,41 @@ func logged(s registry.AuditLog) registry.AuditLog {
 }
 
 var testLogKey = registry.NewRandomLogKey()
+
+// apiTime is the one shape of a time in a JSON answer: RFC 3339, UTC, to
+// the second or the millisecond.
+var apiTime = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$`)
+
+// assertTimestamps checks every "at" or "…_at" string of a JSON body.
+func assertTimestamps(t testing.TB, body string) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	n := 0
+	var walk func(key string, v any)
+	walk = func(key string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				walk(k, e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(key, e)
+			}
+		case string:
+			if key == "at" || strings.HasSuffix(key, "_at") {
+				n++
+				if !apiTime.MatchString(x) {
+					t.Errorf("%s = %q: not RFC 3339 UTC to the second or millisecond", key, x)
+				}
+			}
+		}
+	}
+	walk("", v)
+	if n == 0 && strings.Contains(body, `_at"`) {
+		t.Error("no timestamp found where the body names one")
+	}
+}

@@ -302,7 +302,7 @@ func TestHolderCodeLifecycle(t *testing.T) {
 		t.Fatalf("code %q has not the documented shape", ic.Code)
 	}
 	rules := h.srv.deps.Policy.HolderCodes()
-	if ic.Level != rules.DefaultLevel || !ic.CreatedAt.Equal(h.clock.now()) || ic.ExpiresAt.Sub(ic.CreatedAt) != 72*time.Hour {
+	if ic.Level != rules.DefaultLevel || !ic.CreatedAt.Equal(h.clock.now().UTC().Truncate(time.Second)) || ic.ExpiresAt.Sub(ic.CreatedAt) != 72*time.Hour {
 		t.Errorf("level %q expires %v", ic.Level, ic.ExpiresAt)
 	}
 	if ic.URL != "/v1/verify/"+ic.Code || ic.PageURL != "/code/"+ic.Code {
@@ -323,6 +323,7 @@ func TestHolderCodeLifecycle(t *testing.T) {
 		if hdr.Get("Cache-Control") != "no-store" || hdr.Get("Degreegate-Policy-Version") == "" {
 			t.Errorf("headers %v", hdr)
 		}
+		assertTimestamps(t, body)
 		var rep sharedReport
 		json.Unmarshal([]byte(body), &rep)
 		if rep.Result != "shared" || rep.Status != "valid" || rep.CertificateNumber != me.CertificateNumber || rep.Level != ic.Level {
@@ -598,6 +599,7 @@ func TestHolderAccessLog(t *testing.T) {
 	if st != 200 || hdr.Get("Degreegate-Policy-Version") == "" {
 		t.Fatalf("access log: %d %s", st, body)
 	}
+	assertTimestamps(t, body)
 	var page disclose.AccessLogPage
 	if err := json.Unmarshal([]byte(body), &page); err != nil {
 		t.Fatal(err)

@@ -63,7 +63,9 @@ func (f *agencyFixture) readAudit(t testing.TB, tok string, query url.Values) (*
 	resp := f.do(t, "GET", "/v1/office/audit?"+query.Encode(), "", "", "Authorization", "Bearer "+tok)
 	var page auditPageT
 	if resp.StatusCode == 200 {
-		if err := json.Unmarshal([]byte(readBody(t, resp)), &page); err != nil {
+		body := readBody(t, resp)
+		assertTimestamps(t, body)
+		if err := json.Unmarshal([]byte(body), &page); err != nil {
 			t.Fatalf("not an audit page: %v", err)
 		}
 	}

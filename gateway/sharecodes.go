@@ -72,7 +72,7 @@ func (s *Server) viewSharedReport(c *fiber.Ctx, code string) (sharedReport, erro
 	}
 	return sharedReport{
 		Result: "shared", Status: rep.Status, CertificateNumber: rep.CertificateNumber, Level: rep.Level,
-		LevelDescription: s.levelDescription(rep.Level), Degree: rep.Degree, ExpiresAt: rep.ExpiresAt,
+		LevelDescription: s.levelDescription(rep.Level), Degree: rep.Degree, ExpiresAt: second(rep.ExpiresAt),
 		PolicyVersion: rep.PolicyVersion, Receipt: rep.Receipt, rules: rep.Rules,
 	}, nil
 }
@@ -133,7 +133,7 @@ func (s *Server) handleIssueCode() fiber.Handler {
 		c.Location("/v1/verify/" + issued.Code)
 		return c.Status(fiber.StatusCreated).JSON(issuedCode{
 			Code: issued.Code, ID: issued.ID, CertificateNumber: issued.CertificateNumber, Level: issued.Level,
-			LevelDescription: s.levelDescription(issued.Level), CreatedAt: issued.CreatedAt, ExpiresAt: issued.ExpiresAt,
+			LevelDescription: s.levelDescription(issued.Level), CreatedAt: second(issued.CreatedAt), ExpiresAt: second(issued.ExpiresAt),
 			URL: "/v1/verify/" + issued.Code, PageURL: "/code/" + issued.Code, PolicyVersion: issued.PolicyVersion,
 		})
 	}
@@ -237,10 +237,10 @@ func readCodeName(param string) disclose.CodeName {
 }
 
 func summariseCode(sc registry.ShareCode, now time.Time) codeSummary {
-	out := codeSummary{ID: disclose.CodeID(sc.Hash), Level: sc.Level, State: "active", CreatedAt: sc.CreatedAt.UTC(), ExpiresAt: sc.ExpiresAt.UTC(), Views: sc.Views}
+	out := codeSummary{ID: disclose.CodeID(sc.Hash), Level: sc.Level, State: "active", CreatedAt: second(sc.CreatedAt), ExpiresAt: second(sc.ExpiresAt), Views: sc.Views}
 	switch {
 	case sc.Withdrawn():
-		w := sc.WithdrawnAt.UTC()
+		w := second(sc.WithdrawnAt)
 		out.State, out.WithdrawnAt = "withdrawn", &w
 	case sc.Expired(now):
 		out.State = "expired"
@@ -257,3 +257,8 @@ func (s *Server) levelDescription(level string) policies.Text {
 	}
 	return policies.Text{}
 }
+
+// second is t as answers give a time a person reads: RFC 3339 in UTC, to
+// the second (an audit entry's instant goes to the millisecond). Every
+// JSON time of the API is one of the two.
+func second(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }

@@ -1,8 +1,11 @@
 package policies
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // FieldSource reads one field of a record by its contract name, as the
@@ -33,6 +36,7 @@ func (d Disclosure) Fields() []string {
 type Shown struct {
 	Field string
 	Value string
+	Kind  FieldKind // the field's (JSON writes numbers and flags as such)
 }
 
 // Apply masks one record for the caller. It reads only the decision's
@@ -82,8 +86,90 @@ func (d Decision) AppendApplied(dst []Shown, src FieldSource, opts ApplyOptions)
 			return dst, err
 		}
 		if masked != "" {
-			dst = append(dst, Shown{Field: f.Field, Value: masked})
+			dst = append(dst, Shown{Field: f.Field, Value: masked, Kind: f.Kind})
 		}
 	}
 	return dst, nil
+}
+
+// JSONLiteral is the JSON number or boolean that a disclosed value of a
+// field of kind k stands for, or "" when the value is to be a JSON
+// string: answers give numbers as numbers and flags as booleans, as long
+// as the value (after its mask) still has that form — a generalised
+// number such as "3-5" stays a string.
+func JSONLiteral(k FieldKind, value string) string {
+	switch k {
+	case KindNumber:
+		if isInteger(value) {
+			return value
+		}
+	case KindFlag:
+		if value == "true" || value == "false" {
+			return value
+		}
+	}
+	return ""
+}
+
+func isInteger(s string) bool {
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || len(digits) > 15 || (len(digits) > 1 && digits[0] == '0') {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// MarshalJSON writes the disclosure as a JSON object, keys sorted, with
+// numbers and flags as JSON numbers and booleans (JSONLiteral).
+func (d Disclosure) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, k := range d.Fields() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		key, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(b, key...), ':')
+		f, _ := LookupField(k)
+		if lit := JSONLiteral(f.Kind, d[k]); lit != "" {
+			b = append(b, lit...)
+			continue
+		}
+		v, err := json.Marshal(d[k])
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, v...)
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes: numbers and booleans come
+// back as the strings they stand for.
+func (d *Disclosure) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make(Disclosure, len(raw))
+	for k, v := range raw {
+		var s string
+		switch {
+		case json.Unmarshal(v, &s) == nil:
+		case string(v) == "true" || string(v) == "false" || isInteger(string(v)):
+			s = string(v)
+		default:
+			return fmt.Errorf("disclosure: field %q is neither a string, an integer nor a boolean", k)
+		}
+		out[k] = s
+	}
+	*d = out
+	return nil
 }

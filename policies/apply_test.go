@@ -1,7 +1,9 @@
 package policies
 
 import (
+	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -270,5 +272,32 @@ func TestAppendAppliedIsApplyInOrder(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestDisclosureJSON(t *testing.T) {
+	d := Disclosure{"programme_years": "4", "thesis_classified": "false", "name": "张*丰", "status": "valid", "student_number": "0042"}
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"name":"张*丰","programme_years":4,"status":"valid","student_number":"0042","thesis_classified":false}`
+	if string(b) != want {
+		t.Errorf("Marshal = %s, want %s", b, want)
+	}
+	// A number its mask generalised stays a string.
+	ranged, _ := json.Marshal(Disclosure{"programme_years": "3-5"})
+	if string(ranged) != `{"programme_years":"3-5"}` {
+		t.Errorf("a generalised number: %s", ranged)
+	}
+	var back Disclosure
+	if err := json.Unmarshal(ranged, &back); err != nil || !maps.Equal(back, Disclosure{"programme_years": "3-5"}) {
+		t.Errorf("Unmarshal: %v %v", back, err)
+	}
+	if err := json.Unmarshal([]byte(want), &back); err != nil || !maps.Equal(back, d) {
+		t.Errorf("round trip: %v %v", back, err)
+	}
+	if err := json.Unmarshal([]byte(`{"x":[1]}`), &back); err == nil {
+		t.Error("an array read as a disclosed value")
 	}
 }

@@ -74,6 +74,7 @@ type Purpose struct {
 // FieldRule is one visible field and its mask.
 type FieldRule struct {
 	Field string
+	Kind  FieldKind // the field's, from the catalogue
 	Mask  Mask
 	// NeverIfClassified: see Field.NeverIfClassified. Copied here so that
 	// whoever holds a Decision sees the rule without a lookup.

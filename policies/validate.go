@@ -447,7 +447,7 @@ func buildFields(a Audience, fields map[string]string, path string) ([]FieldRule
 		if m == MaskDrop {
 			continue // same as not listing it
 		}
-		rules = append(rules, FieldRule{Field: name, Mask: m, NeverIfClassified: f.NeverIfClassified})
+		rules = append(rules, FieldRule{Field: name, Kind: f.Kind, Mask: m, NeverIfClassified: f.NeverIfClassified})
 	}
 	return rules, nil
 }

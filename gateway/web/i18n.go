@@ -278,7 +278,7 @@ var valueLabels = map[string]map[string]bi{
 		"part_time": {"非全日制", "Part-time"},
 	},
 	"status": {
-		"filed":   {"已备案", "Filed"},
+		"valid":   {"有效", "Valid"},
 		"revoked": {"已撤销", "Revoked"},
 	},
 	"thesis_classified": {"true": {"是", "Yes"}, "false": {"否", "No"}},
