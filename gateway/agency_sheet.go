@@ -14,6 +14,7 @@ import (
 
 	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/gateway/sheet"
+	"github.com/degreegate/degreegate/gateway/web"
 	"github.com/degreegate/degreegate/policies"
 )
 
@@ -57,6 +58,11 @@ func (s *Server) handleAgencySheet(c *fiber.Ctx, mt string) error {
 	if why := disclose.CheckText(purpose, 64); why != "" {
 		return invalid(map[string]string{"purpose": why})
 	}
+	// Before anything is answered (and audited, and counted).
+	lang, err := sheetLang(c)
+	if err != nil {
+		return err
+	}
 	maxRows := disclose.AgencyMaxBatch(s.principalFor(c, purpose))
 	sh, err := readQuerySheet(format, body, maxRows)
 	if errors.Is(err, sheet.ErrTooManyRows) {
@@ -71,7 +77,7 @@ func (s *Server) handleAgencySheet(c *fiber.Ctx, mt string) error {
 	if err != nil {
 		return err
 	}
-	out, err := sh.answer(ans)
+	out, err := sh.answer(ans, lang)
 	if err != nil {
 		return fmt.Errorf("agency verify: write %s answer: %w", sh.Format, err)
 	}
@@ -191,17 +197,28 @@ func queryColumns(header []string) (col map[string]int, why string) {
 // answer writes the uploaded rows with the result columns appended, in
 // the upload's format. An item answered by several records (a person
 // found by ID with two degrees) takes one row per record.
-func (sh *querySheet) answer(ans disclose.AgencyAnswer) ([]byte, error) {
+func (sh *querySheet) answer(ans disclose.AgencyAnswer, lang web.Lang) ([]byte, error) {
 	head := append(append([]string(nil), sh.Header...), "result", "status", "errors")
 	for _, f := range ans.Fields {
 		head = append(head, resultPrefix+f)
 	}
+	// value shows a cell as codes (the default: machines read these
+	// files) or, asked for Chinese, with the labels an office reads.
+	value := func(field, v string) string { return v }
+	if lang == web.Chinese {
+		head = append(append([]string(nil), sh.Header...), "查询结果", "学位状态", "错误")
+		for _, f := range ans.Fields {
+			head = append(head, web.FieldLabel(web.Chinese, f)+"（登记）")
+		}
+		value = func(field, v string) string { return web.ValueLabel(web.Chinese, field, v) }
+	}
 	table := [][]string{head}
 	for i, item := range ans.Results {
 		line := func(status string, shown policies.Disclosure) {
-			row := append(append(make([]string, 0, len(head)), sh.Rows[i]...), item.Result, status, joinErrors(item.Errors))
+			row := append(append(make([]string, 0, len(head)), sh.Rows[i]...),
+				sheetResultLabel(lang, item.Result), value("status", status), joinErrors(item.Errors))
 			for _, f := range ans.Fields {
-				row = append(row, shown[f])
+				row = append(row, value(f, shown[f]))
 			}
 			table = append(table, row)
 		}
@@ -235,4 +252,37 @@ func joinErrors(errs map[string]string) string {
 		parts[i] = k + ": " + errs[k]
 	}
 	return strings.Join(parts, "; ")
+}
+
+// sheetLang is the language of a sheet's added columns: ?lang=zh or en,
+// else Chinese when the request's Accept-Language prefers it, else codes
+// and English headers — what a script that sends no language expects.
+func sheetLang(c *fiber.Ctx) (web.Lang, error) {
+	if q := c.Query("lang"); q != "" {
+		l, ok := web.ParseLang(q)
+		if !ok {
+			return "", invalid(map[string]string{"lang": "zh or en"})
+		}
+		return l, nil
+	}
+	if al := c.Get(fiber.HeaderAcceptLanguage); al != "" && web.Negotiate("", al) == web.Chinese {
+		return web.Chinese, nil
+	}
+	return web.English, nil
+}
+
+// sheetResultLabel names an item's result in a sheet.
+func sheetResultLabel(lang web.Lang, result string) string {
+	if lang != web.Chinese {
+		return result
+	}
+	switch result {
+	case disclose.ResultMatch:
+		return "相符"
+	case disclose.ResultNoMatch:
+		return "不符"
+	case disclose.ResultInvalid:
+		return "查询有误"
+	}
+	return result
 }

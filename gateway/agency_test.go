@@ -1210,3 +1210,67 @@ type agencyAuditDetail struct {
 	Fields        []string `json:"fields"`
 	PolicyVersion string   `json:"policy_version"`
 }
+
+// TestAgencySpreadsheetInChinese: asked in Chinese (lang=zh, or an
+// Accept-Language that prefers it), the added columns carry Chinese
+// headers and code labels; a request without a language keeps codes.
+func TestAgencySpreadsheetInChinese(t *testing.T) {
+	f := newAgencyFixture(t, 40, fixtureOptions{})
+	f.srv.deps.Tokens = stubVerifier{p: agencyPrincipal()}
+	a, b := f.find(t, filed), f.withRevoked(t)
+	upload := [][]string{{"certificate_number", "name"}, {a.CertificateNumber, a.Name}, {b.CertificateNumber, b.Name}, {a.CertificateNumber, b.Name}}
+	path := "/v1/agency/verify?purpose=" + agencyPurpose
+	for _, tc := range []struct {
+		name, query, acceptLanguage string
+		chinese                     bool
+	}{
+		{"lang=zh", "&lang=zh", "", true},
+		{"Accept-Language zh-CN", "", "zh-CN,zh;q=0.9,en;q=0.5", true},
+		{"lang=en over a Chinese Accept-Language", "&lang=en", "zh-CN", false},
+		{"no language", "", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			headers := []string{"Authorization", "Bearer x"}
+			if tc.acceptLanguage != "" {
+				headers = append(headers, "Accept-Language", tc.acceptLanguage)
+			}
+			resp := f.do(t, "POST", path+tc.query, "text/csv", string(csvBytes(upload)), headers...)
+			body := readBody(t, resp)
+			if resp.StatusCode != 200 {
+				t.Fatalf("%d %s", resp.StatusCode, body)
+			}
+			rows := csvTable(t, []byte(body))
+			result, status, level, gender := "result", "status", "registry.degree_level", "registry.gender"
+			want := [][2]string{{"match", "valid"}, {"match", "revoked"}, {"no_match", ""}}
+			if tc.chinese {
+				result, status, level, gender = "查询结果", "学位状态", "学位级别（登记）", "性别（登记）"
+				want = [][2]string{{"相符", "有效"}, {"相符", "已撤销"}, {"不符", ""}}
+			}
+			res, st, lv := column(t, rows[0], result), column(t, rows[0], status), column(t, rows[0], level)
+			for i, w := range want {
+				row := rows[i+1]
+				if row[res] != w[0] || row[st] != w[1] {
+					t.Errorf("row %d: %s/%s, want %s/%s", i+1, row[res], row[st], w[0], w[1])
+				}
+			}
+			levels := map[string]bool{"doctor": true, "master": true, "bachelor": true}
+			if tc.chinese {
+				levels = map[string]bool{"博士": true, "硕士": true, "学士": true}
+			}
+			if !levels[rows[1][lv]] {
+				t.Errorf("degree level %q", rows[1][lv])
+			}
+			if i := slices.Index(rows[0], gender); i >= 0 && tc.chinese && rows[1][i] != "男" && rows[1][i] != "女" {
+				t.Errorf("gender %q", rows[1][i])
+			}
+		})
+	}
+	// A language the sheet does not speak is refused before anything is
+	// answered or audited.
+	before := len(f.audit.all())
+	resp := f.do(t, "POST", path+"&lang=fr", "text/csv", string(csvBytes(upload)), "Authorization", "Bearer x")
+	problemOf(t, resp, 400, "/problems/invalid-request")
+	if n := len(f.audit.all()) - before; n != 0 {
+		t.Errorf("a refused sheet wrote %d audit entries", n)
+	}
+}
