@@ -49,6 +49,14 @@ if ! command -v chromium >/dev/null 2>&1; then
 	svc_apt_install chromium fonts-noto-cjk zbar-tools || log "chromium could not be installed: the browser test will skip"
 fi
 
+# TestDevExamplesWork runs dev's printed examples with curl and jq; the
+# log's proofs are checked by an independent implementation in Python.
+for tool in curl jq python3; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		svc_apt_install "$tool" || die "$tool is needed by the tests and could not be installed"
+	fi
+done
+
 status=0
 
 log "gofmt"

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/degreegate/degreegate/gateway/ratelimit"
@@ -278,14 +279,59 @@ func writeJSON(path string, v any) error {
 	return os.WriteFile(path, append(b, '\n'), 0o600)
 }
 
+// printExamples prints a command for every role that works as printed
+// against this dev (TestDevExamplesWork runs each): a public verification
+// that matches, and, with --state-dir, a holder's, an agency's (with a
+// token minted per call: its jti is single-use), an official's and a
+// contractor's call.
 func printExamples(e env, base, stateDir string, samples []registry.Record) {
-	fmt.Fprintf(e.stdout, "\ntry:\n  curl -s %s/healthz\n  curl -s %s/.well-known/jwks.json\n", base, base)
-	if stateDir != "" && len(samples) > 0 {
-		fmt.Fprintf(e.stdout, "  # a real certificate from %s/samples.json:\n", stateDir)
-		fmt.Fprintf(e.stdout, "  curl -s -H 'Content-Type: application/json' -d \"$(jq -c '.records[0] | {certificate_number, name}' %s/samples.json)\" %s/v1/verify\n",
-			stateDir, base)
-	} else {
-		fmt.Fprintf(e.stdout, "  curl -s -H 'Content-Type: application/json' -d '{\"certificate_number\":\"1000142020000000\",\"name\":\"张三\"}' %s/v1/verify\n", base)
-		fmt.Fprintln(e.stdout, "  (run with --state-dir DIR for sample records and demo tokens)")
+	fmt.Fprintf(e.stdout, "\ntry (each line works as printed; the web page is %s/):\n", base)
+	fmt.Fprintf(e.stdout, "  curl -s %s/healthz\n", base)
+	if len(samples) == 0 {
+		return
 	}
+	// Synthetic records: showing one's name here discloses nobody.
+	first := samples[0]
+	query, _ := json.Marshal(map[string]string{"certificate_number": first.CertificateNumber, "name": first.Name})
+	fmt.Fprintf(e.stdout, "  # the public: a filed degree and its holder's name answer \"match\", with a signed receipt\n")
+	fmt.Fprintf(e.stdout, "  curl -s -H 'Content-Type: application/json' -d %s %s/v1/verify\n", shellQuote(string(query)), base)
+	if stateDir == "" {
+		fmt.Fprintln(e.stdout, "  (run with --state-dir DIR for tokens of every role and examples that use them)")
+		return
+	}
+	tokens := filepath.Join(stateDir, "tokens.json")
+	bearer := func(role string) string {
+		return fmt.Sprintf(`-H "Authorization: Bearer $(jq -r .%s %s)"`, role, shellQuote(tokens))
+	}
+	agencyBody, _ := json.Marshal(map[string]any{"purpose": devAgencyPurpose,
+		"queries": []map[string]string{{"certificate_number": first.CertificateNumber, "name": first.Name}}})
+	fmt.Fprintf(e.stdout, "  # the holder of that degree: their degrees, and who looked at them\n")
+	fmt.Fprintf(e.stdout, "  curl -s %s %s/v1/holder/degrees\n", bearer("holder"), base)
+	fmt.Fprintf(e.stdout, "  curl -s %s %s/v1/holder/access-log\n", bearer("holder"), base)
+	fmt.Fprintf(e.stdout, "  # an agency, for a declared purpose; a fresh token each call (its jti is single-use)\n")
+	fmt.Fprintf(e.stdout, "  curl -s -H \"Authorization: Bearer $(%s token --key %s --audience agency --sub dev-agency-officer --org gov:dev-agency --scope 'degree.verify degree.verify.batch')\" -H 'Content-Type: application/json' -d %s %s/v1/agency/verify\n",
+		selfCommand(), shellQuote(filepath.Join(stateDir, token.DevIssuerFile)), shellQuote(string(agencyBody)), base)
+	fmt.Fprintf(e.stdout, "  # an official: the audit trail; a research contractor: their datasets\n")
+	fmt.Fprintf(e.stdout, "  curl -s %s '%s/v1/office/audit?limit=5'\n", bearer("office"), base)
+	fmt.Fprintf(e.stdout, "  curl -s %s %s/v1/datasets\n", bearer("contractor"), base)
+}
+
+// selfCommand is how a shell runs this binary again: its path, or under
+// `go run` (whose binary is deleted at exit) `go run ./cmd/degreegate`.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil || strings.Contains(exe, "go-build") {
+		return "go run ./cmd/degreegate"
+	}
+	return shellQuote(exe)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
