@@ -556,3 +556,51 @@ func TestBuildGuardsFormulaCells(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildReleasesNoRareValueAsIs: a certificate style held by six
+// people of the registry, asked for with k = 10, does not reach the file
+// as it is: every released field is generalised with the others, so the
+// six are either generalised or suppressed, and no value of any column
+// is held by fewer than k people.
+func TestBuildReleasesNoRareValueAsIs(t *testing.T) {
+	keys, err := registry.NewRandomKeyring()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := inmem.New()
+	g := synth.New(11)
+	const rare = "2008版烫金"
+	var batch []registry.Sealed
+	for i := range 2000 {
+		r := g.Record(i)
+		registry.Normalize(&r)
+		r.CertificateStyle = "2016版"
+		if i%300 == 7 {
+			r.CertificateStyle = rare // six people: 7, 307, …, 1507
+		}
+		s, err := keys.Seal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, s)
+	}
+	if _, err := registry.Insert(context.Background(), store, testLogKey, batch, registry.Change{Actor: "test", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	fields := []string{"certificate_style", "degree_level", "gender"}
+	d := testDataset(registry.DatasetSpec{Fields: fields, K: 10, MaxSuppression: 0.05})
+	_, dir, err := build(t, store, d)
+	if err != nil {
+		t.Fatalf("BuildFiles: %v", err)
+	}
+	header, rows := readCSV(t, filepath.Join(dir, DataCSV))
+	style := slices.Index(header, "certificate_style")
+	for _, r := range rows {
+		if r[style] == rare {
+			t.Fatalf("a certificate style held by six people was released as it is")
+		}
+	}
+	if got := minPeople(header, rows, fields); got < 10 {
+		t.Errorf("a class of %d people, k = 10", got)
+	}
+}

@@ -179,7 +179,7 @@ func TestPolicyImmutable(t *testing.T) {
 	p := mustDefault(t)
 	d, _ := p.Decide(Request{Audience: Public, Scope: ScopeVerify})
 	d.Fields()[0].Mask = MaskClear
-	p.Dataset().Fields[0].Role = RoleInsensitive
+	p.Dataset().Fields[0].Role = RoleSensitive
 	p.Dataset().ForbiddenPurposes[0] = "x"
 	p.HolderCodes().Levels[0].Name = "x"
 	pu, _ := p.Purpose("civil_service_recruitment")

@@ -15,12 +15,17 @@ const (
 	// RoleSensitive fields may be named for l-diversity; they are kept as
 	// they are.
 	RoleSensitive Role = "sensitive"
-	// RoleInsensitive fields are kept as they are.
-	RoleInsensitive Role = "insensitive"
 )
 
+// There is no role for a field released as it is, outside both models:
+// a rare value of any field singles its holders out (a certificate style
+// held by six people in the registry did, issue 16). Every released
+// field is generalised and k-anonymised with the quasi-identifiers, or
+// is the sensitive attribute that l-diversity protects.
+const retiredInsensitive = "insensitive"
+
 func (r Role) known() bool {
-	return r == RoleQuasiIdentifier || r == RoleSensitive || r == RoleInsensitive
+	return r == RoleQuasiIdentifier || r == RoleSensitive
 }
 
 // Hierarchy names a built-in generalisation hierarchy of the anonymizer.

@@ -195,8 +195,11 @@ func TestParseRejects(t *testing.T) {
 		},
 			"datasets.fields.birth_date.hierarchy", "month field only"},
 		{"quasi-identifier kept as is", func(t *testing.T, d map[string]any) {
-			obj(t, d, "datasets", "fields")["gender"] = map[string]any{"role": "insensitive"}
+			obj(t, d, "datasets", "fields")["gender"] = map[string]any{"role": "sensitive"}
 		}, "datasets.fields.gender.role", "must be a quasi_identifier"},
+		{"a field released as it is", func(t *testing.T, d map[string]any) {
+			obj(t, d, "datasets", "fields")["certificate_style"] = map[string]any{"role": "insensitive"}
+		}, "datasets.fields.certificate_style.role", "no field is released as it is"},
 		{"unknown role", func(t *testing.T, d map[string]any) { obj(t, d, "datasets", "fields", "status")["role"] = "secret" },
 			"datasets.fields.status.role", `unknown role "secret"`},
 		{"k of one", func(t *testing.T, d map[string]any) { obj(t, d, "datasets")["min_k"] = 1 }, "datasets.min_k", "at least 2"},

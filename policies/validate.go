@@ -536,9 +536,12 @@ func (p *Policy) buildDatasets(d *datasetsDoc, path string) error {
 		fd := d.Fields[name]
 		role, h := Role(fd.Role), Hierarchy(fd.Hierarchy)
 		switch {
+		case fd.Role == retiredInsensitive:
+			return &Error{Path: at + ".role", Msg: fmt.Sprintf("no field is released as it is, since a rare value singles its holders out: %s must be a %s (hierarchy %q keeps a value or suppresses it) or the %s attribute",
+				name, RoleQuasiIdentifier, HierarchyFlat, RoleSensitive)}
 		case !role.known():
 			return &Error{Path: at + ".role", Msg: fmt.Sprintf("unknown role %s; known: %s", quoteName(fd.Role),
-				list([]Role{RoleQuasiIdentifier, RoleSensitive, RoleInsensitive}))}
+				list([]Role{RoleQuasiIdentifier, RoleSensitive}))}
 		case role != RoleQuasiIdentifier && h != "":
 			return &Error{Path: at + ".hierarchy", Msg: fmt.Sprintf("only a %s is generalised", RoleQuasiIdentifier)}
 		case role == RoleQuasiIdentifier && h == "":

@@ -57,6 +57,17 @@ func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.
 			err = fmt.Errorf("dev: %w", cerr)
 		}
 	}()
+	// The examples dev prints read samples.json and tokens.json: without
+	// --state-dir they live in a temporary folder removed at exit, so
+	// every example works as printed and no record is printed.
+	state := d.stateDir
+	if state == "" {
+		if state, err = os.MkdirTemp("", "degreegate-dev-state-"); err != nil {
+			return fmt.Errorf("dev: %w", err)
+		}
+		l.onClose(func() error { return os.RemoveAll(state) })
+		fmt.Fprintf(e.stdout, "writing samples.json, dev-issuer.jwk, jwks.json and tokens.json to %s (removed at exit; --state-dir DIR keeps them)\n", state)
+	}
 	a, err := d.adapters(ctx, store, keys, issuer, l, log)
 	if err != nil {
 		return err
@@ -66,13 +77,11 @@ func (d devGateway) run(ctx context.Context, store *inmem.Store, keys *registry.
 		return err
 	}
 	serveErr := serveGateway(ctx, srv, d.cfg, 10*time.Second, l, log, func(base string) error {
-		if d.stateDir != "" {
-			if err := writeDevState(d.stateDir, issuer, d.samples, policy); err != nil {
-				return err
-			}
+		if err := writeDevState(state, issuer, d.samples, policy); err != nil {
+			return err
 		}
 		fmt.Fprintf(e.stdout, "listening on %s (policy %s)\n", base, policy.Version())
-		printExamples(e, base, d.stateDir, d.samples)
+		printExamples(e, base, state)
 		return nil
 	})
 	if serveErr != nil {
@@ -281,36 +290,26 @@ func writeJSON(path string, v any) error {
 
 // printExamples prints a command for every role that works as printed
 // against this dev (TestDevExamplesWork runs each): a public verification
-// that matches, and, with --state-dir, a holder's, an agency's (with a
-// token minted per call: its jti is single-use), an official's and a
-// contractor's call.
-func printExamples(e env, base, stateDir string, samples []registry.Record) {
+// that matches, a holder's, an agency's (with a token minted per call:
+// its jti is single-use), an official's and a contractor's call. They
+// read the records and tokens from stateDir's files, so that no record
+// is printed.
+func printExamples(e env, base, stateDir string) {
 	fmt.Fprintf(e.stdout, "\ntry (each line works as printed; the web page is %s/):\n", base)
 	fmt.Fprintf(e.stdout, "  curl -s %s/healthz\n", base)
-	if len(samples) == 0 {
-		return
-	}
-	// Synthetic records: showing one's name here discloses nobody.
-	first := samples[0]
-	query, _ := json.Marshal(map[string]string{"certificate_number": first.CertificateNumber, "name": first.Name})
-	fmt.Fprintf(e.stdout, "  # the public: a filed degree and its holder's name answer \"match\", with a signed receipt\n")
-	fmt.Fprintf(e.stdout, "  curl -s -H 'Content-Type: application/json' -d %s %s/v1/verify\n", shellQuote(string(query)), base)
-	if stateDir == "" {
-		fmt.Fprintln(e.stdout, "  (run with --state-dir DIR for tokens of every role and examples that use them)")
-		return
-	}
+	samplesFile := shellQuote(filepath.Join(stateDir, "samples.json"))
+	fmt.Fprintf(e.stdout, "  # the public: a filed degree and its holder's name (from %s) answer \"match\", with a signed receipt\n", samplesFile)
+	fmt.Fprintf(e.stdout, "  curl -s -H 'Content-Type: application/json' -d \"$(jq -c '.records[0] | {certificate_number, name}' %s)\" %s/v1/verify\n", samplesFile, base)
 	tokens := filepath.Join(stateDir, "tokens.json")
 	bearer := func(role string) string {
 		return fmt.Sprintf(`-H "Authorization: Bearer $(jq -r .%s %s)"`, role, shellQuote(tokens))
 	}
-	agencyBody, _ := json.Marshal(map[string]any{"purpose": devAgencyPurpose,
-		"queries": []map[string]string{{"certificate_number": first.CertificateNumber, "name": first.Name}}})
 	fmt.Fprintf(e.stdout, "  # the holder of that degree: their degrees, and who looked at them\n")
 	fmt.Fprintf(e.stdout, "  curl -s %s %s/v1/holder/degrees\n", bearer("holder"), base)
 	fmt.Fprintf(e.stdout, "  curl -s %s %s/v1/holder/access-log\n", bearer("holder"), base)
 	fmt.Fprintf(e.stdout, "  # an agency, for a declared purpose; a fresh token each call (its jti is single-use)\n")
-	fmt.Fprintf(e.stdout, "  curl -s -H \"Authorization: Bearer $(%s token --key %s --audience agency --sub dev-agency-officer --org gov:dev-agency --scope 'degree.verify degree.verify.batch')\" -H 'Content-Type: application/json' -d %s %s/v1/agency/verify\n",
-		selfCommand(), shellQuote(filepath.Join(stateDir, token.DevIssuerFile)), shellQuote(string(agencyBody)), base)
+	fmt.Fprintf(e.stdout, "  curl -s -H \"Authorization: Bearer $(%s token --key %s --audience agency --sub dev-agency-officer --org gov:dev-agency --scope 'degree.verify degree.verify.batch')\" -H 'Content-Type: application/json' -d \"$(jq -c '{purpose: .agency_purpose, queries: [.records[0] | {certificate_number, name}]}' %s)\" %s/v1/agency/verify\n",
+		selfCommand(), shellQuote(filepath.Join(stateDir, token.DevIssuerFile)), samplesFile, base)
 	fmt.Fprintf(e.stdout, "  # an official: the audit trail; a research contractor: their datasets\n")
 	fmt.Fprintf(e.stdout, "  curl -s %s '%s/v1/office/audit?limit=5'\n", bearer("office"), base)
 	fmt.Fprintf(e.stdout, "  curl -s %s %s/v1/datasets\n", bearer("contractor"), base)
