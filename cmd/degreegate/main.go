@@ -60,6 +60,8 @@ func verbs() []verb {
 		{"dev", "run the gateway with an embedded, synthetic registry (no services needed)", runDev},
 		{"serve", "run the production gateway on PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)", runServe},
 		{"token", "mint a token with a given private key, for dev and tests", runToken},
+		{"issuer", "issuer init --dir DIR: a test identity provider serve can trust (its key, JWK set and trusted-issuers file), for trying the stack", runIssuer},
+		{"health", "health [--url URL]: exit 0 if the gateway is ready (GET /readyz), for container health checks", runHealth},
 		{"revoke", "revoke CERT --resolution R --reason X --on DATE: revoke a degree and broadcast it to the replicas", runRevoke},
 		{"keys", "keys init --dir DIR: create the receipt-signing, data-encryption, blind-index and log keys that are missing", runKeys},
 		{"migrate", "apply the embedded database migrations to DATABASE_URL", runMigrate},

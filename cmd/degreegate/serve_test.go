@@ -136,13 +136,15 @@ func newServeFixture(t *testing.T, records int) *serveFixture {
 	return f
 }
 
-// agencyToken makes a dev token issuer, and one agency token from it
-// with scope; trusted is the environment setting that makes serve
-// trust the issuer.
+// agencyToken makes a test issuer (`issuer init`, as the compose stack
+// does), and one agency token from it with scope; trusted is the
+// environment setting that makes serve trust the issuer.
 func (f *serveFixture) agencyToken(t *testing.T, scope string) (trusted, tok string) {
 	t.Helper()
 	dir := t.TempDir()
-	writeDevIssuer(t, dir)
+	if r := f.tr.run(t, nil, "issuer", "init", "--dir", dir); r.code != 0 || !strings.Contains(r.stdout, "DEGREEGATE_TRUSTED_ISSUERS=") {
+		t.Fatalf("issuer init: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
 	r := f.tr.run(t, nil, "token", "--key", filepath.Join(dir, token.DevIssuerFile), "--audience", "agency",
 		"--sub", "officer-1", "--org", "gov:e2e-bureau", "--scope", scope, "--ttl", "10m")
 	if r.code != 0 {
@@ -429,6 +431,13 @@ func TestServe(t *testing.T) {
 		trusted, tok := f.agencyToken(t, "degree.verify degree.verify.batch")
 		c := f.start(t, []string{trusted}, "--policy", policy)
 		waitStatus(t, c, "ready")
+		// The container health check: ready here, not on a closed port.
+		if r := f.tr.run(t, nil, "health", "--url", c.base+"/readyz"); r.code != 0 || !strings.Contains(r.stdout, "ready") {
+			t.Errorf("health of a ready gateway: exit %d %s %s", r.code, r.stdout, r.stderr)
+		}
+		if r := f.tr.run(t, nil, "health", "--url", "http://127.0.0.1:1/readyz", "--timeout", "1s"); r.code != 1 || !strings.Contains(r.stdout, "not ready") {
+			t.Errorf("health of nothing: exit %d %s %s", r.code, r.stdout, r.stderr)
+		}
 		a, b := f.records[3], f.records[4]
 		body, _ := json.Marshal(map[string]any{"purpose": "employment_background_check", "queries": []map[string]string{
 			{"certificate_number": a.CertificateNumber, "name": a.Name},
