@@ -64,7 +64,17 @@ func (s *Server) handleAgencySheet(c *fiber.Ctx, mt string) error {
 		return err
 	}
 	maxRows := disclose.AgencyMaxBatch(s.principalFor(c, purpose))
+	if format == mimeXLSX {
+		select {
+		case s.sheetReads <- struct{}{}:
+		case <-c.UserContext().Done():
+			return problemSheetsBusy
+		}
+	}
 	sh, err := readQuerySheet(format, body, maxRows)
+	if format == mimeXLSX {
+		<-s.sheetReads
+	}
 	if errors.Is(err, sheet.ErrTooManyRows) {
 		p := problemBatchTooLarge.with(fmt.Sprintf("at most %d rows per call", maxRows))
 		p.PolicyVersion = s.deps.Policy.Version()

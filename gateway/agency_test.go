@@ -1274,3 +1274,33 @@ func TestAgencySpreadsheetInChinese(t *testing.T) {
 		t.Errorf("a refused sheet wrote %d audit entries", n)
 	}
 }
+
+// TestAgencySheetReadsAreBounded: workbooks are read a few at a time; an
+// upload that cannot get its turn within its request's deadline is
+// answered 503 sheets-busy with Retry-After, not read.
+func TestAgencySheetReadsAreBounded(t *testing.T) {
+	f := newAgencyFixture(t, 10, fixtureOptions{})
+	f.srv.deps.Tokens = stubVerifier{p: agencyPrincipal()}
+	a := f.find(t, filed)
+	body := xlsxBytes(t, [][]string{{"certificate_number", "name"}, {a.CertificateNumber, a.Name}})
+	// Every turn taken, as by maxSheetReads slow uploads.
+	for range maxSheetReads {
+		f.srv.sheetReads <- struct{}{}
+	}
+	f.srv.deps.RequestTimeout = 200 * time.Millisecond
+	resp := f.do(t, "POST", "/v1/agency/verify?purpose="+agencyPurpose, mimeXLSX, string(body), "Authorization", "Bearer x")
+	problemOf(t, resp, 503, "/problems/sheets-busy")
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	// A CSV is read at once: no workbook to unpack.
+	resp = f.do(t, "POST", "/v1/agency/verify?purpose="+agencyPurpose, "text/csv", string(csvBytes([][]string{{"certificate_number", "name"}, {a.CertificateNumber, a.Name}})), "Authorization", "Bearer x")
+	if resp.StatusCode != 200 {
+		t.Fatalf("a CSV while workbooks wait: %d", resp.StatusCode)
+	}
+	<-f.srv.sheetReads
+	resp = f.do(t, "POST", "/v1/agency/verify?purpose="+agencyPurpose, mimeXLSX, string(body), "Authorization", "Bearer x")
+	if resp.StatusCode != 200 {
+		t.Fatalf("a workbook once a turn is free: %d %s", resp.StatusCode, readBody(t, resp))
+	}
+}

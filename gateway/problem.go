@@ -95,6 +95,8 @@ var (
 	// problemStoreDown: the registry's store cannot be reached right now.
 	problemStoreDown = &Problem{Type: "/problems/registry-unavailable", Title: "The registry cannot be reached; try again", Status: fiber.StatusServiceUnavailable, RetryAfter: 2}
 
+	problemSheetsBusy = &Problem{Type: "/problems/sheets-busy", Title: "Too many spreadsheets are being read; try again", Status: fiber.StatusServiceUnavailable, RetryAfter: 2}
+
 	problemTimeout = &Problem{Type: "/problems/timeout", Title: "The registry did not answer in time; try again", Status: fiber.StatusServiceUnavailable, RetryAfter: 2}
 )
 

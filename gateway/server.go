@@ -122,7 +122,15 @@ type Server struct {
 	// receiptKeys are the published receipt keys, as a verifier reads
 	// them, for the page that checks receipts.
 	receiptKeys *token.KeySet
+	// sheetReads bounds the workbooks read at once: a read may allocate
+	// some 40 MiB (gateway/sheet's TestReadBoundsMemory), so the
+	// server's share stays bounded however many uploads arrive.
+	sheetReads chan struct{}
 }
+
+// maxSheetReads is how many XLSX uploads are read at once; the rest
+// wait, within their request's deadline.
+const maxSheetReads = 4
 
 // New builds the server and registers every route (routes.go). The
 // policy's fixed decisions are taken here once, not per request.
@@ -170,7 +178,7 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("gateway: openapi: %w", err)
 	}
 	_, limitsOff := d.Limiter.(ratelimit.Unlimited)
-	s := &Server{app: app, deps: d, openAPI: doc, limitsOff: limitsOff}
+	s := &Server{app: app, deps: d, openAPI: doc, limitsOff: limitsOff, sheetReads: make(chan struct{}, maxSheetReads)}
 	if err := s.wire(); err != nil {
 		return nil, err
 	}
