@@ -24,6 +24,9 @@ func decodeJSON(c *fiber.Ctx, v any) error {
 		switch {
 		case errors.As(err, &typeErr) && typeErr.Field != "":
 			return invalid(map[string]string{typeErr.Field: "wrong type: want " + typeErr.Type.String()})
+		case errors.As(err, &typeErr):
+			// typeErr.Value names the JSON kind ("array"), not the input.
+			return problemMalformedJSON.with("expected a JSON object, not " + articled(typeErr.Value))
 		case errors.Is(err, io.EOF):
 			return problemMalformedJSON.with("the body is empty")
 		default:
@@ -55,4 +58,12 @@ func jsonReason(err error) string {
 		return "unknown field"
 	}
 	return "not valid JSON for this route"
+}
+
+// articled is a JSON kind with its article: "an array", "a number".
+func articled(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiou", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
 }

@@ -16,11 +16,14 @@ import (
 // Problem is an RFC 9457 problem detail. Type is a stable, relative URI
 // that clients branch on; Detail and Errors never carry personal data.
 type Problem struct {
-	Type   string            `json:"type"`
-	Title  string            `json:"title"`
-	Status int               `json:"status"`
-	Detail string            `json:"detail,omitempty"`
-	Errors map[string]string `json:"errors,omitempty"`
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	// Instance is where the problem occurred (RFC 9457, 3.1.5): the
+	// route (problemInstance).
+	Instance string            `json:"instance,omitempty"`
+	Errors   map[string]string `json:"errors,omitempty"`
 	// PolicyVersion is set on answers a policy decided.
 	PolicyVersion string `json:"policy_version,omitempty"`
 	// RetryAfter, in seconds, is sent as Retry-After when positive: the
@@ -35,13 +38,14 @@ func (p *Problem) Error() string { return p.Title }
 // refusals are typed by the refusal's code (policyProblem).
 var (
 	// Any route.
-	errNotFound          = &Problem{Type: "/problems/not-found", Title: "Not found", Status: fiber.StatusNotFound}
-	problemNotReady      = &Problem{Type: "/problems/not-ready", Title: "Not ready", Status: fiber.StatusServiceUnavailable}
-	problemAuditDown     = &Problem{Type: "/problems/audit-unavailable", Title: "Audit trail unavailable: personal data is not served unaudited", Status: fiber.StatusServiceUnavailable, RetryAfter: 2}
-	problemRateLimited   = &Problem{Type: "/problems/rate-limited", Title: "Too many requests", Status: fiber.StatusTooManyRequests}
-	problemMalformedJSON = &Problem{Type: "/problems/malformed-json", Title: "Request body is not the JSON this route takes", Status: fiber.StatusBadRequest}
-	problemMediaType     = &Problem{Type: "/problems/unsupported-media-type", Title: "Send application/json", Status: fiber.StatusUnsupportedMediaType}
-	problemInternal      = &Problem{Type: "/problems/internal", Title: "Internal error", Status: fiber.StatusInternalServerError}
+	errNotFound             = &Problem{Type: "/problems/not-found", Title: "Not found", Status: fiber.StatusNotFound}
+	problemMethodNotAllowed = &Problem{Type: "/problems/method-not-allowed", Title: "This path does not take this method", Status: fiber.StatusMethodNotAllowed}
+	problemNotReady         = &Problem{Type: "/problems/not-ready", Title: "Not ready", Status: fiber.StatusServiceUnavailable}
+	problemAuditDown        = &Problem{Type: "/problems/audit-unavailable", Title: "Audit trail unavailable: personal data is not served unaudited", Status: fiber.StatusServiceUnavailable, RetryAfter: 2}
+	problemRateLimited      = &Problem{Type: "/problems/rate-limited", Title: "Too many requests", Status: fiber.StatusTooManyRequests}
+	problemMalformedJSON    = &Problem{Type: "/problems/malformed-json", Title: "Request body is not the JSON this route takes", Status: fiber.StatusBadRequest}
+	problemMediaType        = &Problem{Type: "/problems/unsupported-media-type", Title: "Send application/json", Status: fiber.StatusUnsupportedMediaType}
+	problemInternal         = &Problem{Type: "/problems/internal", Title: "Internal error", Status: fiber.StatusInternalServerError}
 
 	// Tokens (auth.go).
 	problemUnauthenticated = &Problem{Type: "/problems/unauthenticated", Title: "A bearer token is required", Status: fiber.StatusUnauthorized}
@@ -206,6 +210,20 @@ func problemHandler(log *slog.Logger) fiber.ErrorHandler {
 		if p.RetryAfter > 0 {
 			c.Set(fiber.HeaderRetryAfter, strconv.Itoa(p.RetryAfter))
 		}
-		return c.Status(p.Status).JSON(p, mimeProblem)
+		answer := *p
+		answer.Instance = problemInstance(c)
+		return c.Status(p.Status).JSON(&answer, mimeProblem)
 	}
+}
+
+// problemInstance names where a problem occurred: the matched route's
+// pattern ("/v1/verify/:code"), so that the answer does not echo what
+// the caller put in the path — a share code someone else holds and one
+// that does not exist must get the same body — or, for a path no route
+// has, the path itself; never the query.
+func problemInstance(c *fiber.Ctx) string {
+	if unmatched, _ := c.Locals(unmatchedKey{}).(bool); unmatched {
+		return c.Path()
+	}
+	return c.Route().Path
 }

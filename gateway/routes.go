@@ -1,6 +1,10 @@
 package gateway
 
 import (
+	"regexp"
+	"slices"
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
@@ -68,10 +72,77 @@ func (s *Server) routes() {
 	s.app.Post("/v1/office/datasets/:id/approve", office, limited, s.handleDatasetDecision(true))
 	s.app.Post("/v1/office/datasets/:id/reject", office, limited, s.handleDatasetDecision(false))
 
+	// A path that exists under other methods is 405 with Allow (RFC
+	// 9110, 15.5.6); anything else is 404.
+	allowed := routeMethods(s.app)
 	s.app.Use(func(c *fiber.Ctx) error {
 		c.Locals(unmatchedKey{}, true)
+		if methods := allowed.of(c.Path()); methods != "" {
+			c.Set(fiber.HeaderAllow, methods)
+			return problemMethodNotAllowed.with("this path takes " + methods)
+		}
 		return errNotFound
 	})
+}
+
+// methodTable maps each route's path pattern to the methods it takes.
+type methodTable []struct {
+	pattern *regexp.Regexp
+	methods string
+}
+
+// routeMethods reads the registered routes: a pattern's ":param" matches
+// one path segment, "*" the rest.
+func routeMethods(app *fiber.App) methodTable {
+	byPath := map[string][]string{}
+	var order []string
+	for _, r := range app.GetRoutes(true) {
+		if r.Method == fiber.MethodHead || r.Method == fiber.MethodOptions || r.Method == "USE" {
+			continue
+		}
+		if _, ok := byPath[r.Path]; !ok {
+			order = append(order, r.Path)
+		}
+		if !slices.Contains(byPath[r.Path], r.Method) {
+			byPath[r.Path] = append(byPath[r.Path], r.Method)
+		}
+	}
+	var t methodTable
+	for _, p := range order {
+		re := "^"
+		for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
+			switch {
+			case seg == "":
+			case strings.HasPrefix(seg, ":"):
+				re += "/[^/]+"
+			case seg == "*":
+				re += "(/.*)?"
+			default:
+				re += "/" + regexp.QuoteMeta(seg)
+			}
+		}
+		re += "/?$"
+		methods := byPath[p]
+		if slices.Contains(methods, fiber.MethodGet) {
+			methods = append(methods, fiber.MethodHead)
+		}
+		slices.Sort(methods)
+		t = append(t, struct {
+			pattern *regexp.Regexp
+			methods string
+		}{regexp.MustCompile(re), strings.Join(methods, ", ")})
+	}
+	return t
+}
+
+// of is the methods a path takes, "" when no route has it.
+func (t methodTable) of(path string) string {
+	for _, r := range t {
+		if r.pattern.MatchString(path) {
+			return r.methods
+		}
+	}
+	return ""
 }
 
 // pageRoutes registers the web page (Chinese and English, no
