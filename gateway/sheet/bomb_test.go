@@ -136,3 +136,24 @@ func colName(n int) string {
 	}
 	return s
 }
+
+func TestCountSharedStrings(t *testing.T) {
+	for _, tc := range []struct {
+		xml  string
+		want int
+	}{
+		{`<sst><si><t>a</t></si><si><t>b</t></si></sst>`, 2},
+		{`<x:sst><x:si><x:t>a</x:t></x:si><x:si/></x:sst>`, 2},
+		{`<sst><si a="1"><t>si</t></si><sis/><s/></sst>`, 1},
+		{`<sst>`, 0},
+		{`<`, 0},
+		{`<x:`, 0},
+	} {
+		if got := countSharedStrings([]byte(tc.xml), 100); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.xml, got, tc.want)
+		}
+	}
+	if got := countSharedStrings([]byte(strings.Repeat("<si/>", 50)), 10); got != 11 {
+		t.Errorf("stops at most+1: %d", got)
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -43,9 +42,35 @@ const (
 	unzipLimit = 4 << 20
 )
 
-// sharedString opens an entry of a workbook's shared-string table, with
-// or without a namespace prefix.
-var sharedString = regexp.MustCompile(`<(?:[A-Za-z_][\w.-]*:)?si[\s/>]`)
+// countSharedStrings counts the entries (<si>, with or without a
+// namespace prefix) of a shared-string table, up to most+1, without
+// allocating: the count is what keeps the reader from loading a huge
+// table.
+func countSharedStrings(b []byte, most int) int {
+	n := 0
+	for i := 0; n <= most; {
+		j := bytes.IndexByte(b[i:], '<')
+		if j < 0 {
+			return n
+		}
+		i += j + 1
+		name := i
+		for i < len(b) && b[i] != ':' && b[i] != '>' && b[i] != '/' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+			i++
+		}
+		if i < len(b) && b[i] == ':' { // a prefix: the local name follows
+			i++
+			name = i
+			for i < len(b) && b[i] != '>' && b[i] != '/' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+				i++
+			}
+		}
+		if string(b[name:i]) == "si" {
+			n++
+		}
+	}
+	return n
+}
 
 // checkSharedStrings refuses a workbook whose shared-string table holds
 // more texts than maxRows rows of MaxColumns cells could use: the reader
@@ -69,16 +94,8 @@ func checkSharedStrings(body []byte, maxRows int) error {
 		if err != nil || len(b) > unzipLimit {
 			return refuse("not a readable XLSX workbook (or larger than allowed unpacked)")
 		}
-		most, n := (maxRows+1)*MaxColumns, 0
-		for rest := b; n <= most; n++ {
-			loc := sharedString.FindIndex(rest)
-			if loc == nil {
-				break
-			}
-			rest = rest[loc[1]:]
-		}
-		if n > most {
-			return refuse(fmt.Sprintf("the workbook holds more than %d texts, more than %d rows of %d columns can use: upload the queries alone", most, maxRows+1, MaxColumns))
+		if most := (maxRows + 1) * MaxColumns; countSharedStrings(b, most) > most {
+			return refuse(fmt.Sprintf("the workbook holds more than %d texts, more than %d rows of %d columns can use: upload the queries alone", (maxRows+1)*MaxColumns, maxRows+1, MaxColumns))
 		}
 	}
 	return nil

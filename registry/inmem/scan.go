@@ -25,12 +25,35 @@ const (
 // is seen if its number sorts after the scan's position.
 func (s *Store) Scan(ctx context.Context, f registry.Filter, fn func(registry.Version) error) error {
 	m := newMatcher(f)
+	return s.scanOrdered(ctx, "scan", func(c *cert, page []registry.Version) []registry.Version {
+		if m.matches(&c.cur.packed) {
+			page = append(page, s.export(&c.cur))
+		}
+		return page
+	}, fn)
+}
+
+// ScanVersions calls fn with every version of every certificate, in
+// certificate-number and version order, page by page as Scan does.
+func (s *Store) ScanVersions(ctx context.Context, fn func(registry.Version) error) error {
+	return s.scanOrdered(ctx, "scan versions", func(c *cert, page []registry.Version) []registry.Version {
+		for k := range c.older {
+			page = append(page, s.export(&c.older[k]))
+		}
+		return append(page, s.export(&c.cur))
+	}, fn)
+}
+
+// scanOrdered walks the certificates in number order, a page at a time:
+// take adds what it wants of each certificate to the page under the read
+// lock, and fn sees the page's versions after the lock is released.
+func (s *Store) scanOrdered(ctx context.Context, op string, take func(c *cert, page []registry.Version) []registry.Version, fn func(registry.Version) error) error {
 	page := make([]registry.Version, 0, scanPage)
 	var last string // certificate number of the last slot examined
 	started := false
 	for {
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("inmem: scan: %w", err)
+			return fmt.Errorf("inmem: %s: %w", op, err)
 		}
 		s.rlockOrdered()
 		pos := 0
@@ -43,9 +66,7 @@ func (s *Store) Scan(ctx context.Context, f registry.Filter, fn func(registry.Ve
 		for end := pos + scanExamine; pos < int(s.ordered) && pos < end && len(page) < scanPage; pos++ {
 			c := s.slot(s.order[pos])
 			last, started = c.cur.span(tCertificateNumber), true
-			if m.matches(&c.cur.packed) {
-				page = append(page, s.export(&c.cur))
-			}
+			page = take(c, page)
 		}
 		done := pos >= int(s.ordered)
 		s.mu.RUnlock()
@@ -145,43 +166,4 @@ func (m *matcher) matches(p *packed) bool {
 		return false
 	}
 	return true
-}
-
-// ScanVersions calls fn with every version of every certificate, in
-// certificate-number and version order, page by page as Scan does.
-func (s *Store) ScanVersions(ctx context.Context, fn func(registry.Version) error) error {
-	page := make([]registry.Version, 0, scanPage)
-	var last string
-	started := false
-	for {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("inmem: scan versions: %w", err)
-		}
-		s.rlockOrdered()
-		pos := 0
-		if started {
-			pos = sort.Search(int(s.ordered), func(k int) bool {
-				return s.slot(s.order[k]).cur.span(tCertificateNumber) > last
-			})
-		}
-		page = page[:0]
-		for ; pos < int(s.ordered) && len(page) < scanPage; pos++ {
-			c := s.slot(s.order[pos])
-			last, started = c.cur.span(tCertificateNumber), true
-			for k := range c.older {
-				page = append(page, s.export(&c.older[k]))
-			}
-			page = append(page, s.export(&c.cur))
-		}
-		done := pos >= int(s.ordered)
-		s.mu.RUnlock()
-		for k := range page {
-			if err := fn(page[k]); err != nil {
-				return err
-			}
-		}
-		if done {
-			return nil
-		}
-	}
 }
