@@ -50,10 +50,13 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 # TestDevExamplesWork runs dev's printed examples with curl and jq; the
-# log's proofs are checked by an independent implementation in Python.
-for tool in curl jq python3; do
+# log's proofs are checked by an independent implementation in Python;
+# the IPv6 limits test routes a private prefix to the loopback with ip.
+for tool in curl jq python3 ip; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
-		svc_apt_install "$tool" || die "$tool is needed by the tests and could not be installed"
+		pkg=$tool
+		[[ $tool == ip ]] && pkg=iproute2 # TestPublicLimitsGroupIPv6By64 routes a test prefix
+		svc_apt_install "$pkg" || die "$pkg is needed by the tests and could not be installed"
 	fi
 done
 
