@@ -42,7 +42,7 @@ var (
 	problemMethodNotAllowed = &Problem{Type: "/problems/method-not-allowed", Title: "This path does not take this method", Status: fiber.StatusMethodNotAllowed}
 	problemNotReady         = &Problem{Type: "/problems/not-ready", Title: "Not ready", Status: fiber.StatusServiceUnavailable}
 	problemAuditDown        = &Problem{Type: "/problems/audit-unavailable", Title: "Audit trail unavailable: personal data is not served unaudited", Status: fiber.StatusServiceUnavailable, RetryAfter: 2}
-	problemRateLimited      = &Problem{Type: "/problems/rate-limited", Title: "Too many requests", Status: fiber.StatusTooManyRequests}
+	problemRateLimited      = &Problem{Type: "/problems/rate-limited", Title: "Too many requests", Status: fiber.StatusTooManyRequests, Detail: guidance["/problems/rate-limited"]}
 	problemMalformedJSON    = &Problem{Type: "/problems/malformed-json", Title: "Request body is not the JSON this route takes", Status: fiber.StatusBadRequest}
 	problemMediaType        = &Problem{Type: "/problems/unsupported-media-type", Title: "Send application/json", Status: fiber.StatusUnsupportedMediaType}
 	problemInternal         = &Problem{Type: "/problems/internal", Title: "Internal error", Status: fiber.StatusInternalServerError}
@@ -212,6 +212,9 @@ func problemHandler(log *slog.Logger) fiber.ErrorHandler {
 		}
 		answer := *p
 		answer.Instance = problemInstance(c)
+		if answer.Detail == "" && answer.Status < 500 {
+			answer.Detail = guidance[answer.Type]
+		}
 		return c.Status(p.Status).JSON(&answer, mimeProblem)
 	}
 }
