@@ -46,11 +46,75 @@ func buildOpenAPI() ([]byte, error) {
 		if err := json.Unmarshal(b, &part); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+		tagOperations(part, partTags[name])
 		if err := mergeInto(doc, part, name); err != nil {
 			return nil, err
 		}
 	}
+	describeProblems(doc)
+	doc["servers"] = []any{map[string]any{"url": "/", "description": "this gateway (every path is relative to it)"}}
+	var tags []any
+	for _, name := range names {
+		if t, ok := partTags[name]; ok {
+			tags = append(tags, map[string]any{"name": t.name, "description": t.description})
+		}
+	}
+	doc["tags"] = tags
 	return json.Marshal(doc)
+}
+
+// partTag names the area of the API a part documents.
+type partTag struct{ name, description string }
+
+// partTags tags each part's operations that have no tag of their own.
+var partTags = map[string]partTag{
+	"openapi/public.json":   {"public", "Public verification and the gateway's own endpoints (Art. 22)"},
+	"openapi/holder.json":   {"holder", "Degree holders: their degrees, share codes and access log; shared reports"},
+	"openapi/agency.json":   {"agency", "Government agencies' data-sharing interface (Art. 20, 22)"},
+	"openapi/office.json":   {"office", "Officials: the audit trail (Art. 15)"},
+	"openapi/datasets.json": {"datasets", "Research datasets: requests, decisions, downloads (Art. 23-24)"},
+	"openapi/log.json":      {"log", "The transparency log: checkpoints and proofs"},
+	"openapi/web.json":      {"web", "The web page (HTML, Chinese and English, no JavaScript)"},
+}
+
+// tagOperations gives every operation of part without tags the part's.
+func tagOperations(part map[string]any, t partTag) {
+	paths, _ := part["paths"].(map[string]any)
+	for _, item := range paths {
+		ops, _ := item.(map[string]any)
+		for _, op := range ops {
+			if o, ok := op.(map[string]any); ok && o["tags"] == nil && t.name != "" {
+				o["tags"] = []any{t.name}
+			}
+		}
+	}
+}
+
+// describeProblems lists, on the Problem schema's type, every problem
+// type the gateway answers with and what a client can do about it
+// (guidance.go), so that the document names them all.
+func describeProblems(doc map[string]any) {
+	components, _ := doc["components"].(map[string]any)
+	schemas, _ := components["schemas"].(map[string]any)
+	problem, _ := schemas["Problem"].(map[string]any)
+	props, _ := problem["properties"].(map[string]any)
+	typ, _ := props["type"].(map[string]any)
+	if typ == nil {
+		return
+	}
+	keys := make([]string, 0, len(guidance))
+	for k := range guidance {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var examples []any
+	desc := "A relative URI naming the problem; what to do about each client (4xx) problem:"
+	for _, k := range keys {
+		examples = append(examples, k)
+		desc += "\n- `" + k + "`: " + guidance[k]
+	}
+	typ["examples"] = examples
+	typ["description"] = desc + "\n\nServer problems (5xx) answer Retry-After when trying again may help."
 }
 
 // mergeInto adds part's objects to doc, two levels deep (paths/X,

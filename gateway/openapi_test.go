@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -119,6 +120,48 @@ func TestOpenAPIPartsRefuseRedefinitions(t *testing.T) {
 		json.Unmarshal([]byte(c.part), &part)
 		if err := mergeInto(doc, part, "test.json"); (err == nil) != c.ok {
 			t.Errorf("%s: err = %v, want ok=%v", c.name, err, c.ok)
+		}
+	}
+}
+
+// TestOpenAPITagsServersAndProblems: every operation is tagged with its
+// area, the document names its server, and the Problem schema lists
+// every client problem type with what to do about it.
+func TestOpenAPITagsServersAndProblems(t *testing.T) {
+	b, err := buildOpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Servers []map[string]any                     `json:"servers"`
+		Tags    []map[string]any                     `json:"tags"`
+		Paths   map[string]map[string]map[string]any `json:"paths"`
+		Comp    struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Examples    []string `json:"examples"`
+					Description string   `json:"description"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Servers) == 0 || len(doc.Tags) < 7 {
+		t.Errorf("%d servers, %d tags", len(doc.Servers), len(doc.Tags))
+	}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			if tags, _ := op["tags"].([]any); len(tags) == 0 {
+				t.Errorf("%s %s has no tag", method, path)
+			}
+		}
+	}
+	typ := doc.Comp.Schemas["Problem"].Properties["type"]
+	for k := range guidance {
+		if !slices.Contains(typ.Examples, k) || !strings.Contains(typ.Description, k) {
+			t.Errorf("the Problem schema does not list %s", k)
 		}
 	}
 }
