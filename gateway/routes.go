@@ -86,9 +86,11 @@ func (s *Server) routes() {
 }
 
 // methodTable maps each route's path pattern to the methods it takes.
-type methodTable []struct {
+type methodTable []routeMethodsOf
+
+type routeMethodsOf struct {
 	pattern *regexp.Regexp
-	methods string
+	methods string // as Allow lists them
 }
 
 // routeMethods reads the registered routes: a pattern's ":param" matches
@@ -127,10 +129,7 @@ func routeMethods(app *fiber.App) methodTable {
 			methods = append(methods, fiber.MethodHead)
 		}
 		slices.Sort(methods)
-		t = append(t, struct {
-			pattern *regexp.Regexp
-			methods string
-		}{regexp.MustCompile(re), strings.Join(methods, ", ")})
+		t = append(t, routeMethodsOf{regexp.MustCompile(re), strings.Join(methods, ", ")})
 	}
 	return t
 }

@@ -47,6 +47,13 @@ type Change struct {
 	At     time.Time `json:"at"`
 }
 
+// Stored is c as stores keep it: At in UTC, to the microsecond. What a
+// filing entry digests must be what is stored.
+func (c Change) Stored() Change {
+	c.At = c.At.UTC().Truncate(time.Microsecond)
+	return c
+}
+
 // Version is one stored version of a record. Versions of a certificate
 // are numbered 1, 2, … and never change once written (Art. 16).
 type Version struct {

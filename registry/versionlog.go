@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Every filed record version is a leaf of the log as well: a store files
@@ -157,16 +156,10 @@ func FiledVersion(e *AuditEntry) (ref VersionRef, digest [sha256.Size]byte, ok b
 	return VersionRef{CertificateNumber: e.RecordRef, Version: d.Version}, digest, true
 }
 
-// normalChange is c as stores keep it: At in UTC, to the microsecond.
-func normalChange(c Change) Change {
-	c.At = c.At.UTC().Truncate(time.Microsecond)
-	return c
-}
-
 // Insert files batch through s as version 1 of each new record, each
 // with its filing entry committed under k (see Store.Insert).
 func Insert(ctx context.Context, s Store, k *LogKey, batch []Sealed, change Change) ([]Outcome, error) {
-	change = normalChange(change)
+	change = change.Stored()
 	entries := make([]AuditEntry, len(batch))
 	for i := range batch {
 		entries[i] = k.FilingEntry(ActionFile, &Version{Sealed: batch[i], Version: 1, Change: change})
@@ -177,7 +170,7 @@ func Insert(ctx context.Context, s Store, k *LogKey, batch []Sealed, change Chan
 // Append files next as version after+1 of its certificate through s,
 // with its filing entry for action committed under k (see Store.Append).
 func Append(ctx context.Context, s Store, k *LogKey, action string, after int, next Sealed, change Change) (Version, error) {
-	change = normalChange(change)
+	change = change.Stored()
 	e := k.FilingEntry(action, &Version{Sealed: next, Version: after + 1, Change: change})
 	return s.Append(ctx, after, next, change, e)
 }
@@ -194,11 +187,12 @@ func CheckFilings(batch []Sealed, filings []AuditEntry) error {
 			return fmt.Errorf("record %d: the filing entry is another record's: %w", i, ErrUnfiled)
 		}
 	}
-	if err := CheckStorable(filings); err != nil {
-		return err
+	for i := range filings {
+		if len(filings[i].Commitment) != sha256.Size {
+			return fmt.Errorf("filing entry %d of %d: %w", i+1, len(filings), ErrUncommitted)
+		}
 	}
-	_, err := LeafHashes(filings)
-	return err
+	return CheckStorable(filings)
 }
 
 // VersionScanner reads every stored version (Store.ScanVersions).

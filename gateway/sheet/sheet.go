@@ -53,23 +53,25 @@ func countSharedStrings(b []byte, most int) int {
 		if j < 0 {
 			return n
 		}
-		i += j + 1
-		name := i
-		for i < len(b) && b[i] != ':' && b[i] != '>' && b[i] != '/' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
-			i++
+		name, end := i+j+1, nameEnd(b, i+j+1)
+		if end < len(b) && b[end] == ':' { // a prefix: the local name follows
+			name, end = end+1, nameEnd(b, end+1)
 		}
-		if i < len(b) && b[i] == ':' { // a prefix: the local name follows
-			i++
-			name = i
-			for i < len(b) && b[i] != '>' && b[i] != '/' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
-				i++
-			}
-		}
-		if string(b[name:i]) == "si" {
+		if string(b[name:end]) == "si" {
 			n++
 		}
+		i = end
 	}
 	return n
+}
+
+// nameEnd is where the tag name that starts at b[i] ends: at a prefix's
+// ':', the tag's end or a space.
+func nameEnd(b []byte, i int) int {
+	for i < len(b) && !strings.ContainsRune(":>/ \t\n\r", rune(b[i])) {
+		i++
+	}
+	return i
 }
 
 // checkSharedStrings refuses a workbook whose shared-string table holds

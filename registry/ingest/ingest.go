@@ -100,7 +100,7 @@ func Run(ctx context.Context, src Source, store registry.Store, keys *registry.K
 		opt.Change.At = time.Now()
 	}
 	// As stores keep it, so that filing entries digest what is stored.
-	opt.Change.At = opt.Change.At.UTC().Truncate(time.Microsecond)
+	opt.Change = opt.Change.Stored()
 	if opt.Log.AuditLog == nil || opt.Log.Key == nil {
 		return Summary{}, errors.New("ingest: Options.Log needs the trail and the log's leaf key")
 	}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/degreegate/degreegate/registry"
 	"github.com/degreegate/degreegate/translog"
@@ -122,7 +121,7 @@ func (s *Store) Insert(ctx context.Context, batch []registry.Sealed, change regi
 		}
 		seen[cn] = struct{}{}
 	}
-	change = normalize(change)
+	change = change.Stored()
 	// Records are packed before taking the lock, so that readers wait
 	// only for the bookkeeping; records found Unchanged waste theirs.
 	packs := make([]packed, len(batch))
@@ -219,7 +218,7 @@ func (s *Store) Append(ctx context.Context, after int, next registry.Sealed, cha
 	if err != nil {
 		return registry.Version{}, fmt.Errorf("inmem: append: %w", err)
 	}
-	change = normalize(change)
+	change = change.Stored()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -301,13 +300,6 @@ func (s *Store) unlinkPersonLocked(i int32) {
 		}
 	}
 	c.nextOfPerson = noSlot
-}
-
-// normalize keeps a change the way PostgreSQL would: to the microsecond,
-// in UTC.
-func normalize(c registry.Change) registry.Change {
-	c.At = c.At.UTC().Truncate(time.Microsecond)
-	return c
 }
 
 // errNotFound wraps registry.ErrNotFound with the operation.
