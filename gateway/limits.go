@@ -36,9 +36,10 @@ const (
 
 var limitKindNames = [numLimitKinds]string{"address", "block", "certificate", "code", "subject", "org"}
 
-// shared reports whether a kind's allowance is spent by every caller
-// alike (a certificate's, a share code's): what is left of it tells of
-// others' lookups, so it is enforced but never advertised.
+// shared reports whether a kind's allowance is spent by other callers
+// too (a certificate's, by everyone in the caller's block; a share
+// code's, by everyone): what is left of it tells of others' lookups, so
+// it is enforced but never advertised.
 func (k limitKind) shared() bool { return k == byCertificate || k == byCode }
 
 // audienceLimits are one audience's rate limits as the policy sets them,
@@ -193,6 +194,17 @@ func (s *Server) take(c *fiber.Ctx, t *limitTally, checks []limitCheck) {
 			t.tightest, t.rule = d, ch.rule
 			t.any = true
 		}
+	}
+}
+
+// refund gives back what checks took, for a request their rules should
+// not count.
+func (s *Server) refund(c *fiber.Ctx, checks []limitCheck) {
+	if s.limitsOff {
+		return
+	}
+	for _, ch := range checks {
+		s.deps.Limiter.Refund(c.UserContext(), ch.key, ch.rule)
 	}
 }
 

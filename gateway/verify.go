@@ -119,14 +119,24 @@ func (s *Server) admitPublic(c *fiber.Ctx) (publicClient, error) {
 // takes the per-certificate limit, and asks disclose.Service.Public. It
 // sets the rate-limit and policy headers on c; errors are Problems. Its
 // answer's bytes are in sc.
+//
+// The per-certificate allowance is the caller's block's own (see
+// ratelimit.CertificateBlockKey) and is spent by wrong names only: it is
+// taken before the lookup, whatever the name, so that a refusal tells
+// nothing about the name, and given back when the name matched. So
+// nobody can lock a number for others, an employer who knows the name
+// never runs out, and names tried against one number are bounded by the
+// blocks the guesser holds (README, "Rate limits").
 func (s *Server) verifyPublic(c *fiber.Ctx, pc publicClient, req verifyRequest, sc *disclose.Scratch) (disclose.PublicAnswer, error) {
 	pp := &s.public
 	if errs := req.normalise(); errs != nil {
 		return disclose.PublicAnswer{}, invalid(errs)
 	}
+	var guess []limitCheck
 	if pp.limits.has[byCertificate] {
 		var buf [1]limitCheck
-		s.take(c, &pc.limits, pp.limits.add(buf[:0], byCertificate, ratelimit.CertificateKey(req.CertificateNumber)))
+		guess = pp.limits.add(buf[:0], byCertificate, ratelimit.CertificateBlockKey(req.CertificateNumber, pc.addr))
+		s.take(c, &pc.limits, guess)
 		if err := pc.limits.answer(c); err != nil {
 			return disclose.PublicAnswer{}, err
 		}
@@ -134,5 +144,8 @@ func (s *Server) verifyPublic(c *fiber.Ctx, pc publicClient, req verifyRequest, 
 	c.Set("Degreegate-Policy-Version", pp.decision.PolicyVersion)
 	p := disclose.Principal{Actor: s.disclose.PublicActor(pc.addr), Decide: s.public.decide}
 	ans, err := s.disclose.Public(c.UserContext(), p, disclose.PublicQuery{CertificateNumber: req.CertificateNumber, Name: req.Name}, sc)
+	if err == nil && ans.Match {
+		s.refund(c, guess)
+	}
 	return ans, disclosureProblem(err)
 }

@@ -26,7 +26,8 @@
 //	              agency, contractor, office:
 //	  orgs        organisations that may act as the audience
 //	  limits      per_client, per_block, per_subject, per_org,
-//	              per_certificate, per_code ({rps, burst}),
+//	              per_certificate (public: wrong names per number and
+//	              address block), per_code ({rps, burst}),
 //	              daily_quota_per_org, max_token_lifetime
 //	  scopes      scope → legal_basis, fields (field → mask) or, for
 //	              holder_code, levels (level → description, fields),

@@ -123,6 +123,9 @@ func TestParseRejects(t *testing.T) {
 		{"per-org limit without a token", func(t *testing.T, d map[string]any) {
 			obj(t, d, "audiences", "public", "limits")["per_org"] = map[string]any{"rps": 1, "burst": 1}
 		}, "audiences.public.limits.per_org", "only audiences with tokens"},
+		{"per_certificate outside public verification", func(t *testing.T, d map[string]any) {
+			obj(t, d, "audiences", "agency", "limits")["per_certificate"] = map[string]any{"rps": 1, "burst": 1}
+		}, "audiences.agency.limits.per_certificate", "only public verification"},
 		{"token lifetime missing", func(t *testing.T, d map[string]any) {
 			delete(obj(t, d, "audiences", "holder", "limits"), "max_token_lifetime")
 		},

@@ -94,11 +94,14 @@ func (r Rate) Unlimited() bool { return r.PerSecond <= 0 }
 // Limits are an audience's rate limits and quotas. Each Rate is kept per
 // key of its kind; a request must pass every limit that applies.
 type Limits struct {
-	PerClient      Rate // per client address
-	PerBlock       Rate // per IPv4 /24 or IPv6 /64, against address rotation
-	PerSubject     Rate // per token subject (tokened audiences)
-	PerOrg         Rate // per token organisation (tokened audiences)
-	PerCertificate Rate // per certificate number asked about, against guessing names
+	PerClient  Rate // per client address
+	PerBlock   Rate // per IPv4 /24 or IPv6 /64, against address rotation
+	PerSubject Rate // per token subject (tokened audiences)
+	PerOrg     Rate // per token organisation (tokened audiences)
+	// PerCertificate bounds the wrong names tried against one certificate
+	// number from one address block (IPv4 /24, IPv6 /48); a matching
+	// name spends nothing (public only).
+	PerCertificate Rate
 	PerCode        Rate // per holder sharing code (holder_code)
 	// DailyQuotaPerOrg bounds the items (not calls) an organisation may
 	// have answered per calendar day, across all replicas; 0: no quota.

@@ -268,7 +268,7 @@ func buildLimits(a Audience, d limitsDoc, path string) (Limits, error) {
 		{"per_block", d.PerBlock, &l.PerBlock, true, ""},
 		{"per_subject", d.PerSubject, &l.PerSubject, a.Tokened(), "only audiences with tokens have a subject"},
 		{"per_org", d.PerOrg, &l.PerOrg, a.Tokened(), "only audiences with tokens have an organisation"},
-		{"per_certificate", d.PerCertificate, &l.PerCertificate, true, ""},
+		{"per_certificate", d.PerCertificate, &l.PerCertificate, a == Public, "only public verification asks by certificate number and name"},
 		{"per_code", d.PerCode, &l.PerCode, a == HolderCode, "only holder_code callers present a code"},
 	}
 	for _, r := range rates {

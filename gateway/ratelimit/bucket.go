@@ -43,6 +43,14 @@ func (b *Bucket) Take(now time.Time) Decision {
 	return b.decide(ok, b.lim.TokensAt(now))
 }
 
+// Give puts one token back, as if the last Take had not happened; the
+// bucket never holds more than its burst (rate.Limiter caps what it
+// holds at the burst whenever it next counts).
+func (b *Bucket) Give(now time.Time) {
+	b.Touch(now)
+	b.lim.AllowN(now, -1)
+}
+
 // Peek reports the bucket without spending; Allowed says whether Take
 // would have succeeded. It counts as use (the key stays remembered).
 func (b *Bucket) Peek(now time.Time) Decision {

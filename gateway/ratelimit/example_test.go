@@ -11,7 +11,7 @@ import (
 
 // The gateway's per-request steps: find the client behind the trusted
 // proxies, then draw from the address, its block and the certificate
-// number; the first refusal answers 429.
+// number as asked from its block; the first refusal answers 429.
 func Example() {
 	proxies, err := ratelimit.ParseProxies("10.0.0.0/8") // DEGREEGATE_TRUSTED_PROXIES
 	if err != nil {
@@ -35,7 +35,7 @@ func Example() {
 		}{
 			{ratelimit.AddrKey(client), perAddr},
 			{ratelimit.BlockKey(client), perBlock},
-			{ratelimit.CertificateKey("1000112345678901"), perCert},
+			{ratelimit.CertificateBlockKey("1000112345678901", client), perCert},
 		} {
 			if d = lim.Allow(ctx, c.k, c.r); !d.Allowed {
 				break

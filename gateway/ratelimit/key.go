@@ -13,7 +13,7 @@ type kind uint8
 const (
 	kindAddr kind = iota + 1
 	kindBlock
-	kindCertificate
+	kindCertificateBlock
 	kindName
 )
 
@@ -23,8 +23,8 @@ func (k kind) String() string {
 		return "ip"
 	case kindBlock:
 		return "net"
-	case kindCertificate:
-		return "cert"
+	case kindCertificateBlock:
+		return "certnet"
 	case kindName:
 		return "id"
 	}
@@ -67,15 +67,32 @@ func BlockKey(a netip.Addr) Key {
 	return Key{kind: kindBlock, addr: a}
 }
 
-// CertificateKey counts per certificate number, so that nobody can try
-// many names against one number. The string may alias a request buffer:
-// the limiter copies it before keeping it.
-func CertificateKey(number string) Key {
-	return Key{kind: kindCertificate, text: number}
+// CertificateBlockKey counts per certificate number asked from one
+// address block: the IPv4 /24 or the IPv6 /48 around a. Each block has
+// its own allowance for a number, so that no block can spend another's
+// (a certificate-wide one let one client keep a number at 429 for
+// everyone), while an attacker's guesses grow only with the blocks they
+// hold. IPv6 counts per /48, wider than BlockKey's /64: a site is often
+// given a /48, and 65,536 allowances per site would make the bound
+// meaningless. The number may alias a request buffer: the limiter
+// copies it before keeping it.
+func CertificateBlockKey(number string, a netip.Addr) Key {
+	a = normalize(a)
+	if p, err := a.Prefix(certBlockBits(a)); err == nil {
+		a = p.Addr()
+	}
+	return Key{kind: kindCertificateBlock, addr: a, text: number}
+}
+
+func certBlockBits(a netip.Addr) int {
+	if a.Is4() {
+		return 24
+	}
+	return 48
 }
 
 // NameKey counts per any other identity the gateway limits by (an
-// organisation, a token subject). Like CertificateKey, it copies before
+// organisation, a token subject). Like CertificateBlockKey, it copies before
 // keeping.
 func NameKey(id string) Key {
 	return Key{kind: kindName, text: id}
@@ -94,8 +111,10 @@ func (k Key) Ident() string {
 			bits = 24
 		}
 		return "net:" + k.addr.String() + "/" + strconv.Itoa(bits)
-	case kindCertificate, kindName:
+	case kindName:
 		return k.kind.String() + ":" + k.text
+	case kindCertificateBlock:
+		return "certnet:" + k.text + "@" + k.addr.String() + "/" + strconv.Itoa(certBlockBits(k.addr))
 	}
 	return "none:"
 }

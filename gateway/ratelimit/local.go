@@ -44,6 +44,15 @@ func (l *Local) Allow(_ context.Context, key Key, rule Rule) Decision {
 	return l.table.Get(key, rule, now).Take(now)
 }
 
+// Refund gives one token back to key's bucket under rule.
+func (l *Local) Refund(_ context.Context, key Key, rule Rule) {
+	if !rule.Valid() {
+		return
+	}
+	now := l.now()
+	l.table.Get(key, rule, now).Give(now)
+}
+
 // Len is the number of buckets kept.
 func (l *Local) Len() int { return l.table.Len() }
 

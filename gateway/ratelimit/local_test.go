@@ -111,7 +111,7 @@ func TestLocalSeparatesRulesAndKinds(t *testing.T) {
 	one := Rule{Name: "a", Rate: 0.001, Burst: 1}
 	other := Rule{Name: "b", Rate: 0.001, Burst: 1}
 	keys := []Key{
-		CertificateKey("1000112345678901"),
+		CertificateBlockKey("1000112345678901", addr(t, "10.0.0.1")),
 		NameKey("1000112345678901"),
 		AddrKey(addr(t, "10.0.0.1")),
 		BlockKey(addr(t, "10.0.0.1")),
@@ -162,7 +162,7 @@ func TestLocalConcurrentExactBurst(t *testing.T) {
 	const burst = 50
 	l := NewLocal(Options{})
 	rule := Rule{Name: "r", Rate: 1e-9, Burst: burst}
-	k := CertificateKey("1000112345678901")
+	k := NameKey("1000112345678901")
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
 	for range 8 {
@@ -251,12 +251,12 @@ func TestDenyPathDoesNotAllocate(t *testing.T) {
 	const number = "1000112345678901"
 	// Spend each bucket once, so every call below is a refusal.
 	client := proxies.ClientAddr(peer, xff)
-	for _, k := range []Key{AddrKey(client), BlockKey(client), CertificateKey(number)} {
+	for _, k := range []Key{AddrKey(client), BlockKey(client), CertificateBlockKey(number, client)} {
 		l.Allow(ctx, k, rule)
 	}
 	allocs := testing.AllocsPerRun(1000, func() {
 		c := proxies.ClientAddr(peer, xff)
-		for _, k := range []Key{AddrKey(c), BlockKey(c), CertificateKey(number)} {
+		for _, k := range []Key{AddrKey(c), BlockKey(c), CertificateBlockKey(number, c)} {
 			if l.Allow(ctx, k, rule).Allowed {
 				t.Fatal("allowed past the burst")
 			}
@@ -281,7 +281,7 @@ func TestNewKeyIsOneObject(t *testing.T) {
 	rule := Rule{Name: "r", Rate: 1, Burst: 5}
 	i := 0
 	allocs := testing.AllocsPerRun(n, func() {
-		l.Allow(context.Background(), CertificateKey(numbers[i]), rule)
+		l.Allow(context.Background(), NameKey(numbers[i]), rule)
 		i++
 	})
 	// Map growth adds a fraction of an allocation per key on average.
@@ -321,7 +321,7 @@ func TestFruitlessSweepsBackOff(t *testing.T) {
 	flood := func(n int, r Rule) {
 		for range n {
 			c.Advance(time.Millisecond)
-			l.Allow(ctx, CertificateKey(fmt.Sprintf("1000%012d", key)), r)
+			l.Allow(ctx, NameKey(fmt.Sprintf("1000%012d", key)), r)
 			key++
 		}
 	}
@@ -342,5 +342,33 @@ func TestFruitlessSweepsBackOff(t *testing.T) {
 	}
 	if lo, hi := gaps(); lo != int64(sweepGap) || hi > int64(2*sweepGap) {
 		t.Fatalf("sweep gaps %v–%v once sweeps free buckets, want back near %v", time.Duration(lo), time.Duration(hi), sweepGap)
+	}
+}
+
+// TestRefundGivesBackNeverMoreThanFull: a refund returns one token, and
+// refunds never take a bucket past its burst.
+func TestRefundGivesBackNeverMoreThanFull(t *testing.T) {
+	c := newClock()
+	l := NewLocal(Options{Now: c.Now})
+	ctx := context.Background()
+	rule := Rule{Name: "cert", Rate: 0.001, Burst: 2}
+	k := CertificateBlockKey("1000112345678901", addr(t, "192.0.2.1"))
+	l.Allow(ctx, k, rule)
+	l.Allow(ctx, k, rule)
+	if l.Allow(ctx, k, rule).Allowed {
+		t.Fatal("allowed past the burst")
+	}
+	l.Refund(ctx, k, rule)
+	if d := l.Allow(ctx, k, rule); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("after a refund: %+v, want one more admission", d)
+	}
+	for range 10 {
+		l.Refund(ctx, k, rule)
+	}
+	for i := range 3 {
+		d := l.Allow(ctx, k, rule)
+		if d.Allowed != (i < rule.Burst) {
+			t.Fatalf("admission %d after ten refunds: %+v, want the burst of %d and no more", i+1, d, rule.Burst)
+		}
 	}
 }

@@ -78,8 +78,14 @@ type Decision struct {
 // Limiter takes one request's worth from key's bucket under rule. It never
 // blocks: ctx is there for implementations that may want to record or
 // trace, not to wait.
+//
+// Refund gives back one token an allowed Allow of the same key and rule
+// took, for a request whose outcome the rule should not count (a public
+// verification that matched spends nothing of the certificate's
+// allowance against guessing). It never takes the bucket above full.
 type Limiter interface {
 	Allow(ctx context.Context, key Key, rule Rule) Decision
+	Refund(ctx context.Context, key Key, rule Rule)
 }
 
 // Unlimited allows everything. It exists for `degreegate dev --unlimited`
@@ -90,6 +96,9 @@ type Unlimited struct{}
 func (Unlimited) Allow(_ context.Context, _ Key, rule Rule) Decision {
 	return Decision{Allowed: true, Limit: rule.Burst, Remaining: rule.Burst}
 }
+
+// Refund does nothing: nothing was taken.
+func (Unlimited) Refund(context.Context, Key, Rule) {}
 
 // refused is the answer under an invalid rule: a refusal, never a pass.
 func refused(rule Rule) Decision {

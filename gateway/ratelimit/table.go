@@ -203,10 +203,7 @@ func (t *Table[E]) Len() int {
 // to the heap: this path must not allocate.
 func (t *Table[E]) keyOf(k Key, r Rule) tableKey {
 	tk := tableKey{rate: r.Rate, burst: r.Burst}
-	var addr [16]byte
-	if k.text == "" {
-		addr = k.addr.As16()
-	}
+	addr := k.addr.As16() // zero for a key without an address
 	for i := range tk.id {
 		var h maphash.Hash
 		h.SetSeed(t.seeds[i])

@@ -141,7 +141,8 @@ type shared struct {
 	allowance atomic.Int64
 	// total counts the admissions to report, cumulatively: settlements
 	// send it whole and Redis applies what it has not seen (gcraScript).
-	total atomic.Int64
+	// refunds counts the admissions given back (Refund), the same way.
+	total, refunds atomic.Int64
 	// queued is set while the entry waits in the settlement queue.
 	queued atomic.Bool
 	// unsettled is set while the key's last settlement failed: its share
@@ -169,11 +170,16 @@ type shared struct {
 
 	// Owned by the settlement goroutine.
 	// sent is the total in the latest report, acked the latest total Redis
-	// confirmed; sent > acked while a report's fate is unknown, since
-	// sentAt.
-	sent, acked int64
-	sentAt      time.Time
+	// confirmed; they differ while a report's fate is unknown, since
+	// sentAt. sentRefunds and ackedRefunds are the same for refunds.
+	sent, acked               int64
+	sentRefunds, ackedRefunds int64
+	sentAt                    time.Time
 }
+
+// pending reports whether the latest report's fate is unknown. Settlement
+// goroutine only.
+func (s *shared) pending() bool { return s.sent != s.acked || s.sentRefunds != s.ackedRefunds }
 
 var _ ratelimit.Limiter = (*Limiter)(nil)
 
@@ -282,6 +288,32 @@ func (l *Limiter) Allow(_ context.Context, key ratelimit.Key, rule ratelimit.Rul
 		d.Remaining = max(a, 0)
 	}
 	return d
+}
+
+// Refund gives back one admission of key under rule: to the local
+// bucket, to this replica's share, and to the refunds settlement
+// reports, so Redis moves the key's arrival time back by one token. An
+// entry never reports more refunds than admissions: a refund for an entry
+// evicted since its admission gives back only locally.
+func (l *Limiter) Refund(_ context.Context, key ratelimit.Key, rule ratelimit.Rule) {
+	if !rule.Valid() {
+		return
+	}
+	now := time.Now()
+	e := l.table.Get(key, rule, now)
+	s := &e.Ext
+	e.Give(now)
+	if l.degraded.Load() {
+		return // Allow counted nothing either
+	}
+	if s.refunds.Add(1) > s.total.Load() {
+		s.refunds.Add(-1)
+		return
+	}
+	s.allowance.Add(1)
+	if !s.queued.Load() {
+		l.enqueue(e)
+	}
 }
 
 // regain tops a spent share up, once per settlement, with this replica's

@@ -114,7 +114,7 @@ func TestLimiterAloneEnforcesTheRule(t *testing.T) {
 	l := startLimiter(t, rdb, LimiterConfig{Prefix: testPrefix(t, rdb)})
 	eventually(t, 5*time.Second, "settled", func() bool { return !l.Degraded() })
 	rule := ratelimit.Rule{Name: "cert", Rate: 0.5, Burst: 3}
-	key := ratelimit.CertificateKey("1000112345678901")
+	key := ratelimit.NameKey("1000112345678901")
 	ctx := context.Background()
 	for i := range rule.Burst {
 		d := l.Allow(ctx, key, rule)
@@ -142,6 +142,52 @@ func TestLimiterAloneEnforcesTheRule(t *testing.T) {
 	time.Sleep(3 * DefaultInterval)
 	if d := late.Allow(ctx, key, rule); d.Allowed {
 		t.Fatalf("a replica that joined later admitted past the cluster's spent burst: %+v", d)
+	}
+}
+
+// TestRefundsReachTheCluster: a refunded admission is given back to
+// the cluster's bucket, so a replica that never saw the request, or the
+// same one after settling, finds the tokens back (a public verification
+// that matched spends nothing of the certificate's allowance).
+func TestRefundsReachTheCluster(t *testing.T) {
+	rdb := testClient(t)
+	prefix := testPrefix(t, rdb)
+	a := startLimiter(t, rdb, LimiterConfig{Prefix: prefix})
+	b := startLimiter(t, testClient(t), LimiterConfig{Prefix: prefix})
+	eventually(t, 5*time.Second, "settled", func() bool { return !a.Degraded() && !b.Degraded() && a.Replicas() == 2 })
+	// Hardly any refill over the test: what b finds is what a left.
+	rule := ratelimit.Rule{Name: "cert", Rate: 0.001, Burst: 4}
+	key := ratelimit.NameKey("1000112345678901")
+	ctx := context.Background()
+	for i := range rule.Burst {
+		if !a.Allow(ctx, key, rule).Allowed {
+			t.Fatalf("admission %d refused", i+1)
+		}
+		a.Refund(ctx, key, rule)
+		time.Sleep(2 * DefaultInterval)
+	}
+	// Four admissions, all refunded: the cluster's bucket is full, and b
+	// spends all of it over its settlements (without the refunds, only
+	// the share a new key starts with, half the burst).
+	admitted := 0
+	eventually(t, 5*time.Second, "b sees the refunded tokens", func() bool {
+		if b.Allow(ctx, key, rule).Allowed {
+			admitted++
+		}
+		return admitted >= rule.Burst
+	})
+	// Without refunds the same admissions leave nothing.
+	spent := ratelimit.NameKey("1000112345678902")
+	for i := range rule.Burst {
+		if !a.Allow(ctx, spent, rule).Allowed {
+			t.Fatalf("admission %d refused", i+1)
+		}
+		time.Sleep(2 * DefaultInterval)
+	}
+	b.Allow(ctx, spent, rule) // a new key spends from its first share, then settles
+	time.Sleep(3 * DefaultInterval)
+	if d := b.Allow(ctx, spent, rule); d.Allowed {
+		t.Fatalf("admitted past a burst spent on another replica: %+v", d)
 	}
 }
 

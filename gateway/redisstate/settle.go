@@ -18,22 +18,27 @@ import (
 // Redis's own clock, so replicas with skewed clocks agree.
 //
 //	KEYS[i]  hash: t = the key's theoretical arrival time (TAT); one field
-//	         per replica = "<incarnation>:<count applied>"
+//	         per replica = "<incarnation>:<admissions applied>:<refunds
+//	         applied>" (the last part absent in hashes of earlier versions)
 //	ARGV[1]  replica id
 //	ARGV[2]  ms a hash is kept at least (reportKeep)
-//	then five per key:
+//	then seven per key:
 //	  T = 1e6 / rate, µs (may be fractional); burst B; incarnation of the
 //	  replica's local entry; its cumulative count of admissions; the count
-//	  the replica knows Redis applied
+//	  the replica knows Redis applied; its cumulative count of refunds
+//	  (Limiter.Refund); the count of those it knows Redis applied
 //
 // Idempotence: the script applies total − (the count it last applied for
-// this replica and incarnation), so a report replayed after a lost reply,
-// or overtaken by a newer one, applies nothing twice, and reports never
-// need to be acknowledged before the next is sent. Without a field (first
-// report, or an entry recreated) the replica's acknowledged count is the
-// base. Every write keeps the hash for at least reportKeep, longer than a
-// replica retries a report (settleRetryFor), so the field outlives any
-// report whose reply may have been lost.
+// this replica and incarnation), and the same for refunds, so a report
+// replayed after a lost reply, or overtaken by a newer one, applies
+// nothing twice, and reports never need to be acknowledged before the
+// next is sent. Both counts only grow, which is what makes a late report
+// harmless: a refund is a count of its own, never an admission count
+// going down. Without a field (first report, or an entry recreated) the
+// replica's acknowledged counts are the base. Every write keeps the hash
+// for at least reportKeep, longer than a replica retries a report
+// (settleRetryFor), so the field outlives any report whose reply may have
+// been lost. Refunds move the arrival time back, never before now.
 //
 // The admissions are recorded even when they overdraw the bucket (they
 // have happened); the debt is capped at one burst so that a replica that
@@ -52,24 +57,33 @@ local replica = ARGV[1]
 local keep = tonumber(ARGV[2])
 local out = {}
 for i, key in ipairs(KEYS) do
-  local a = 2 + (i - 1) * 5
+  local a = 2 + (i - 1) * 7
   local T = tonumber(ARGV[a + 1])
   local burst = tonumber(ARGV[a + 2])
   local inc = ARGV[a + 3]
+  local total = tonumber(ARGV[a + 4])
   local base = tonumber(ARGV[a + 5])
+  local refunds = tonumber(ARGV[a + 6])
+  local rbase = tonumber(ARGV[a + 7])
   local h = redis.call('HMGET', key, 't', replica)
   if h[2] then
-    local seen, n = string.match(h[2], '^(%d+):(%d+)$')
-    if seen == inc then base = tonumber(n) end
+    local seen, n, r = string.match(h[2], '^(%d+):(%d+):?(%d*)$')
+    if seen == inc then
+      base = tonumber(n)
+      rbase = tonumber(r) or 0
+    end
   end
-  local used = tonumber(ARGV[a + 4]) - base
+  local used = math.max(total - base, 0)
+  local back = math.max(refunds - rbase, 0)
   local dvt = T * burst
   local tat = tonumber(h[1]) or now
   if tat < now then tat = now end
-  if used > 0 then
-    tat = tat + used * T
+  if used > 0 or back > 0 then
+    tat = tat + (used - back) * T
     if tat > now + 2 * dvt then tat = now + 2 * dvt end
-    redis.call('HSET', key, 't', tat, replica, inc .. ':' .. ARGV[a + 4])
+    if tat < now then tat = now end
+    local field = inc .. ':' .. math.max(total, base) .. ':' .. math.max(refunds, rbase)
+    redis.call('HSET', key, 't', tat, replica, field)
     redis.call('PEXPIRE', key, math.max(math.ceil((tat - now) / 1000), keep))
   end
   local left = math.floor((now + dvt - tat) / T)
@@ -163,20 +177,20 @@ func (l *Limiter) settle(ctx context.Context) error {
 	for _, e := range batch {
 		s := &e.Ext
 		s.queued.Store(false)
-		if s.sent > s.acked && now.Sub(s.sentAt) >= settleRetryFor {
-			s.acked = s.sent // see reportKeep
+		if s.pending() && now.Sub(s.sentAt) >= settleRetryFor {
+			s.acked, s.ackedRefunds = s.sent, s.sentRefunds // see reportKeep
 		}
-		if s.sent == s.acked {
+		if !s.pending() {
 			s.sentAt = now
 		}
-		s.sent = s.total.Load()
+		s.sent, s.sentRefunds = s.total.Load(), s.refunds.Load()
 	}
 	settled, err := l.exchange(ctx, batch)
 	for _, e := range batch[settled:] {
 		// Unknown share: the local bucket decides until a settlement of
 		// this key succeeds, and reports not known applied are sent again.
 		e.Ext.unsettled.Store(true)
-		if e.Ext.sent > e.Ext.acked {
+		if e.Ext.pending() {
 			l.enqueue(e)
 		}
 	}
@@ -254,15 +268,16 @@ func (l *Limiter) settleChunk(ctx context.Context, chunk []*ratelimit.Entry[shar
 			}
 			for i, e := range keys {
 				s := &e.Ext
-				s.acked = s.sent
+				s.acked, s.ackedRefunds = s.sent, s.sentRefunds
 				s.left.Store(v[3*i])
 				s.settledAt.Store(now)
 				s.retryAt.Store(now + v[3*i+1]*int64(time.Microsecond))
 				s.resetAt.Store(now + v[3*i+2]*int64(time.Microsecond))
 				// Admissions since the report was read were taken from
 				// the old share (or the local bucket) and are not in left
-				// yet: take them off the new share.
-				s.allowance.Store(share(v[3*i], n) - (s.total.Load() - s.sent))
+				// yet: take them off the new share, and add the refunds.
+				since := (s.total.Load() - s.sent) - (s.refunds.Load() - s.sentRefunds)
+				s.allowance.Store(share(v[3*i], n) - since)
 				s.regained.Store(false)
 				s.unsettled.Store(false)
 			}
@@ -283,12 +298,12 @@ func (l *Limiter) pipeline(ctx context.Context, chunk []*ratelimit.Entry[shared]
 	for start := 0; start < len(chunk); start += l.perCall {
 		group := chunk[start:min(len(chunk), start+l.perCall)]
 		keys := make([]string, len(group))
-		args := make([]any, 2, 2+5*len(group))
+		args := make([]any, 2, 2+7*len(group))
 		args[0], args[1] = l.replica, reportKeep.Milliseconds()
 		for i, e := range group {
 			s := &e.Ext
 			keys[i] = l.redisName(s.name)
-			args = append(args, 1e6/e.Rate(), e.Burst(), s.incarnation, s.sent, s.acked)
+			args = append(args, 1e6/e.Rate(), e.Burst(), s.incarnation, s.sent, s.acked, s.sentRefunds, s.ackedRefunds)
 		}
 		calls = append(calls, gcraScript.EvalSha(ctx, pipe, keys, args...))
 	}

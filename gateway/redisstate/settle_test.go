@@ -29,7 +29,7 @@ func counted(t testing.TB, rdb *redis.Client, name string, rule ratelimit.Rule) 
 
 // probeArgs is a report of nothing on one key, which writes nothing.
 func probeArgs(rule ratelimit.Rule) []any {
-	return []any{"probe", reportKeep.Milliseconds(), 1e6 / rule.Rate, rule.Burst, 0, 0, 0}
+	return []any{"probe", reportKeep.Milliseconds(), 1e6 / rule.Rate, rule.Burst, 0, 0, 0, 0, 0}
 }
 
 // warmPipeline leaves an open pipeline connection in l's client, so that a
@@ -55,19 +55,27 @@ func TestGCRAScriptIsIdempotent(t *testing.T) {
 		incarnation  uint64
 		total, acked int64
 		want         int64 // what Redis has counted after the report
+		// refunds and ackedRefunds: Limiter.Refund's counts, like total
+		// and acked.
+		refunds, ackedRefunds int64
 	}
 	tests := []struct {
 		name    string
 		reports []report
 	}{
-		{"replayed report applies nothing", []report{{"a", 1, 5, 0, 5}, {"a", 1, 5, 0, 5}, {"a", 1, 5, 0, 5}}},
-		{"retry after a lost reply applies the difference", []report{{"a", 1, 3, 0, 3}, {"a", 1, 7, 0, 7}, {"a", 1, 9, 7, 9}}},
-		{"older report arriving late applies nothing", []report{{"a", 1, 8, 0, 8}, {"a", 1, 6, 0, 8}, {"a", 1, 9, 6, 9}}},
-		{"replicas count separately", []report{{"a", 1, 4, 0, 4}, {"b", 1, 4, 0, 8}, {"a", 1, 5, 4, 9}}},
-		{"recreated entry counts from zero", []report{{"a", 1, 6, 0, 6}, {"a", 2, 2, 0, 8}, {"a", 2, 3, 2, 9}}},
+		{"replayed report applies nothing", []report{{"a", 1, 5, 0, 5, 0, 0}, {"a", 1, 5, 0, 5, 0, 0}, {"a", 1, 5, 0, 5, 0, 0}}},
+		{"retry after a lost reply applies the difference", []report{{"a", 1, 3, 0, 3, 0, 0}, {"a", 1, 7, 0, 7, 0, 0}, {"a", 1, 9, 7, 9, 0, 0}}},
+		{"older report arriving late applies nothing", []report{{"a", 1, 8, 0, 8, 0, 0}, {"a", 1, 6, 0, 8, 0, 0}, {"a", 1, 9, 6, 9, 0, 0}}},
+		{"replicas count separately", []report{{"a", 1, 4, 0, 4, 0, 0}, {"b", 1, 4, 0, 8, 0, 0}, {"a", 1, 5, 4, 9, 0, 0}}},
+		{"recreated entry counts from zero", []report{{"a", 1, 6, 0, 6, 0, 0}, {"a", 2, 2, 0, 8, 0, 0}, {"a", 2, 3, 2, 9, 0, 0}}},
 		// No field for the replica (first report, or the hash expired):
 		// what the replica knows was applied is the base.
-		{"without a field the acknowledged count is the base", []report{{"a", 1, 7, 5, 2}, {"a", 1, 7, 5, 2}}},
+		{"without a field the acknowledged count is the base", []report{{"a", 1, 7, 5, 2, 0, 0}, {"a", 1, 7, 5, 2, 0, 0}}},
+		// Refunds are a count of their own, so the same holds for them.
+		{"refunds give back", []report{{"a", 1, 5, 0, 3, 2, 0}, {"a", 1, 5, 0, 3, 2, 0}, {"a", 1, 6, 5, 3, 3, 2}}},
+		{"older report with fewer refunds applies nothing", []report{{"a", 1, 5, 0, 2, 3, 0}, {"a", 1, 4, 0, 2, 1, 0}, {"a", 1, 5, 4, 2, 3, 1}}},
+		{"refunds of a recreated entry count from zero", []report{{"a", 1, 4, 0, 2, 2, 0}, {"a", 2, 3, 0, 4, 1, 0}}},
+		{"refunds never take the bucket past full", []report{{"a", 1, 2, 0, 2, 0, 0}, {"a", 1, 2, 2, 0, 5, 0}, {"a", 1, 3, 2, 1, 5, 5}}},
 	}
 	prefix := testPrefix(t, rdb)
 	for i, tt := range tests {
@@ -75,7 +83,7 @@ func TestGCRAScriptIsIdempotent(t *testing.T) {
 			name := fmt.Sprintf("%srl:v2:case%d", prefix, i)
 			for j, r := range tt.reports {
 				err := gcraScript.Run(context.Background(), rdb, []string{name}, r.replica, reportKeep.Milliseconds(),
-					1e6/slowRule.Rate, slowRule.Burst, r.incarnation, r.total, r.acked).Err()
+					1e6/slowRule.Rate, slowRule.Burst, r.incarnation, r.total, r.acked, r.refunds, r.ackedRefunds).Err()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -94,9 +102,9 @@ func TestGCRAScriptIsIdempotent(t *testing.T) {
 		fast := ratelimit.Rule{Name: "fast", Rate: 0.002, Burst: 50}
 		keys := []string{prefix + "rl:v2:multi0", prefix + "rl:v2:multi1", prefix + "rl:v2:multi2"}
 		args := []any{"a", reportKeep.Milliseconds(),
-			1e6 / slowRule.Rate, slowRule.Burst, 1, 3, 0,
-			1e6 / fast.Rate, fast.Burst, 2, 7, 2,
-			1e6 / slowRule.Rate, slowRule.Burst, 3, 0, 0}
+			1e6 / slowRule.Rate, slowRule.Burst, 1, 3, 0, 0, 0,
+			1e6 / fast.Rate, fast.Burst, 2, 7, 2, 0, 0,
+			1e6 / slowRule.Rate, slowRule.Burst, 3, 0, 0, 0, 0}
 		for range 2 { // the second call is a replay
 			v, err := gcraScript.Run(context.Background(), rdb, keys, args...).Int64Slice()
 			if err != nil || len(v) != 9 {
@@ -150,7 +158,7 @@ func testReplay(t *testing.T, rdb *redis.Client, perCall, i int, steps []replayS
 	if err := l.settle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	key := ratelimit.CertificateKey(fmt.Sprintf("10001123456789%02d", i))
+	key := ratelimit.NameKey(fmt.Sprintf("10001123456789%02d", i))
 	name := l.keyName(slowRule, key)
 	var admitted int64
 	for j, st := range steps {
@@ -212,7 +220,7 @@ func TestFailedSettlementRefusesOnlyWhatTheRuleRefuses(t *testing.T) {
 		t.Fatalf("%d replicas counted, want 2", l.Replicas())
 	}
 	rule := ratelimit.Rule{Name: "cert", Rate: 0.001, Burst: 10}
-	key := ratelimit.CertificateKey("1000112345678901")
+	key := ratelimit.NameKey("1000112345678901")
 	admitUntilRefused := func() int {
 		n := 0
 		for ; n <= rule.Burst && l.Allow(ctx, key, rule).Allowed; n++ {
@@ -309,7 +317,7 @@ func TestSettleManyKeys(t *testing.T) {
 			}
 			keys := make([]ratelimit.Key, n)
 			for i := range keys {
-				keys[i] = ratelimit.CertificateKey(fmt.Sprintf("1000%012d", i))
+				keys[i] = ratelimit.NameKey(fmt.Sprintf("1000%012d", i))
 				if !l.Allow(ctx, keys[i], slowRule).Allowed {
 					t.Fatalf("key %d refused", i)
 				}
@@ -360,7 +368,7 @@ func TestRevocationsStayLiveUnderSettlementLoad(t *testing.T) {
 	l := NewLimiter(shared, LimiterConfig{Prefix: prefix, MaxBatch: 8192})
 	keys := make([]ratelimit.Key, 5000)
 	for i := range keys {
-		keys[i] = ratelimit.CertificateKey(fmt.Sprintf("2000%012d", i))
+		keys[i] = ratelimit.NameKey(fmt.Sprintf("2000%012d", i))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := l.settle(ctx); err != nil { // counts from here on
