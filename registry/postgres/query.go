@@ -21,10 +21,23 @@ const newest = `NOT EXISTS (SELECT 1 FROM record_versions n
 	WHERE n.certificate_number = v.certificate_number AND n.version > v.version)`
 
 // Current returns the newest version of a certificate: one primary-key
-// probe, read backwards.
+// probe, read backwards. The same query reads the newest version of a
+// decoy, a number found before, and returns the asked number's row first
+// when there is one: so a known number and an unknown one each send one
+// row that is scanned and decoded alike, and the answer's time does not
+// tell which numbers exist (TestServeTimingTellsNoNumbers in
+// cmd/degreegate; a lookup of an unknown number had been 40–100 µs
+// quicker).
 func (s *Store) Current(ctx context.Context, certificateNumber string) (registry.Version, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+versionCols+` FROM record_versions v
-		WHERE v.certificate_number = $1 ORDER BY v.version DESC LIMIT 1`, certificateNumber)
+	decoy := ""
+	if d := s.decoy.Load(); d != nil {
+		decoy = *d
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+versionCols+` FROM (
+		(SELECT * FROM record_versions WHERE certificate_number = $1 ORDER BY version DESC LIMIT 1)
+		UNION ALL
+		(SELECT * FROM record_versions WHERE certificate_number = $2 ORDER BY version DESC LIMIT 1)
+	) v ORDER BY v.certificate_number = $1 DESC LIMIT 1`, certificateNumber, decoy)
 	if err != nil {
 		return registry.Version{}, readErr("read current version", err)
 	}
@@ -34,6 +47,12 @@ func (s *Store) Current(ctx context.Context, certificateNumber string) (registry
 	}
 	if err != nil {
 		return registry.Version{}, readErr("read current version", err)
+	}
+	if v.CertificateNumber != certificateNumber {
+		return registry.Version{}, registry.ErrNotFound // the decoy's
+	}
+	if decoy == "" {
+		s.decoy.CompareAndSwap(nil, &v.CertificateNumber)
 	}
 	return v, nil
 }

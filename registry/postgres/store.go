@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,6 +34,9 @@ type Store struct {
 		edge  translog.Edge // of the log of head.LogSize leaves
 		known bool
 	}
+	// decoy is a certificate number on file, read by every lookup of an
+	// unknown number in its place (see Current); nil while none is.
+	decoy atomic.Pointer[string]
 }
 
 var (
@@ -76,6 +80,14 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	}
 	s := &Store{pool: pool}
 	s.audit.pool = auditPool
+	var decoy string
+	switch err := pool.QueryRow(ctx, `SELECT certificate_number FROM record_versions LIMIT 1`).Scan(&decoy); {
+	case err == nil:
+		s.decoy.Store(&decoy)
+	case !errors.Is(err, pgx.ErrNoRows):
+		s.Close()
+		return nil, fmt.Errorf("open registry: %w", readErr("read a decoy number", err))
+	}
 	return s, nil
 }
 
