@@ -34,6 +34,9 @@ type AgencyGuards struct {
 	// FreshToken refuses a token that is not single-use or was used
 	// before; called only when the policy demands single-use tokens.
 	FreshToken func(ctx context.Context) error
+	// TokenSpent: the caller has already spent the token (an upload, see
+	// AgencyUploadNeedsFreshToken), so FreshToken is not called.
+	TokenSpent bool
 	// Charge counts n items against the organisation's daily quota of
 	// limit items (limit > 0). refund gives them back when the answer
 	// cannot be given after all; nil when nothing was charged.
@@ -108,7 +111,7 @@ func (s *Service) Agency(ctx context.Context, p Principal, purpose string, queri
 	if err != nil {
 		return AgencyAnswer{}, err
 	}
-	if b.d.RequireJTI {
+	if b.d.RequireJTI && !g.TokenSpent {
 		if err := g.FreshToken(ctx); err != nil {
 			return AgencyAnswer{}, err
 		}
@@ -152,6 +155,17 @@ func AgencyMaxBatch(p Principal) int {
 		return 1
 	}
 	return d.MaxBatch
+}
+
+// AgencyUploadNeedsFreshToken reports whether an uploaded sheet of p
+// must spend a single-use token before it is read: a sheet is a batch
+// whatever rows it turns out to hold, and reading a workbook costs
+// enough that a token must not pay for more than one, not even of a
+// sheet without rows. The caller spends it and tells Agency so
+// (AgencyGuards.TokenSpent).
+func AgencyUploadNeedsFreshToken(p Principal) bool {
+	d, err := p.Decide(policies.ScopeVerifyBatch, "")
+	return err == nil && d.RequireJTI
 }
 
 // decideAgency checks the call's shape, asks the policy, and normalises

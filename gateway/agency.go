@@ -37,7 +37,7 @@ func (s *Server) handleAgencyVerify() fiber.Handler {
 			if err := decodeJSON(c, &req); err != nil {
 				return err
 			}
-			ans, err := s.answerAgency(c, req.Purpose, req.Queries)
+			ans, err := s.answerAgency(c, req.Purpose, req.Queries, false)
 			if err != nil {
 				return err
 			}
@@ -52,10 +52,12 @@ func (s *Server) handleAgencyVerify() fiber.Handler {
 // answerAgency answers a batch whatever format it came in, through
 // disclose.Service.Agency with this caller's token and quota as guards.
 // It sets the policy, rate-limit and quota headers on c; errors are
-// Problems, except internal failures.
-func (s *Server) answerAgency(c *fiber.Ctx, purpose string, queries []disclose.AgencyQuery) (disclose.AgencyAnswer, error) {
+// Problems, except internal failures. tokenSpent: the caller already
+// spent the token's jti (an upload).
+func (s *Server) answerAgency(c *fiber.Ctx, purpose string, queries []disclose.AgencyQuery, tokenSpent bool) (disclose.AgencyAnswer, error) {
 	p := principal(c)
 	ans, err := s.disclose.Agency(c.UserContext(), s.principalFor(c, purpose), purpose, queries, disclose.AgencyGuards{
+		TokenSpent: tokenSpent,
 		FreshToken: func(context.Context) error { return s.requireFreshJTI(c, p) },
 		Charge: func(_ context.Context, n, limit int64) (func(), error) {
 			return s.takeQuota(c, p.Org, n, limit)

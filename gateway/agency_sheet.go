@@ -63,7 +63,15 @@ func (s *Server) handleAgencySheet(c *fiber.Ctx, mt string) error {
 	if err != nil {
 		return err
 	}
-	maxRows := disclose.AgencyMaxBatch(s.principalFor(c, purpose))
+	dp := s.principalFor(c, purpose)
+	maxRows := disclose.AgencyMaxBatch(dp)
+	// The token pays for the read, rows or none.
+	spent := disclose.AgencyUploadNeedsFreshToken(dp)
+	if spent {
+		if err := s.requireFreshJTI(c, principal(c)); err != nil {
+			return err
+		}
+	}
 	if format == mimeXLSX {
 		select {
 		case s.sheetReads <- struct{}{}:
@@ -83,7 +91,7 @@ func (s *Server) handleAgencySheet(c *fiber.Ctx, mt string) error {
 	if err != nil {
 		return err
 	}
-	ans, err := s.answerAgency(c, purpose, sh.queries)
+	ans, err := s.answerAgency(c, purpose, sh.queries, spent)
 	if err != nil {
 		return err
 	}

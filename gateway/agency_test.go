@@ -1304,3 +1304,34 @@ func TestAgencySheetReadsAreBounded(t *testing.T) {
 		t.Fatalf("a workbook once a turn is free: %d %s", resp.StatusCode, readBody(t, resp))
 	}
 }
+
+// TestAnEmptySheetSpendsItsToken (issue 16, item 5): reading an upload
+// costs the server more than answering it, so a single-use token pays
+// for one read, even of a sheet without data rows — before, such a
+// sheet was refused without spending the token, and one token could make
+// the server unpack workbooks for free.
+func TestAnEmptySheetSpendsItsToken(t *testing.T) {
+	f := newAgencyFixture(t, 5, fixtureOptions{})
+	header := [][]string{{"certificate_number", "name"}}
+	for _, tt := range []struct {
+		format string
+		body   []byte
+	}{
+		{"text/csv", csvBytes(header)},
+		{mimeXLSX, xlsxBytes(t, header)},
+	} {
+		t.Run(tt.format, func(t *testing.T) {
+			tok := f.agencyToken(t)
+			resp := f.do(t, "POST", "/v1/agency/verify?purpose="+agencyPurpose, tt.format, string(tt.body), "Authorization", "Bearer "+tok)
+			problemOf(t, resp, 400, "/problems/invalid-request")
+			resp = f.do(t, "POST", "/v1/agency/verify?purpose="+agencyPurpose, tt.format, string(tt.body), "Authorization", "Bearer "+tok)
+			problemOf(t, resp, 401, "/problems/token-replayed")
+		})
+	}
+	// A sheet is a batch whatever rows it holds: a token that is not
+	// single-use reads none.
+	f.srv.deps.Tokens = stubVerifier{p: agencyPrincipal(), noJTI: true}
+	a := f.find(t, filed)
+	resp := f.do(t, "POST", "/v1/agency/verify?purpose="+agencyPurpose, "text/csv", string(csvBytes([][]string{{"certificate_number", "name"}, {a.CertificateNumber, a.Name}})), "Authorization", "Bearer x")
+	problemOf(t, resp, 401, "/problems/jti-required")
+}
