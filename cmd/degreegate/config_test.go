@@ -232,13 +232,36 @@ func TestEveryVerbAnswersHelp(t *testing.T) {
 		if out.Len()+errb.Len() == 0 {
 			t.Errorf("%s -h printed nothing", v.name)
 		}
+		defaultsOnce(t, v.name, out.String()+errb.String())
 	}
 	for _, sub := range [][]string{{"keys", "init"}, {"audit", "verify"}, {"log", "witness"}, {"receipt", "verify"}, {"dataset", "list"}, {"dataset", "check"}} {
 		var out, errb bytes.Buffer
 		if err := run(context.Background(), append(sub, "-h"), mapEnv(nil), nil, &out, &errb); err != nil {
 			t.Errorf("%v -h: %v", sub, err)
 		}
+		defaultsOnce(t, strings.Join(sub, " "), out.String()+errb.String())
 	}
+}
+
+// defaultsOnce: each flag of a usage text names its default at most once
+// (issue 16, item 16: a usage that spelt its default out printed it twice,
+// once more from the flag package).
+func defaultsOnce(t *testing.T, verb, usage string) {
+	t.Helper()
+	var flag []string
+	check := func() {
+		if entry := strings.Join(flag, " "); strings.Count(strings.ToLower(entry), "default") > 1 {
+			t.Errorf("%s -h: a default said twice: %s", verb, entry)
+		}
+	}
+	for _, line := range strings.Split(usage, "\n") {
+		if strings.HasPrefix(line, "  -") {
+			check()
+			flag = nil
+		}
+		flag = append(flag, strings.TrimSpace(line))
+	}
+	check()
 }
 
 func TestVersion(t *testing.T) {
