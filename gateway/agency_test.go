@@ -136,7 +136,7 @@ func problemOf(t testing.TB, r *http.Response, status int, typ string) Problem {
 	body := readBody(t, r)
 	var p Problem
 	if r.StatusCode != status || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/problem+json") ||
-		json.Unmarshal([]byte(body), &p) != nil || p.Type != typ {
+		json.Unmarshal([]byte(body), &p) != nil || relType(p.Type) != typ {
 		t.Fatalf("got %d %s %s, want %d problem+json of type %s", r.StatusCode, r.Header.Get("Content-Type"), body, status, typ)
 	}
 	return p

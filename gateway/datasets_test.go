@@ -306,7 +306,7 @@ func TestDatasetRequestRefusals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := f.call(t, "POST", "/v1/office/datasets", o1, requestBody(tc.edit))
-			if resp.StatusCode != tc.status || !strings.Contains(body, `"type":"`+tc.typ+`"`) {
+			if resp.StatusCode != tc.status || !strings.Contains(body, `"type":"http://example.com`+tc.typ+`"`) {
 				t.Fatalf("status %d %s, want %d %s", resp.StatusCode, body, tc.status, tc.typ)
 			}
 		})

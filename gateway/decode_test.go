@@ -63,7 +63,7 @@ func TestProblemConventions(t *testing.T) {
 			resp := f.do(t, tc.method, tc.path, ct, tc.body)
 			var p Problem
 			body := readBody(t, resp)
-			if err := json.Unmarshal([]byte(body), &p); err != nil || resp.StatusCode != tc.status || p.Type != tc.typ {
+			if err := json.Unmarshal([]byte(body), &p); err != nil || resp.StatusCode != tc.status || relType(p.Type) != tc.typ {
 				t.Fatalf("%d %s, want %d %s", resp.StatusCode, body, tc.status, tc.typ)
 			}
 			if got := resp.Header.Get("Allow"); got != tc.allow {

@@ -165,6 +165,7 @@ func holderProblem(t testing.TB, body string) Problem {
 	if err := json.Unmarshal([]byte(body), &p); err != nil {
 		t.Fatalf("not a problem: %s", body)
 	}
+	p.Type = relType(p.Type)
 	return p
 }
 

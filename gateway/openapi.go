@@ -68,13 +68,14 @@ type partTag struct{ name, description string }
 
 // partTags tags each part's operations that have no tag of their own.
 var partTags = map[string]partTag{
-	"openapi/public.json":   {"public", "Public verification and the gateway's own endpoints (Art. 22)"},
-	"openapi/holder.json":   {"holder", "Degree holders: their degrees, share codes and access log; shared reports"},
-	"openapi/agency.json":   {"agency", "Government agencies' data-sharing interface (Art. 20, 22)"},
-	"openapi/office.json":   {"office", "Officials: the audit trail (Art. 15)"},
-	"openapi/datasets.json": {"datasets", "Research datasets: requests, decisions, downloads (Art. 23-24)"},
-	"openapi/log.json":      {"log", "The transparency log: checkpoints and proofs"},
-	"openapi/web.json":      {"web", "The web page (HTML, Chinese and English, no JavaScript)"},
+	"openapi/public.json":    {"public", "Public verification and the gateway's own endpoints (Art. 22)"},
+	"openapi/holder.json":    {"holder", "Degree holders: their degrees, share codes and access log; shared reports"},
+	"openapi/agency.json":    {"agency", "Government agencies' data-sharing interface (Art. 20, 22)"},
+	"openapi/office.json":    {"office", "Officials: the audit trail (Art. 15)"},
+	"openapi/datasets.json":  {"datasets", "Research datasets: requests, decisions, downloads (Art. 23-24)"},
+	"openapi/log.json":       {"log", "The transparency log: checkpoints and proofs"},
+	"openapi/web.json":       {"web", "The web page (HTML, Chinese and English, no JavaScript)"},
+	"openapi/reference.json": {"docs", "Documentation pages: the problem types, and this API (HTML, no JavaScript)"},
 }
 
 // tagOperations gives every operation of part without tags the part's.
@@ -92,7 +93,7 @@ func tagOperations(part map[string]any, t partTag) {
 
 // describeProblems lists, on the Problem schema's type, every problem
 // type the gateway answers with and what a client can do about it
-// (guidance.go), so that the document names them all.
+// (problemdocs.go, guidance.go), so that the document names them all.
 func describeProblems(doc map[string]any) {
 	components, _ := doc["components"].(map[string]any)
 	schemas, _ := components["schemas"].(map[string]any)
@@ -102,19 +103,24 @@ func describeProblems(doc map[string]any) {
 	if typ == nil {
 		return
 	}
-	keys := make([]string, 0, len(guidance))
-	for k := range guidance {
+	keys := make([]string, 0, len(problemDocs))
+	for k := range problemDocs {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	var examples []any
-	desc := "A relative URI naming the problem; what to do about each client (4xx) problem:"
+	desc := "An absolute URI on the gateway's public address, ending in one of the paths below; " +
+		"GET of it (or /problems) is a page saying what the problem means and what to do. Clients may branch on the path. What to do:"
 	for _, k := range keys {
-		examples = append(examples, k)
-		desc += "\n- `" + k + "`: " + guidance[k]
+		examples = append(examples, "https://verify.example.edu.cn"+k)
+		advice := guidance[k]
+		if problemDocs[k].status >= 500 {
+			advice = serverAdvice[1]
+		}
+		desc += fmt.Sprintf("\n- `%s` (%d): %s", k, problemDocs[k].status, advice)
 	}
 	typ["examples"] = examples
-	typ["description"] = desc + "\n\nServer problems (5xx) answer Retry-After when trying again may help."
+	typ["description"] = desc
 }
 
 // mergeInto adds part's objects to doc, two levels deep (paths/X,

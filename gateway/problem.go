@@ -13,8 +13,10 @@ import (
 	"github.com/degreegate/degreegate/registry"
 )
 
-// Problem is an RFC 9457 problem detail. Type is a stable, relative URI
-// that clients branch on; Detail and Errors never carry personal data.
+// Problem is an RFC 9457 problem detail. Type is stable, and clients
+// branch on it: written here as a path, it is answered as an absolute URI
+// on the gateway's public address, where GET shows what it means
+// (problemdocs.go). Detail and Errors never carry personal data.
 type Problem struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`
@@ -177,11 +179,19 @@ func (p *Problem) with(detail string) *Problem {
 
 // problemHandler turns every error into problem+json. Errors that are not
 // Problems are internal: logged, and answered as "internal error" only.
-func problemHandler(log *slog.Logger) fiber.ErrorHandler {
-	// A flood is answered with this one body over and over: encode it once.
-	rateLimited, _ := json.Marshal(problemRateLimited)
+// Types are made absolute on publicURL, or, when none is configured, on
+// the address the request named (base).
+func problemHandler(log *slog.Logger, publicURL string, base func(*fiber.Ctx) string) fiber.ErrorHandler {
+	// A flood is answered with this one body over and over: encode it
+	// once, when the address is known in advance.
+	var rateLimited []byte
+	if publicURL != "" {
+		p := *problemRateLimited
+		p.Type = problemTypeURI(publicURL, p.Type)
+		rateLimited, _ = json.Marshal(&p)
+	}
 	return func(c *fiber.Ctx, err error) error {
-		if err == problemRateLimited {
+		if err == problemRateLimited && rateLimited != nil {
 			c.Status(fiber.StatusTooManyRequests).Response().Header.SetContentType(mimeProblem)
 			c.Response().SetBodyRaw(rateLimited) // fasthttp only reads it
 			return nil
@@ -214,6 +224,11 @@ func problemHandler(log *slog.Logger) fiber.ErrorHandler {
 		answer.Instance = problemInstance(c)
 		if answer.Detail == "" && answer.Status < 500 {
 			answer.Detail = guidance[answer.Type]
+		}
+		if publicURL != "" {
+			answer.Type = problemTypeURI(publicURL, answer.Type)
+		} else {
+			answer.Type = problemTypeURI(base(c), answer.Type)
 		}
 		return c.Status(p.Status).JSON(&answer, mimeProblem)
 	}

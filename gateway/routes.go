@@ -159,6 +159,9 @@ func (s *Server) pageRoutes() {
 		s.app.Get("/receipt", broken)
 		s.app.Post("/receipt", broken)
 		s.app.Get("/assets/:name", broken)
+		s.app.Get("/problems", broken)
+		s.app.Get("/problems/:name", broken)
+		s.app.Get("/docs/api", broken)
 		return
 	}
 	s.app.Get("/", p.handleHome)
@@ -167,6 +170,11 @@ func (s *Server) pageRoutes() {
 	s.app.Get("/receipt", p.handleReceiptForm)
 	s.app.Post("/receipt", p.handleReceiptCheck)
 	s.app.Get("/assets/:name", p.handleAsset)
+	// Documentation: what problem types mean (their URIs resolve here),
+	// and the API reference.
+	s.app.Get("/problems", p.handleProblemIndex)
+	s.app.Get("/problems/:name", p.handleProblemPage)
+	s.app.Get("/docs/api", p.handleAPIReference)
 }
 
 func (s *Server) handleHealth() fiber.Handler {

@@ -163,6 +163,7 @@ func New(d Deps) (*Server, error) {
 		}
 		d.PublicURL = u
 	}
+	var s *Server
 	app := fiber.New(fiber.Config{
 		AppName:               "degreegate",
 		DisableStartupMessage: true,
@@ -171,14 +172,15 @@ func New(d Deps) (*Server, error) {
 		IdleTimeout:           60 * time.Second,
 		BodyLimit:             1 << 20,
 		ReadBufferSize:        8 << 10,
-		ErrorHandler:          problemHandler(d.Logger),
+		// s is set below, before anything is served.
+		ErrorHandler: problemHandler(d.Logger, d.PublicURL, func(c *fiber.Ctx) string { return s.baseURL(c) }),
 	})
 	doc, err := buildOpenAPI()
 	if err != nil {
 		return nil, fmt.Errorf("gateway: openapi: %w", err)
 	}
 	_, limitsOff := d.Limiter.(ratelimit.Unlimited)
-	s := &Server{app: app, deps: d, openAPI: doc, limitsOff: limitsOff, sheetReads: make(chan struct{}, maxSheetReads)}
+	s = &Server{app: app, deps: d, openAPI: doc, limitsOff: limitsOff, sheetReads: make(chan struct{}, maxSheetReads)}
 	if err := s.wire(); err != nil {
 		return nil, err
 	}

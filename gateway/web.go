@@ -36,6 +36,7 @@ type webPage struct {
 	s       *Server
 	render  *web.Renderer
 	privacy map[web.Lang]*web.Privacy
+	apiRef  *web.APIReference
 }
 
 // newWebPage builds the page's renderer. It fails only on a build
@@ -45,7 +46,11 @@ func (s *Server) newWebPage() (*webPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &webPage{s: s, render: r, privacy: map[web.Lang]*web.Privacy{}}
+	ref, err := apiReference(s.openAPI)
+	if err != nil {
+		return nil, err
+	}
+	p := &webPage{s: s, render: r, privacy: map[web.Lang]*web.Privacy{}, apiRef: ref}
 	for _, l := range []web.Lang{web.Chinese, web.English} {
 		p.privacy[l] = web.NewPrivacy(l, s.public.decision.Fields(), false)
 	}
@@ -432,20 +437,24 @@ func displayCertificate(s string) string {
 	return s
 }
 
-// baseURL is the page's absolute address, for QR codes: Deps.PublicURL
-// when set, else what the Host header (or a trusted proxy's
-// X-Forwarded-Host/-Proto) names; a host of any other shape gives "" and
-// the page goes without a QR code.
-func (p *webPage) baseURL(c *fiber.Ctx) string {
-	if p.s.deps.PublicURL != "" {
-		return p.s.deps.PublicURL
+// baseURL is the page's absolute address, for QR codes and problem type
+// URIs.
+func (p *webPage) baseURL(c *fiber.Ctx) string { return p.s.baseURL(c) }
+
+// baseURL is the gateway's absolute address: Deps.PublicURL when set,
+// else what the Host header (or a trusted proxy's X-Forwarded-Host/-Proto)
+// names; a host of any other shape gives "" (a page goes without a QR
+// code, a problem's type stays relative).
+func (s *Server) baseURL(c *fiber.Ctx) string {
+	if s.deps.PublicURL != "" {
+		return s.deps.PublicURL
 	}
 	scheme := "http"
 	if c.Context().IsTLS() {
 		scheme = "https"
 	}
 	host := string(c.Request().Host())
-	if p.s.deps.Proxies.Trusted(ratelimit.PeerAddr(c.Context().RemoteAddr())) {
+	if s.deps.Proxies.Trusted(ratelimit.PeerAddr(c.Context().RemoteAddr())) {
 		if h := c.Get(fiber.HeaderXForwardedHost); h != "" {
 			host = h
 		}

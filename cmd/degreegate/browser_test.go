@@ -510,7 +510,7 @@ func TestBrowserChecksAReceipt(t *testing.T) {
 // TestBrowserPageFitsANarrowPhone: at 390 px wide, the start page, a
 // result with its details table and QR code, and the receipt check
 // scroll only up and down: nothing is wider than the screen or its card
-// (issue 16, item 22).
+// (issue 16, item 22); so do the documentation pages (item 14).
 func TestBrowserPageFitsANarrowPhone(t *testing.T) {
 	ctx, _ := newBrowser(t, t.TempDir())
 	base, samples, _ := startDevForBrowser(t)
@@ -555,6 +555,13 @@ func TestBrowserPageFitsANarrowPhone(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("receipt form")
+	// The documentation pages: problem types, one type, the API reference.
+	for _, path := range []string{"/problems?lang=zh", "/problems/rate-limited?lang=en", "/docs/api?lang=en"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.ID("doc-title"))); err != nil {
+			t.Fatal(err)
+		}
+		check(strings.NewReplacer("/", " ", "?", " ", "=", " ").Replace(path))
+	}
 }
 
 // firstFiled is the first sample whose degree is filed, not revoked.

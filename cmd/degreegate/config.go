@@ -98,7 +98,7 @@ var settings = []setting{
 		field: func(c *Config) any { return &c.Policy }},
 	{flag: "trusted-issuers", env: "DEGREEGATE_TRUSTED_ISSUERS", usage: "trusted token issuers file; without it token routes answer 503", verbs: []string{"serve"},
 		field: func(c *Config) any { return &c.TrustedIssuers }},
-	{flag: "public-url", env: "DEGREEGATE_PUBLIC_URL", usage: "the gateway's public address, scheme://host[:port], for the web page's QR codes; without it they follow each request's Host", verbs: []string{"serve"},
+	{flag: "public-url", env: "DEGREEGATE_PUBLIC_URL", usage: "the gateway's public address, scheme://host[:port], for the web page's QR codes and problem type URIs; without it they follow each request's Host", verbs: []string{"serve"},
 		field: func(c *Config) any { return &c.PublicURL },
 		check: func(c *Config) error {
 			if c.PublicURL == "" {

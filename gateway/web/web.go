@@ -45,6 +45,63 @@ type Page struct {
 	// ReceiptForm shows the check-a-receipt form; Checked is its result.
 	ReceiptForm bool
 	Checked     *ReceiptCheck
+	// Docs is a documentation page: the problem types, or the API.
+	Docs *Docs
+}
+
+// Docs is one documentation page: the list of problem types, one type
+// (what a problem's type URI resolves to), or the API reference.
+type Docs struct {
+	Problems []ProblemDoc
+	Problem  *ProblemDoc
+	API      *APIReference
+}
+
+// ProblemDoc says what one problem type means and what to do about it.
+type ProblemDoc struct {
+	Name   string // "rate-limited"
+	URI    string // the type as answers carry it
+	Status int
+	Title  string
+	Advice string
+}
+
+// APIReference is the OpenAPI document as a page: its operations by tag.
+// Its texts are the document's own, in English.
+type APIReference struct {
+	Title, Version, Description string
+	Tags                        []APITag
+}
+
+// APITag is one area of the API.
+type APITag struct {
+	Name, Description string
+	Ops               []APIOp
+}
+
+// APIOp is one operation.
+type APIOp struct {
+	ID, Method, Path, Summary, Description string
+	Params                                 []APIParam
+	Request                                []APIExample
+	Responses                              []APIResponse
+}
+
+// APIParam is one parameter of an operation.
+type APIParam struct {
+	Name, In, Description string
+	Required              bool
+}
+
+// APIExample is one example body, pretty-printed.
+type APIExample struct {
+	Name, MediaType, Body string
+}
+
+// APIResponse is one documented answer.
+type APIResponse struct {
+	Status, Description string
+	Examples            []APIExample
 }
 
 // ReceiptCheck says, in the page's words, what checking a receipt found.
