@@ -184,3 +184,35 @@ func TestAuditAppendPipelineIsOneTransaction(t *testing.T) {
 		t.Fatalf("chain: %d entries, %v; want 6 intact", got, err)
 	}
 }
+
+// TestAuditSearchMapsOnlyWiden: audit_hours and audit_purposes bound
+// searches, so a narrowed or deleted row would hide entries from them:
+// both refuse it, even to the table's owner, while inserts keep widening
+// them.
+func TestAuditSearchMapsOnlyWiden(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := context.Background()
+	if err := s.AppendAudit(ctx, auditEntries(3, "first")); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{
+		`UPDATE audit_purposes SET min_seq = min_seq + 1`,
+		`UPDATE audit_purposes SET max_seq = max_seq - 1 WHERE max_seq > min_seq`,
+		`UPDATE audit_purposes SET purpose = 'other'`,
+		`DELETE FROM audit_purposes`,
+		`TRUNCATE audit_purposes`,
+		`UPDATE audit_hours SET min_seq = min_seq + 1`,
+		`DELETE FROM audit_hours`,
+	} {
+		if _, err := s.pool.Exec(ctx, sql); err == nil {
+			t.Errorf("%s: allowed", sql)
+		}
+	}
+	if err := s.AppendAudit(ctx, auditEntries(2, "second")); err != nil {
+		t.Fatal(err)
+	}
+	var lo, hi int64
+	if err := s.pool.QueryRow(ctx, `SELECT min_seq, max_seq FROM audit_purposes WHERE purpose = 'employment check'`).Scan(&lo, &hi); err != nil || lo != 1 || hi != 5 {
+		t.Errorf("the purpose's range after two appends: %d–%d (%v), want 1–5", lo, hi, err)
+	}
+}

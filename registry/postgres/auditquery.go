@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,7 +23,8 @@ var _ registry.AuditSearcher = (*Store)(nil)
 // (actor COLLATE "C", seq). A time range is first turned into the seq
 // range that holds it (audit_hours, one more round trip), so that the
 // planner reads a known stretch of the primary key instead of guessing
-// how far the range lies from the cursor. The filters combine into at
+// how far the range lies from the cursor; a purpose, likewise, into the
+// seq range where it was used (audit_purposes). The filters combine into at
 // most 432 distinct texts, within pgx's statement cache (512 by default).
 func (s *Store) SearchAudit(ctx context.Context, q registry.AuditQuery) ([]registry.AuditEntry, error) {
 	if !searchable(q) {
@@ -33,16 +35,12 @@ func (s *Store) SearchAudit(ctx context.Context, q registry.AuditQuery) ([]regis
 		}
 		return nil, nil
 	}
-	var span *seqSpan
-	if !q.From.IsZero() || !q.To.IsZero() {
-		sp, ok, err := s.auditSpan(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("search audit: %w", err)
-		}
-		if !ok || sp.hi <= q.AfterSeq {
-			return nil, nil // no entry was stamped in the range after the cursor
-		}
-		span = &sp
+	span, none, err := s.searchSpan(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("search audit: %w", err)
+	}
+	if none {
+		return nil, nil
 	}
 	sql, args := auditSearchSQL(q, span)
 	rows, err := s.pool.Query(ctx, sql, args...)
@@ -54,6 +52,40 @@ func (s *Store) SearchAudit(ctx context.Context, q registry.AuditQuery) ([]regis
 		return nil, fmt.Errorf("search audit: %w", err)
 	}
 	return out, nil
+}
+
+// searchSpan is the stretch of seq that can hold q's answer, nil for
+// the whole trail: where q's time range was stamped (audit_hours) and
+// where its purpose was used (audit_purposes; there is no index on
+// purpose). none reports that nothing after q's cursor can match.
+func (s *Store) searchSpan(ctx context.Context, q registry.AuditQuery) (span *seqSpan, none bool, err error) {
+	if !q.From.IsZero() || !q.To.IsZero() {
+		sp, ok, err := s.auditSpan(ctx, q)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			return nil, true, nil
+		}
+		span = &sp
+	}
+	if q.Purpose != "" {
+		sp, ok, err := s.purposeSpan(ctx, q.Purpose)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			return nil, true, nil
+		}
+		if span != nil {
+			sp = seqSpan{max(sp.lo, span.lo), min(sp.hi, span.hi)}
+		}
+		span = &sp
+	}
+	if span != nil && (span.lo > span.hi || span.hi <= q.AfterSeq) {
+		return nil, true, nil
+	}
+	return span, false, nil
 }
 
 // seqSpan is the least and greatest seq of the entries stamped in a time
@@ -82,6 +114,20 @@ func (s *Store) auditSpan(ctx context.Context, q registry.AuditQuery) (seqSpan, 
 		return seqSpan{}, false, nil
 	}
 	return seqSpan{*lo, *hi}, true, nil
+}
+
+// purposeSpan reads the seq range of the entries of one purpose; false
+// when none has it.
+func (s *Store) purposeSpan(ctx context.Context, purpose string) (seqSpan, bool, error) {
+	var sp seqSpan
+	err := s.pool.QueryRow(ctx, `SELECT min_seq, max_seq FROM audit_purposes WHERE purpose = $1`, purpose).Scan(&sp.lo, &sp.hi)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return seqSpan{}, false, nil
+	}
+	if err != nil {
+		return seqSpan{}, false, fmt.Errorf("read audit purposes: %w", err)
+	}
+	return sp, true, nil
 }
 
 // searchable reports whether q can match anything PostgreSQL stores:

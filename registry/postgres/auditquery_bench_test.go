@@ -151,13 +151,9 @@ func BenchmarkSearchAudit(b *testing.B) {
 // explainSearch returns the plan of q's query, on one line.
 func explainSearch(b *testing.B, s *Store, q registry.AuditQuery) string {
 	b.Helper()
-	var span *seqSpan
-	if !q.From.IsZero() || !q.To.IsZero() {
-		sp, ok, err := s.auditSpan(b.Context(), q)
-		if err != nil || !ok {
-			return fmt.Sprintf("no span (%v)", err)
-		}
-		span = &sp
+	span, none, err := s.searchSpan(b.Context(), q)
+	if err != nil || none {
+		return fmt.Sprintf("nothing to read (%v)", err)
 	}
 	sql, args := auditSearchSQL(q, span)
 	rows, err := s.pool.Query(b.Context(), "EXPLAIN (COSTS OFF) "+sql, args...)

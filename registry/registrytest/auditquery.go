@@ -30,6 +30,7 @@ func runAuditSearch(t *testing.T, open func(t *testing.T) Backend) {
 		{"Limits", testSearchLimits},
 		{"SeesNewEntries", testSearchNewEntries},
 		{"CancelledContext", testSearchCancelled},
+		{"PurposeUsedForAWhile", testSearchPurposeForAWhile},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -439,5 +440,43 @@ func testSearchCancelled(t *testing.T, a registry.AuditLog, s registry.AuditSear
 		if _, err := s.SearchAudit(ctx, q); err == nil {
 			t.Errorf("SearchAudit(%s) with a cancelled context: no error", describeQuery(q))
 		}
+	}
+}
+
+// testSearchPurposeForAWhile: a purpose used only for a stretch of the
+// trail is found there and nowhere else, with cursors and time ranges
+// around the stretch, and a purpose nobody used finds nothing. A store
+// may bound a purpose's search by where it was used (PostgreSQL's
+// audit_purposes); this is what must not change when it does.
+func testSearchPurposeForAWhile(t *testing.T, a registry.AuditLog, s registry.AuditSearcher) {
+	const brief = "学历认证（一段时间）"
+	es := make([]registry.AuditEntry, 90)
+	for i := range es {
+		p := "招聘核验"
+		if i >= 30 && i < 60 {
+			p = brief
+		}
+		es[i] = registry.AuditEntry{At: searchEpoch.Add(time.Duration(i) * time.Hour), Actor: "org:人社局", Action: "verify",
+			RecordRef: fmt.Sprintf("C%d", i%7), Purpose: p}
+	}
+	for rest := es; len(rest) > 0; rest = rest[min(len(rest), 25):] {
+		mustAppendAudit(t, a, rest[:min(len(rest), 25)])
+	}
+	all := scanAudit(t, a, 1)
+	for _, q := range []registry.AuditQuery{
+		{Purpose: brief},
+		{Purpose: brief, AfterSeq: all[45].Seq},
+		{Purpose: brief, AfterSeq: all[70].Seq},
+		{Purpose: brief, From: all[50].At},
+		{Purpose: brief, To: all[35].At},
+		{Purpose: brief, From: all[70].At},
+		{Purpose: brief, From: all[10].At, To: all[20].At},
+		{Purpose: "招聘核验", From: all[40].At, To: all[65].At},
+		{Purpose: "招聘核验", AfterSeq: all[10].Seq, Limit: 25},
+		{Purpose: "nobody used this"},
+	} {
+		want := filterEntries(all, q.Matches)
+		want = want[:min(len(want), q.PageSize())]
+		checkPage(t, describeQuery(q), mustSearch(t, s, q), want)
 	}
 }
