@@ -122,7 +122,8 @@ func TestAMatchSpendsNoAllowance(t *testing.T) {
 // README states: over one hour, each address block gets the burst of
 // five wrong names and one more every 2,000 s, however hard it tries. 20
 // blocks try a wrong name every 30 s for an hour; 1,000 blocks would get
-// fifty times as many (6,800 in the first hour, 1,800 an hour after).
+// fifty times as many (6,000–6,800 in the first hour, 1,800 an hour
+// after).
 func TestGuessesPerCertificateAreBoundedByBlocks(t *testing.T) {
 	f, clock, ask := guessingFixture(t)
 	x := f.records[0]

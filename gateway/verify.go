@@ -126,7 +126,8 @@ func (s *Server) admitPublic(c *fiber.Ctx) (publicClient, error) {
 // nothing about the name, and given back when the name matched. So
 // nobody can lock a number for others, an employer who knows the name
 // never runs out, and names tried against one number are bounded by the
-// blocks the guesser holds (README, "Rate limits").
+// blocks the guesser holds (README, "Guessing names against one
+// certificate number").
 func (s *Server) verifyPublic(c *fiber.Ctx, pc publicClient, req verifyRequest, sc *disclose.Scratch) (disclose.PublicAnswer, error) {
 	pp := &s.public
 	if errs := req.normalise(); errs != nil {
