@@ -115,7 +115,13 @@ func runRevoke(ctx context.Context, args []string, e env) error {
 			fmt.Fprintln(e.stdout, "broadcast to the serve replicas")
 			return nil
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			// Interrupted: what is recorded stays, and a rerun repairs
+			// the broadcast, as below.
+			return fmt.Errorf("revoke: recorded in the registry, but interrupted before the broadcast succeeded (run revoke again to retry): %w", pubErr)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	return fmt.Errorf("revoke: recorded in the registry, but the broadcast failed (replicas show it once their cache entry expires; run revoke again to retry): %w", pubErr)
 }
