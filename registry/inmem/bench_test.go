@@ -140,3 +140,22 @@ func BenchmarkScan(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 }
+
+// BenchmarkAppendAuditOne is dev's audit of one public verification: one
+// committed entry per AppendAudit (registry.DirectAudit), on a trail of
+// 20,000 filing entries as dev starts with.
+func BenchmarkAppendAuditOne(b *testing.B) {
+	s := filled(b, 20_000)
+	log := logged(s)
+	detail := `{"result":"match","fields":["conferral_date","degree_category","degree_level","degree_type","discipline_name","kind","name","status","unit_name"],"receipt":"ZZCNXM3ZKR7SJFSU372KDYQWLQ","policy_version":"default-2025.1"}`
+	entry := []registry.AuditEntry{{Actor: "public:M3ZKR7SJFSU372KD", Action: "verify.public", RecordRef: "1000142020000001",
+		Purpose: "public_verification", Detail: detail}}
+	b.ReportAllocs()
+	for b.Loop() {
+		entry[0].At = testChange.At
+		entry[0].Seq, entry[0].Hash, entry[0].PrevHash = 0, nil, nil
+		if err := log.AppendAudit(b.Context(), entry); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -85,7 +85,7 @@ func New() *Store {
 	return &Store{
 		byCert:  make(map[string]int32),
 		persons: make(map[string]int32),
-		head:    registry.ChainHead{Hash: slices.Clone(registry.GenesisHash), LogRoot: translog.EmptyEdge().Root()},
+		head:    registry.ChainHead{Hash: slices.Clone(registry.GenesisHash)}, // AuditHead adds the root
 		edge:    translog.EmptyEdge(),
 	}
 }
