@@ -205,22 +205,20 @@ var rules = []rule{
 // and its audit entry together, and a concurrent decision on the same
 // record must find r.State unchanged (compare-and-set) or lose.
 func Decide(r Record, a Actor, act Action, reason string, now time.Time, regions Regions) (Step, error) {
-	var candidates []rule
-	for _, ru := range rules {
-		if ru.action == act {
-			candidates = append(candidates, ru)
-		}
-	}
-	if len(candidates) == 0 {
-		return Step{}, errorf(CodeUnknownAction, "no action %q", act)
-	}
+	known := false
 	var ru *rule
-	for i := range candidates {
-		if candidates[i].from == r.State {
-			ru = &candidates[i]
+	for i := range rules {
+		if rules[i].action == act {
+			known = true
+			if rules[i].from == r.State {
+				ru = &rules[i]
+			}
 		}
 	}
-	if ru == nil {
+	switch {
+	case !known:
+		return Step{}, errorf(CodeUnknownAction, "no action %q", act)
+	case ru == nil:
 		return Step{}, errorf(CodeNotFromState, "%s is not allowed on a %s record", act, r.State)
 	}
 	if a.Kind != ru.by {

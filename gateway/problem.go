@@ -179,8 +179,8 @@ func (p *Problem) with(detail string) *Problem {
 
 // problemHandler turns every error into problem+json. Errors that are not
 // Problems are internal: logged, and answered as "internal error" only.
-// Types are made absolute on publicURL, or, when none is configured, on
-// the address the request named (base).
+// Types are made absolute on base(c): the public URL when one is
+// configured, else the address the request named.
 func problemHandler(log *slog.Logger, publicURL string, base func(*fiber.Ctx) string) fiber.ErrorHandler {
 	// A flood is answered with this one body over and over: encode it
 	// once, when the address is known in advance.
@@ -225,11 +225,7 @@ func problemHandler(log *slog.Logger, publicURL string, base func(*fiber.Ctx) st
 		if answer.Detail == "" && answer.Status < 500 {
 			answer.Detail = guidance[answer.Type]
 		}
-		if publicURL != "" {
-			answer.Type = problemTypeURI(publicURL, answer.Type)
-		} else {
-			answer.Type = problemTypeURI(base(c), answer.Type)
-		}
+		answer.Type = problemTypeURI(base(c), answer.Type)
 		return c.Status(p.Status).JSON(&answer, mimeProblem)
 	}
 }

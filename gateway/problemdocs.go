@@ -136,7 +136,7 @@ func sentence(s string) string {
 func (p *webPage) handleProblemIndex(c *fiber.Ctx) error {
 	lang := web.Negotiate(c.Query("lang"), c.Get(fiber.HeaderAcceptLanguage))
 	page := p.newPage(lang, "/problems")
-	base := p.baseURL(c)
+	base := p.s.baseURL(c)
 	docs := make([]web.ProblemDoc, 0, len(problemDocs))
 	for typ := range problemDocs {
 		d, _ := docPage(base, typ, lang)
@@ -156,7 +156,7 @@ func (p *webPage) handleProblemIndex(c *fiber.Ctx) error {
 func (p *webPage) handleProblemPage(c *fiber.Ctx) error {
 	name := c.Params("name")
 	lang := web.Negotiate(c.Query("lang"), c.Get(fiber.HeaderAcceptLanguage))
-	d, ok := docPage(p.baseURL(c), "/problems/"+name, lang)
+	d, ok := docPage(p.s.baseURL(c), "/problems/"+name, lang)
 	if !ok {
 		return errNotFound
 	}

@@ -124,7 +124,7 @@ func (p *webPage) handleVerify(c *fiber.Ctx) error {
 	// histories and photos of the printout), so it opens this page with
 	// the number filled in: whoever scans it enters the name and gets a
 	// live answer, which also shows a revocation made after printing.
-	if base := p.baseURL(c); base != "" {
+	if base := p.s.baseURL(c); base != "" {
 		link := base + "/?" + url.Values{"lang": {string(lang)}, "certificate_number": {cert}}.Encode()
 		if qr, err := web.NewQR(link, web.T(lang, "qr.alt.page")); err == nil {
 			res.QR = qr
@@ -167,7 +167,7 @@ func (p *webPage) handleCode(c *fiber.Ctx) error {
 	}
 	// The QR code opens this same report: printed, it lets a reader check
 	// the paper against the live record while the holder's code lasts.
-	if base := p.baseURL(c); base != "" {
+	if base := p.s.baseURL(c); base != "" {
 		if qr, err := web.NewQR(base+self+"?lang="+string(lang), web.T(lang, "qr.alt.code")); err == nil {
 			res.QR = qr
 		}
@@ -436,10 +436,6 @@ func displayCertificate(s string) string {
 	}
 	return s
 }
-
-// baseURL is the page's absolute address, for QR codes and problem type
-// URIs.
-func (p *webPage) baseURL(c *fiber.Ctx) string { return p.s.baseURL(c) }
 
 // baseURL is the gateway's absolute address: Deps.PublicURL when set,
 // else what the Host header (or a trusted proxy's X-Forwarded-Host/-Proto)
