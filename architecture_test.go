@@ -62,9 +62,11 @@ func violation(pkg, imp string) string {
 	case pkg == "registry/postgres":
 		// recordbin is the core's own encoding of a record (standard
 		// library only), which the store keeps in its body column;
-		// translog the maths of the log it keeps beside the trail.
-		if ours && imp != module+"/registry" && imp != module+"/registry/recordbin" && imp != module+"/translog" {
-			return "an adapter imports only the core it adapts, its encoding and the log's maths"
+		// translog the maths of the log it keeps beside the trail; filing
+		// the workflow whose records it keeps in the same transactions as
+		// their versions and entries.
+		if ours && imp != module+"/registry" && imp != module+"/registry/recordbin" && imp != module+"/translog" && imp != module+"/filing" {
+			return "an adapter imports only the core it adapts, its encoding, the log's maths and the filing workflow"
 		}
 	case top == "registry" || top == "policies":
 		if isDriver {
@@ -82,11 +84,16 @@ func violation(pkg, imp string) string {
 		if ours || isDriver {
 			return "translog imports nothing of ours and no driver"
 		}
+	case pkg == "filing/filingtest":
+		if isDriver || (ours && imp != module+"/filing" && !strings.HasPrefix(imp, module+"/registry")) {
+			return "the filing contract suite imports filing and the registry's core only"
+		}
 	case top == "filing":
-		// The filing workflow's rules decide on their own: who may move a
-		// record from which state, and when; storage and HTTP wrap them.
-		if ours || isDriver {
-			return "the filing rules import nothing of ours and no driver"
+		// The filing workflow decides on the core's terms: its rules,
+		// and a desk that files through the registry's records, import
+		// check and trail. Storage and HTTP wrap it.
+		if isDriver || (ours && imp != module+"/registry" && imp != module+"/registry/ingest" && imp != module+"/registry/recordfile") {
+			return "filing imports the registry, its import checks and record files only, and no driver"
 		}
 	case pkg == "anonymizer/check":
 		// dataset check recounts k and l from a file alone, so that it

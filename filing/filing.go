@@ -42,6 +42,12 @@ const (
 	Revoked            State = "revoked"
 )
 
+// States are all the states, in the order of the workflow.
+func States() []State {
+	return []State{Draft, Checked, Returned, Withdrawn, Submitted, Filed, ChangeRequested, AwaitingConsent,
+		DeletionRequested, Deleted, RevocationReported, Revoked}
+}
+
 // Visible reports whether verification, agencies and datasets see a
 // record in state s.
 func (s State) Visible() bool {
@@ -75,6 +81,9 @@ const (
 	ActReportRevocation Action = "report_revocation" // unit: filed → revocation_reported
 	ActConfirmRevoke    Action = "confirm_revocation"
 	ActRejectRevoke     Action = "reject_revocation"
+	// ActUpload is a collector's upload of a batch (Desk.Upload): it
+	// makes drafts, and is no transition of the table.
+	ActUpload Action = "upload"
 	// ActRevoke is the national office's direct path (degreegate revoke):
 	// filed → revoked, recorded as such.
 	ActRevoke Action = "revoke"
@@ -281,15 +290,15 @@ func inScope(r Record, a Actor, regions Regions) error {
 // the request.
 func Overdue(r Record, now time.Time) (late bool, dueAt time.Time) {
 	var due time.Time
-	switch r.State {
-	case Draft, Checked, Returned:
+	switch {
+	case waitsOnResolution(r.State):
 		if r.LateApproved || r.ResolutionEffective.IsZero() {
 			return false, time.Time{}
 		}
 		due = r.ResolutionEffective.Add(SubmitWithin)
-	case Submitted:
+	case r.State == Submitted:
 		due = r.Since.Add(ReviewWithin)
-	case ChangeRequested, DeletionRequested, AwaitingConsent, RevocationReported:
+	case r.State == ChangeRequested, r.State == DeletionRequested, r.State == AwaitingConsent, r.State == RevocationReported:
 		due = r.Since.Add(DecideWithin)
 	default:
 		return false, time.Time{}
@@ -310,6 +319,20 @@ const (
 	CodeSamePerson     Code = "checker-is-collector"
 	CodeReasonRequired Code = "reason-required"
 	CodeLate           Code = "submission-late"
+	// Of the desk: uploads, choices of records, checks across units.
+	CodeUnknownUnit      Code = "unknown-unit"
+	CodeBadResolution    Code = "bad-resolution"
+	CodeDocumentTooLarge Code = "document-too-large"
+	CodeNotPDF           Code = "document-not-pdf"
+	CodeEmptyBatch       Code = "empty-batch"
+	CodeBatchTooLarge    Code = "batch-too-large"
+	CodeNotInBatch       Code = "not-in-batch"
+	CodeBadReason        Code = "bad-reason"
+	CodeFiledAlready     Code = "already-filed"
+	CodeNumberMismatch   Code = "number-mismatch"
+	CodeSameDegree       Code = "same-degree-twice"
+	CodeLateState        Code = "late-application-state"
+	CodeNotABatchAction  Code = "not-a-batch-action"
 )
 
 // Error is a refused action.

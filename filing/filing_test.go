@@ -135,8 +135,7 @@ func TestRefusals(t *testing.T) {
 // TestOnlyTheRulesMove: from every state, every action the rules do not
 // list for it is refused as not allowed from that state, whoever asks.
 func TestOnlyTheRulesMove(t *testing.T) {
-	states := []State{Draft, Checked, Returned, Withdrawn, Submitted, Filed, ChangeRequested, AwaitingConsent,
-		DeletionRequested, Deleted, RevocationReported, Revoked}
+	states := States()
 	allowed := map[State]map[Action]bool{}
 	actions := map[Action]bool{}
 	for _, ru := range rules {

@@ -149,9 +149,51 @@ func Run(ctx context.Context, src Source, store registry.Store, keys *registry.K
 	return sum, nil
 }
 
+// Checker judges rows as import does: the reader's problems, then
+// Normalize and Validate, and no certificate number twice in one file.
+// The filing workflow's uploads use it too, so a row refused by one is
+// refused by the other for the same reasons.
+type Checker struct {
+	today registry.Date
+	seed  maphash.Seed
+	seen  map[uint64]int32 // keyed hash of a certificate number → its line
+}
+
+// NewChecker checks the rows of one file; today is "now" for the date
+// rules.
+func NewChecker(today registry.Date) *Checker {
+	return &Checker{today: today, seed: maphash.MakeSeed(), seen: make(map[uint64]int32)}
+}
+
+// Check returns row's record, normalised, or why it is rejected.
+func (c *Checker) Check(row recordfile.Row) (registry.Record, []Rejection) {
+	if len(row.Problems) > 0 {
+		return registry.Record{}, rejections(row.Line, row.Problems)
+	}
+	rec := row.Record
+	registry.Normalize(&rec)
+	if v := registry.Validate(&rec, c.today); len(v.Violations) > 0 {
+		return registry.Record{}, rejections(row.Line, v.Violations)
+	}
+	h := maphash.String(c.seed, rec.CertificateNumber)
+	if first, dup := c.seen[h]; dup {
+		return registry.Record{}, []Rejection{{Line: row.Line, Field: "certificate_number", Code: CodeDuplicate,
+			Message: fmt.Sprintf("certificate number already appears at line %d of this file", first)}}
+	}
+	c.seen[h] = int32(row.Line)
+	return rec, nil
+}
+
+func rejections(line int, vs []registry.Violation) []Rejection {
+	out := make([]Rejection, len(vs))
+	for i, v := range vs {
+		out[i] = Rejection{Line: line, Field: v.Field, Code: v.Code, Message: v.Message}
+	}
+	return out
+}
+
 func prepare(ctx context.Context, src Source, keys *registry.Keyring, opt Options, out chan<- pending) error {
-	seen := make(map[uint64]int32)
-	seed := maphash.MakeSeed()
+	check := NewChecker(opt.Today)
 	var sealErr error
 	var p pending
 	var recs []registry.Record // p's records, to seal
@@ -172,14 +214,6 @@ func prepare(ctx context.Context, src Source, keys *registry.Keyring, opt Option
 			return false
 		}
 	}
-	reject := func(line int, vs []registry.Violation) bool {
-		reasons := make([]Rejection, len(vs))
-		for i, v := range vs {
-			reasons[i] = Rejection{Line: line, Field: v.Field, Code: v.Code, Message: v.Message}
-		}
-		p.rejected = append(p.rejected, reasons)
-		return len(p.rejected) < opt.BatchSize || send()
-	}
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -193,29 +227,14 @@ func prepare(ctx context.Context, src Source, keys *registry.Keyring, opt Option
 			send()
 			return cmp.Or(sealErr, fmt.Errorf("read: %w", err))
 		}
-		if len(row.Problems) > 0 {
-			if !reject(row.Line, row.Problems) {
+		rec, rejected := check.Check(row)
+		if rejected != nil {
+			p.rejected = append(p.rejected, rejected)
+			if len(p.rejected) >= opt.BatchSize && !send() {
 				return cmp.Or(sealErr, ctx.Err())
 			}
 			continue
 		}
-		rec := row.Record
-		registry.Normalize(&rec)
-		if v := registry.Validate(&rec, opt.Today); len(v.Violations) > 0 {
-			if !reject(row.Line, v.Violations) {
-				return cmp.Or(sealErr, ctx.Err())
-			}
-			continue
-		}
-		h := maphash.String(seed, rec.CertificateNumber)
-		if first, dup := seen[h]; dup {
-			if !reject(row.Line, []registry.Violation{{Field: "certificate_number", Code: CodeDuplicate,
-				Message: fmt.Sprintf("certificate number already appears at line %d of this file", first)}}) {
-				return cmp.Or(sealErr, ctx.Err())
-			}
-			continue
-		}
-		seen[h] = int32(row.Line)
 		recs = append(recs, rec)
 		p.lines = append(p.lines, row.Line)
 		if len(recs) >= opt.BatchSize && !send() {

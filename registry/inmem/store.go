@@ -78,6 +78,7 @@ type Store struct {
 	refs    refIndex      // audit entries by record_ref (auditquery.go)
 
 	codes shareCodes // share codes (sharecode.go)
+	flow  workflow   // the filing workflow (filing.go), under mu
 }
 
 // New returns an empty store.

@@ -1,0 +1,156 @@
+package filing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/degreegate/degreegate/registry"
+)
+
+// Errors that callers branch on.
+var (
+	// ErrNotFound: no batch has that id, or the batch holds no such record.
+	ErrNotFound = errors.New("filing: not found")
+	// ErrStateChanged: a record was no longer in the state the action was
+	// decided on (another actor moved it first). Nothing was applied.
+	ErrStateChanged = errors.New("filing: a record changed state concurrently")
+	// ErrInWorkflow: a certificate number of a new batch is already in
+	// the workflow (in another batch that was not withdrawn) or filed.
+	ErrInWorkflow = errors.New("filing: certificate number already in the workflow")
+)
+
+// InWorkflowError names the certificate numbers of a new batch that are
+// in the workflow already; it wraps ErrInWorkflow.
+type InWorkflowError struct{ Numbers []string }
+
+func (e *InWorkflowError) Error() string {
+	return fmt.Sprintf("%v: %d records", ErrInWorkflow, len(e.Numbers))
+}
+
+func (e *InWorkflowError) Unwrap() error { return ErrInWorkflow }
+
+// Resolution is the conferral resolution a batch files (Art. 12): its
+// number, the day it took effect, and the scanned document's SHA-256 and
+// size. The document itself is kept beside the batch.
+type Resolution struct {
+	Number    string
+	Effective registry.Date
+	SHA256    [32]byte
+	Size      int64
+}
+
+// LateState is where a batch's late-submission application stands.
+type LateState string
+
+const (
+	LateNone     LateState = ""
+	LatePending  LateState = "pending"
+	LateApproved LateState = "approved"
+	LateRefused  LateState = "refused"
+)
+
+// Late is a batch's late-submission application: the unit's reason, and
+// the province's decision.
+type Late struct {
+	State     LateState
+	Reason    string
+	AppliedBy string
+	AppliedAt time.Time
+	DecidedBy string
+	DecidedAt time.Time
+	Decision  string // the province's reason
+}
+
+// Batch is one upload of a unit's records under one conferral
+// resolution. Batches are never deleted.
+type Batch struct {
+	ID         string
+	Unit       string
+	Province   string
+	Collector  string // Actor.ID of who uploaded it
+	Resolution Resolution
+	Created    time.Time
+	Late       Late
+}
+
+// Item is one record in the workflow: the record as the unit submitted
+// it, sealed as filed records are, and where it stands.
+type Item struct {
+	registry.Sealed
+	BatchID string
+	State   State
+	Since   time.Time // when it entered State
+	Actor   string    // who moved it there
+	Reason  string    // and why, where the rules want a reason
+}
+
+// Move is one record's part in a transition: from the state the action
+// was decided on to the next; Content replaces the record (a
+// correction); File is the version the move files.
+type Move struct {
+	BatchID           string
+	CertificateNumber string
+	From, To          State
+	Content           *registry.Sealed
+	File              *registry.Version
+}
+
+// Transition is one action on one or more records, by one actor, at one
+// time: stores apply all of its moves, its filed versions and its audit
+// entries in one transaction, or nothing.
+type Transition struct {
+	Actor  string
+	Reason string
+	At     time.Time
+	Moves  []Move
+	// Entries are the trail's entries: one per move, the filing entry of
+	// its version where the move files one (LogKey.FilingEntry).
+	Entries []registry.AuditEntry
+}
+
+// Query selects records of the workflow for a queue: by province or
+// unit, by state, oldest in their state first. After is the last item
+// of the previous page.
+type Query struct {
+	Province string
+	Unit     string
+	States   []State
+	After    *Item
+	Limit    int
+}
+
+// Store keeps batches and the records in the workflow. Implementations:
+// registry/inmem and registry/postgres; both pass filingtest.Run.
+type Store interface {
+	// AddBatch stores b, its resolution document, and its records in
+	// state Draft with their audit entries, all or nothing. It fails with
+	// ErrInWorkflow when a certificate number is in a batch that was not
+	// withdrawn, or filed.
+	AddBatch(ctx context.Context, b Batch, document []byte, records []registry.Sealed, entries []registry.AuditEntry) error
+
+	// Batch returns a batch, or ErrNotFound.
+	Batch(ctx context.Context, id string) (Batch, error)
+
+	// Document returns a batch's resolution document, or ErrNotFound.
+	Document(ctx context.Context, batchID string) ([]byte, error)
+
+	// Items returns a batch's records, ordered by certificate number, or
+	// ErrNotFound for an unknown batch.
+	Items(ctx context.Context, batchID string) ([]Item, error)
+
+	// Queue returns up to q.Limit records that q selects, ordered by
+	// Since, then certificate number.
+	Queue(ctx context.Context, q Query) ([]Item, error)
+
+	// Move applies t: each move only if its record is still in its From
+	// state. If any is not, nothing is applied and Move fails with
+	// ErrStateChanged; if a filed version exists already, with
+	// registry.ErrVersionConflict.
+	Move(ctx context.Context, t Transition) error
+
+	// SetLate moves a batch's late application from the state from to
+	// late, with its audit entry, or fails with ErrStateChanged.
+	SetLate(ctx context.Context, batchID string, from LateState, late Late, entry registry.AuditEntry) error
+}
