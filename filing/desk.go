@@ -67,12 +67,12 @@ func NewDesk(store Store, filed FiledRecords, keys *registry.Keyring, log *regis
 	return &Desk{store: store, filed: filed, keys: keys, log: log, regions: regions, now: now}
 }
 
-// Source yields an upload's rows (*recordfile.Reader is one).
+// Source yields a batch's rows (*recordfile.Reader is one).
 type Source = ingest.Source
 
-// Upload is what a collector hands in: the conferral resolution, its
+// NewBatch is what a collector hands in: the conferral resolution, its
 // scanned document (PDF), and the file of records.
-type Upload struct {
+type NewBatch struct {
 	ResolutionNumber    string
 	ResolutionEffective registry.Date
 	Document            []byte
@@ -90,11 +90,11 @@ func (e *RowsRejectedError) Error() string {
 	return fmt.Sprintf("filing: %d rejections in a file of %d rows: nothing was stored", len(e.Rejections), e.Rows)
 }
 
-// Upload validates and stores a batch in state Draft. The collector must
+// NewBatch validates and stores a batch in state Draft. The collector must
 // be a unit's, with the collector duty; every row must pass the checks
 // of import and belong to the collector's unit and the resolution. A
 // batch with any rejected row is refused whole (*RowsRejectedError).
-func (d *Desk) Upload(ctx context.Context, a Actor, up Upload) (Batch, error) {
+func (d *Desk) NewBatch(ctx context.Context, a Actor, up NewBatch) (Batch, error) {
 	if a.Kind != Unit || a.Code == "" {
 		return Batch{}, errorf(CodeWrongOrg, "a batch is uploaded by a degree-granting unit")
 	}
@@ -136,7 +136,7 @@ func (d *Desk) Upload(ctx context.Context, a Actor, up Upload) (Batch, error) {
 }
 
 // readRows reads and checks every row, then the numbers already filed.
-func (d *Desk) readRows(ctx context.Context, a Actor, up Upload) ([]registry.Record, []int, error) {
+func (d *Desk) readRows(ctx context.Context, a Actor, up NewBatch) ([]registry.Record, []int, error) {
 	check := ingest.NewChecker(registry.DateOf(d.now()))
 	var recs []registry.Record
 	var lines []int
@@ -224,7 +224,7 @@ func versionNumbers(vs []registry.Version) []string {
 
 // checkResolution: a number, a day that has come, and a PDF of a
 // bounded size.
-func checkResolution(up Upload, now time.Time) error {
+func checkResolution(up NewBatch, now time.Time) error {
 	switch {
 	case up.ResolutionNumber == "" || len(up.ResolutionNumber) > 100 || !utf8.ValidString(up.ResolutionNumber):
 		return errorf(CodeBadResolution, "the resolution number is required, at most 100 bytes of text")
@@ -677,4 +677,109 @@ func (d *Desk) Correct(ctx context.Context, a Actor, batchID string, row recordf
 		Moves: []Move{{BatchID: b.ID, CertificateNumber: rec.CertificateNumber, From: step.From, To: step.To, Content: &sealed}},
 		Entries: []registry.AuditEntry{d.entry(a, ActCorrect, rec.CertificateNumber, now,
 			detail{Batch: b.ID, From: step.From, To: step.To})}})
+}
+
+// Sizes of staged uploads: a resolution is a PDF of at most MaxDocument;
+// a file of MaxBatch records, at about 1 KB a record at most.
+const MaxRecordsFile = 64 << 20
+
+// StartUpload starts a staged upload of a file of records (format csv or
+// jsonl) or of a resolution (pdf) of size bytes, for a unit's collector.
+func (d *Desk) StartUpload(ctx context.Context, a Actor, kind, format string, size int64) (Staged, error) {
+	if a.Kind != Unit || a.Code == "" || !a.has(Collector) {
+		return Staged{}, errorf(CodeWrongDuty, "files are uploaded by a unit's collector")
+	}
+	limit := int64(MaxRecordsFile)
+	switch {
+	case kind == StagedRecords && (format == "csv" || format == "jsonl"):
+	case kind == StagedResolution && format == "pdf":
+		limit = MaxDocument
+	default:
+		return Staged{}, errorf(CodeBadUpload, "an upload is records (csv or jsonl) or a resolution (pdf)")
+	}
+	switch {
+	case size <= 0:
+		return Staged{}, errorf(CodeBadUpload, "an upload declares its size in bytes")
+	case size > limit:
+		code := CodeBatchTooLarge
+		if kind == StagedResolution {
+			code = CodeDocumentTooLarge
+		}
+		return Staged{}, errorf(code, "%s files are at most %d bytes", kind, limit)
+	}
+	u := Staged{ID: "u" + newBatchID()[1:], Owner: a.ID(), Kind: kind, Format: format, Size: size, Created: d.now()}
+	if err := d.store.StageUpload(ctx, u); err != nil {
+		return Staged{}, err
+	}
+	return u, nil
+}
+
+// AppendUpload adds a part to the actor's own staged upload at offset.
+func (d *Desk) AppendUpload(ctx context.Context, a Actor, id string, offset int64, part []byte) (Staged, error) {
+	u, err := d.Upload(ctx, a, id)
+	if err != nil {
+		return Staged{}, err
+	}
+	if u.Received, err = d.store.AppendStaged(ctx, id, offset, part); err != nil {
+		return Staged{}, err
+	}
+	return u, nil
+}
+
+// Upload is the actor's own staged upload; another's reads as unknown.
+func (d *Desk) Upload(ctx context.Context, a Actor, id string) (Staged, error) {
+	u, err := d.store.Staged(ctx, id)
+	if err != nil {
+		return Staged{}, err
+	}
+	if u.Owner != a.ID() {
+		return Staged{}, ErrNotFound
+	}
+	return u, nil
+}
+
+// FromUploads makes a batch of two complete staged uploads of the actor:
+// the resolution and the records (see Upload for the checks).
+func (d *Desk) FromUploads(ctx context.Context, a Actor, number string, effective registry.Date, resolutionID, recordsID string) (Batch, error) {
+	content := func(id, kind string) ([]byte, string, error) {
+		u, err := d.Upload(ctx, a, id)
+		switch {
+		case err != nil:
+			return nil, "", err
+		case u.Kind != kind:
+			return nil, "", errorf(CodeBadUpload, "upload %s is not a %s file", id, kind)
+		case !u.Complete():
+			return nil, "", errorf(CodeBadUpload, "upload %s holds %d of its %d bytes", id, u.Received, u.Size)
+		}
+		b, err := d.store.StagedContent(ctx, id)
+		return b, u.Format, err
+	}
+	doc, _, err := content(resolutionID, StagedResolution)
+	if err != nil {
+		return Batch{}, err
+	}
+	recs, format, err := content(recordsID, StagedRecords)
+	if err != nil {
+		return Batch{}, err
+	}
+	rd, err := recordfile.NewReader(bytes.NewReader(recs), recordfile.Format(format), recordfile.Options{})
+	if err != nil {
+		return Batch{}, errorf(CodeBadUpload, "the records file cannot be read as %s", format)
+	}
+	return d.NewBatch(ctx, a, NewBatch{ResolutionNumber: number, ResolutionEffective: effective, Document: doc, Rows: rd})
+}
+
+// Document returns a batch's resolution document to an actor who may
+// see the batch, after recording that they read it: a resolution lists
+// the people it confers degrees on.
+func (d *Desk) Document(ctx context.Context, a Actor, batchID string) ([]byte, error) {
+	b, err := d.batchInScope(ctx, a, batchID)
+	if err != nil {
+		return nil, err
+	}
+	e := d.entry(a, "read_resolution", "", d.now(), detail{Batch: b.ID})
+	if err := d.store.AppendAudit(ctx, []registry.AuditEntry{e}); err != nil {
+		return nil, fmt.Errorf("filing: record the read: %w", err)
+	}
+	return d.store.Document(ctx, b.ID)
 }

@@ -81,7 +81,7 @@ const (
 	ActReportRevocation Action = "report_revocation" // unit: filed → revocation_reported
 	ActConfirmRevoke    Action = "confirm_revocation"
 	ActRejectRevoke     Action = "reject_revocation"
-	// ActUpload is a collector's upload of a batch (Desk.Upload): it
+	// ActUpload is a collector's upload of a batch (Desk.NewBatch): it
 	// makes drafts, and is no transition of the table.
 	ActUpload Action = "upload"
 	// ActRevoke is the national office's direct path (degreegate revoke):
@@ -333,6 +333,7 @@ const (
 	CodeSameDegree       Code = "same-degree-twice"
 	CodeLateState        Code = "late-application-state"
 	CodeNotABatchAction  Code = "not-a-batch-action"
+	CodeBadUpload        Code = "bad-upload"
 )
 
 // Error is a refused action.

@@ -16,6 +16,9 @@ var (
 	// ErrStateChanged: a record was no longer in the state the action was
 	// decided on (another actor moved it first). Nothing was applied.
 	ErrStateChanged = errors.New("filing: a record changed state concurrently")
+	// ErrOffset: a staged upload's part was sent for another offset than
+	// the upload holds, or past its declared size.
+	ErrOffset = errors.New("filing: upload offset mismatch")
 	// ErrInWorkflow: a certificate number of a new batch is already in
 	// the workflow (in another batch that was not withdrawn) or filed.
 	ErrInWorkflow = errors.New("filing: certificate number already in the workflow")
@@ -30,6 +33,27 @@ func (e *InWorkflowError) Error() string {
 }
 
 func (e *InWorkflowError) Unwrap() error { return ErrInWorkflow }
+
+// Staged is a file uploaded in parts: who started it, what it is, its
+// declared size and what has arrived.
+type Staged struct {
+	ID       string
+	Owner    string // Actor.ID
+	Kind     string // StagedRecords or StagedResolution
+	Format   string // csv or jsonl for records, pdf for a resolution
+	Size     int64
+	Received int64
+	Created  time.Time
+}
+
+// Complete: every declared byte has arrived.
+func (u Staged) Complete() bool { return u.Received == u.Size }
+
+// Kinds of staged upload.
+const (
+	StagedRecords    = "records"
+	StagedResolution = "resolution"
+)
 
 // Resolution is the conferral resolution a batch files (Art. 12): its
 // number, the day it took effect, and the scanned document's SHA-256 and
@@ -149,6 +173,27 @@ type Store interface {
 	// ErrStateChanged; if a filed version exists already, with
 	// registry.ErrVersionConflict.
 	Move(ctx context.Context, t Transition) error
+
+	// StageUpload starts a staged upload: a file sent in parts of at
+	// most a request's size each (the gateway never holds a larger
+	// body), kept until a batch is made of it.
+	StageUpload(ctx context.Context, u Staged) error
+
+	// AppendStaged appends part to a staged upload at offset, which must
+	// be what it holds so far (else ErrOffset), and returns the new
+	// length. The upload never grows past its declared size.
+	AppendStaged(ctx context.Context, id string, offset int64, part []byte) (int64, error)
+
+	// Staged returns a staged upload's state, or ErrNotFound.
+	Staged(ctx context.Context, id string) (Staged, error)
+
+	// StagedContent returns what a staged upload holds.
+	StagedContent(ctx context.Context, id string) ([]byte, error)
+
+	// AppendAudit appends committed entries to the trail (the stores'
+	// registry.AuditLog): reads of the workflow's personal data are
+	// recorded before they are answered.
+	AppendAudit(ctx context.Context, entries []registry.AuditEntry) error
 
 	// SetLate moves a batch's late application from the state from to
 	// late, with its audit entry, or fails with ErrStateChanged.

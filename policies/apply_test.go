@@ -39,7 +39,11 @@ func everyDecision(t *testing.T, p *Policy) []Decision {
 			case Agency:
 				req.Org, req.Purpose = "gov:x", "employment_background_check"
 			case Office:
-				req.Org = "office:national"
+				req.Org = map[Scope]string{ScopeFilingCollect: "unit:10001", ScopeFilingCheck: "unit:10001",
+					ScopeFilingReview: "province:11", ScopeFilingConsent: "national"}[s]
+				if req.Org == "" {
+					req.Org = "office:national"
+				}
 				if s == ScopeDatasetRequest || s == ScopeDatasetApprove {
 					req.Purpose = "degree_quality_evaluation"
 				}

@@ -19,7 +19,8 @@ const (
 	Agency Audience = "agency"
 	// Contractor is a commissioned research body (Art. 23).
 	Contractor Audience = "contractor"
-	// Office is an official of the national or a provincial office.
+	// Office is an official of the national or a provincial office, or
+	// of a degree-granting unit's degree office (the filing workflow).
 	Office Audience = "office"
 )
 
@@ -79,6 +80,13 @@ const (
 	ScopeAuditRead Scope = "audit.read"
 	// ScopeStatsRead reads published statistics (Art. 21).
 	ScopeStatsRead Scope = "stats.read"
+	// The filing workflow (Art. 11–19): a unit's staff collect records
+	// and check them (never both for one batch), a province reviews, the
+	// national office consents to changes of key fields.
+	ScopeFilingCollect Scope = "filing.collect"
+	ScopeFilingCheck   Scope = "filing.check"
+	ScopeFilingReview  Scope = "filing.review"
+	ScopeFilingConsent Scope = "filing.consent"
 )
 
 // purposeMode says where a scope's accepted purposes come from.
@@ -98,6 +106,7 @@ type scopeSpec struct {
 	batch     bool // a grant must set max_batch
 	purposes  purposeMode
 	summary   string
+	orgs      bool // a grant must name the organisations that hold it
 }
 
 // Scopes lists every scope the package knows, in a fixed order. A token
@@ -108,6 +117,7 @@ func Scopes() []Scope {
 		ScopeHolderRead, ScopeHolderCodes,
 		ScopeDatasetRead, ScopeDatasetRequest, ScopeDatasetApprove,
 		ScopeAuditRead, ScopeStatsRead,
+		ScopeFilingCollect, ScopeFilingCheck, ScopeFilingReview, ScopeFilingConsent,
 	}
 }
 
@@ -118,34 +128,46 @@ func specOf(s Scope) (scopeSpec, bool) {
 	switch s {
 	case ScopeVerify:
 		return scopeSpec{s, []Audience{Public, HolderCode, Agency}, true, false, purposeGrant,
-			"verify one record by certificate number and name"}, true
+			"verify one record by certificate number and name", false}, true
 	case ScopeVerifyBatch:
 		return scopeSpec{s, []Audience{Agency}, true, true, purposeGrant,
-			"verify many records in one call"}, true
+			"verify many records in one call", false}, true
 	case ScopeVerifyByID:
 		return scopeSpec{s, []Audience{Agency}, true, false, purposeGrant,
-			"verify records found by ID type, ID number and name"}, true
+			"verify records found by ID type, ID number and name", false}, true
 	case ScopeHolderRead:
 		return scopeSpec{s, []Audience{Holder}, true, false, purposeGrant,
-			"read one's own records and access log"}, true
+			"read one's own records and access log", false}, true
 	case ScopeHolderCodes:
 		return scopeSpec{s, []Audience{Holder}, false, false, purposeGrant,
-			"issue and revoke sharing codes"}, true
+			"issue and revoke sharing codes", false}, true
 	case ScopeDatasetRead:
 		return scopeSpec{s, []Audience{Contractor}, false, false, purposeGrant,
-			"list and download one's own research datasets"}, true
+			"list and download one's own research datasets", false}, true
 	case ScopeDatasetRequest:
 		return scopeSpec{s, []Audience{Office}, false, false, purposeDataset,
-			"request a research dataset"}, true
+			"request a research dataset", false}, true
 	case ScopeDatasetApprove:
 		return scopeSpec{s, []Audience{Office}, false, false, purposeDataset,
-			"approve or reject another official's dataset request"}, true
+			"approve or reject another official's dataset request", false}, true
 	case ScopeAuditRead:
 		return scopeSpec{s, []Audience{Office}, false, false, purposeGrant,
-			"query the audit trail"}, true
+			"query the audit trail", false}, true
 	case ScopeStatsRead:
 		return scopeSpec{s, []Audience{Office, Agency}, false, false, purposeGrant,
-			"read published statistics"}, true
+			"read published statistics", false}, true
+	case ScopeFilingCollect:
+		return scopeSpec{s, []Audience{Office}, false, false, purposeGrant,
+			"upload a unit's records and submit them for filing", true}, true
+	case ScopeFilingCheck:
+		return scopeSpec{s, []Audience{Office}, false, false, purposeGrant,
+			"check another collector's batch of one's unit", true}, true
+	case ScopeFilingReview:
+		return scopeSpec{s, []Audience{Office}, false, false, purposeGrant,
+			"review a region's submissions, late applications and requests", true}, true
+	case ScopeFilingConsent:
+		return scopeSpec{s, []Audience{Office}, false, false, purposeGrant,
+			"consent to changes of key fields of filed records", true}, true
 	}
 	return scopeSpec{}, false
 }

@@ -103,6 +103,9 @@ func (p *Policy) Decide(req Request) (Decision, error) {
 		if !matchOrgs(r.orgs, req.Org) {
 			return Decision{}, p.deny(ErrOrgDenied, a, s, "the organisation may not act as %s", a)
 		}
+		if !matchOrgs(g.orgs, req.Org) {
+			return Decision{}, p.deny(ErrOrgDenied, a, s, "the organisation may not use scope %s", s)
+		}
 		d.Org = req.Org
 	}
 	if err := p.decidePurpose(&d, spec, g, req); err != nil {

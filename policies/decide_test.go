@@ -234,3 +234,51 @@ func TestRefusalsDoNotEcho(t *testing.T) {
 		}
 	}
 }
+
+// TestFilingScopesByOrganisation: the default policy lets a unit collect
+// and check, a province review and the national office consent, and no
+// organisation any other's filing scope or the officials' scopes.
+func TestFilingScopesByOrganisation(t *testing.T) {
+	p := mustDefault(t)
+	orgs := []string{"unit:10001", "province:11", "national", "office:national"}
+	allowed := map[Scope]string{ScopeFilingCollect: "unit:10001", ScopeFilingCheck: "unit:10001",
+		ScopeFilingReview: "province:11", ScopeFilingConsent: "national", ScopeAuditRead: "office:national",
+		ScopeStatsRead: "office:national"}
+	for s, holder := range allowed {
+		for _, org := range orgs {
+			_, err := p.Decide(Request{Audience: Office, Scope: s, Granted: []string{string(s)}, Org: org})
+			switch {
+			case org == holder && err != nil:
+				t.Errorf("%s for %s: %v", s, org, err)
+			case org != holder && !errors.Is(err, ErrOrgDenied):
+				t.Errorf("%s for %s: %v, want ErrOrgDenied", s, org, err)
+			}
+		}
+	}
+}
+
+// TestGrantOrgsChecked: a filing grant must name its organisations, and
+// only an audience with tokens has organisations to name.
+func TestGrantOrgsChecked(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(t *testing.T, d map[string]any)
+		path   string
+	}{
+		{"filing without orgs", func(t *testing.T, d map[string]any) {
+			delete(obj(t, d, "audiences", "office", "scopes", "filing.review"), "orgs")
+		}, `audiences.office.scopes["filing.review"].orgs`},
+		{"orgs for the public", func(t *testing.T, d map[string]any) {
+			obj(t, d, "audiences", "public", "scopes", "degree.verify")["orgs"] = []any{"unit:"}
+		}, `audiences.public.scopes["degree.verify"].orgs`},
+		{"a malformed org", func(t *testing.T, d map[string]any) {
+			obj(t, d, "audiences", "office", "scopes", "filing.check")["orgs"] = []any{""}
+		}, `audiences.office.scopes["filing.check"].orgs`},
+	} {
+		_, err := Parse(mutated(t, c.change))
+		var pe *Error
+		if !errors.As(err, &pe) || !strings.HasPrefix(pe.Path, c.path) {
+			t.Errorf("%s: %v, want an error at %s", c.name, err, c.path)
+		}
+	}
+}

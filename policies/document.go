@@ -67,6 +67,7 @@ type grantDoc struct {
 	Purposes   []string            `json:"purposes"`
 	MaxBatch   *int                `json:"max_batch"`
 	RequireJTI bool                `json:"require_jti"`
+	Orgs       []string            `json:"orgs"`
 }
 
 type levelDoc struct {

@@ -52,6 +52,7 @@ type grant struct {
 	purposes   []string // accepted purposes; empty: the scope takes none
 	maxBatch   int
 	requireJTI bool
+	orgs       []string // narrows the audience's orgs for this scope
 }
 
 // Text is a description in Chinese and English.

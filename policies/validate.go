@@ -331,6 +331,20 @@ func (p *Policy) buildGrant(a Audience, s Scope, d grantDoc, path string) (*gran
 	}
 	g := &grant{legalBasis: d.LegalBasis, requireJTI: d.RequireJTI, maxBatch: 1}
 
+	// Organisations: a grant may narrow the audience's; a filing scope
+	// must say which organisations hold it (a unit collects, a province
+	// reviews, the national office consents).
+	switch {
+	case len(d.Orgs) > 0 && !a.Tokened():
+		return nil, &Error{Path: path + ".orgs", Msg: fmt.Sprintf("audience %s has no token, so no organisation to restrict", a)}
+	case len(d.Orgs) == 0 && spec.orgs:
+		return nil, &Error{Path: path + ".orgs", Msg: fmt.Sprintf("missing; scope %s is held by the organisations named here", s)}
+	}
+	if err := checkOrgPatterns(d.Orgs, path+".orgs"); err != nil {
+		return nil, err
+	}
+	g.orgs = slices.Clone(d.Orgs)
+
 	// Fields, or levels of fields.
 	switch {
 	case !spec.record && (d.Fields != nil || d.Levels != nil):

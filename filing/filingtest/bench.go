@@ -28,7 +28,7 @@ func Benchmark(b *testing.B, n int, open func(testing.TB) Backend) {
 		recs := e.records(n, "10001", "学位〔2026〕7号")
 		b.StartTimer()
 		t0 := time.Now()
-		batch, err := e.desk.Upload(e.ctx, collector, filing.Upload{ResolutionNumber: recs[0].ResolutionNumber,
+		batch, err := e.desk.NewBatch(e.ctx, collector, filing.NewBatch{ResolutionNumber: recs[0].ResolutionNumber,
 			ResolutionEffective: effective, Document: pdf, Rows: source(recs)})
 		if err != nil {
 			b.Fatalf("Upload: %v", err)

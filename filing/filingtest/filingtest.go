@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"LateSubmission", testLateSubmission},
 		{"QueuePagesAndDeadlines", testQueue},
 		{"StaleMoveAppliesNothing", testStaleMove},
+		{"StagedUploads", testStagedUploads},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -164,7 +165,7 @@ func source(recs []registry.Record) *rows {
 
 func (e *env) upload(t *testing.T, a filing.Actor, recs []registry.Record) filing.Batch {
 	t.Helper()
-	b, err := e.desk.Upload(e.ctx, a, filing.Upload{ResolutionNumber: recs[0].ResolutionNumber,
+	b, err := e.desk.NewBatch(e.ctx, a, filing.NewBatch{ResolutionNumber: recs[0].ResolutionNumber,
 		ResolutionEffective: effective, Document: pdf, Rows: source(recs)})
 	if err != nil {
 		t.Fatalf("Upload: %v", err)
@@ -332,32 +333,32 @@ func testTheWholeWay(t *testing.T, e *env) {
 // testUploadRefusals: who may upload, and what a resolution must be.
 func testUploadRefusals(t *testing.T, e *env) {
 	recs := e.records(2, "10001", "R-1")
-	up := func(a filing.Actor, mod func(*filing.Upload)) error {
-		u := filing.Upload{ResolutionNumber: "R-1", ResolutionEffective: effective, Document: pdf, Rows: source(recs)}
+	up := func(a filing.Actor, mod func(*filing.NewBatch)) error {
+		u := filing.NewBatch{ResolutionNumber: "R-1", ResolutionEffective: effective, Document: pdf, Rows: source(recs)}
 		if mod != nil {
 			mod(&u)
 		}
-		_, err := e.desk.Upload(e.ctx, a, u)
+		_, err := e.desk.NewBatch(e.ctx, a, u)
 		return err
 	}
 	cases := []struct {
 		name string
 		a    filing.Actor
-		mod  func(*filing.Upload)
+		mod  func(*filing.NewBatch)
 		want filing.Code
 	}{
 		{"a checker", checker, nil, filing.CodeWrongDuty},
 		{"a province", beijing, nil, filing.CodeWrongOrg},
 		{"a unit of no province", filing.Actor{Subject: "x", Kind: filing.Unit, Code: "99999", Duties: []filing.Duty{filing.Collector}}, nil, filing.CodeUnknownUnit},
-		{"no resolution number", collector, func(u *filing.Upload) { u.ResolutionNumber = "" }, filing.CodeBadResolution},
-		{"no effective date", collector, func(u *filing.Upload) { u.ResolutionEffective = registry.Date{} }, filing.CodeBadResolution},
-		{"a resolution still to come", collector, func(u *filing.Upload) { u.ResolutionEffective = registry.NewDate(2026, 8, 1) }, filing.CodeBadResolution},
-		{"not a PDF", collector, func(u *filing.Upload) { u.Document = []byte("PK\x03\x04 a zip file") }, filing.CodeNotPDF},
-		{"a PDF without its end", collector, func(u *filing.Upload) { u.Document = []byte("%PDF-1.7\n1 0 obj") }, filing.CodeNotPDF},
-		{"too large", collector, func(u *filing.Upload) {
+		{"no resolution number", collector, func(u *filing.NewBatch) { u.ResolutionNumber = "" }, filing.CodeBadResolution},
+		{"no effective date", collector, func(u *filing.NewBatch) { u.ResolutionEffective = registry.Date{} }, filing.CodeBadResolution},
+		{"a resolution still to come", collector, func(u *filing.NewBatch) { u.ResolutionEffective = registry.NewDate(2026, 8, 1) }, filing.CodeBadResolution},
+		{"not a PDF", collector, func(u *filing.NewBatch) { u.Document = []byte("PK\x03\x04 a zip file") }, filing.CodeNotPDF},
+		{"a PDF without its end", collector, func(u *filing.NewBatch) { u.Document = []byte("%PDF-1.7\n1 0 obj") }, filing.CodeNotPDF},
+		{"too large", collector, func(u *filing.NewBatch) {
 			u.Document = append(append([]byte("%PDF-1.7\n"), make([]byte, filing.MaxDocument)...), "%%EOF"...)
 		}, filing.CodeDocumentTooLarge},
-		{"an empty file", collector, func(u *filing.Upload) { u.Rows = source(nil) }, filing.CodeEmptyBatch},
+		{"an empty file", collector, func(u *filing.NewBatch) { u.Rows = source(nil) }, filing.CodeEmptyBatch},
 	}
 	for _, c := range cases {
 		if err := up(c.a, c.mod); code(err) != c.want {
@@ -375,7 +376,7 @@ func testRowsRejectedStoreNothing(t *testing.T, e *env) {
 	recs := append(e.records(3, "10001", "R-2"), e.records(1, "10002", "R-2")...)
 	recs[1].ResolutionNumber = "R-3"
 	recs[2].Gender = "9"
-	_, err := e.desk.Upload(e.ctx, collector, filing.Upload{ResolutionNumber: "R-2", ResolutionEffective: effective,
+	_, err := e.desk.NewBatch(e.ctx, collector, filing.NewBatch{ResolutionNumber: "R-2", ResolutionEffective: effective,
 		Document: pdf, Rows: source(recs)})
 	var rr *filing.RowsRejectedError
 	if !errors.As(err, &rr) {
@@ -412,7 +413,7 @@ func testRowsRejectedStoreNothing(t *testing.T, e *env) {
 func testNoSecondBatch(t *testing.T, e *env) {
 	recs := e.records(3, "10001", "R-4")
 	b := e.upload(t, collector, recs)
-	_, err := e.desk.Upload(e.ctx, collector, filing.Upload{ResolutionNumber: "R-4", ResolutionEffective: effective,
+	_, err := e.desk.NewBatch(e.ctx, collector, filing.NewBatch{ResolutionNumber: "R-4", ResolutionEffective: effective,
 		Document: pdf, Rows: source(recs[1:])})
 	var rr *filing.RowsRejectedError
 	if !errors.As(err, &rr) || len(rr.Rejections) != 2 || rr.Rejections[0].Code != filing.RejectInWorkflow || rr.Rejections[0].Line != 2 {
@@ -435,7 +436,7 @@ func testFiledAlready(t *testing.T, e *env) {
 	if _, err := registry.Insert(e.ctx, e.b, e.log, []registry.Sealed{s}, registry.Change{Actor: "import", Reason: "t", At: start}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.desk.Upload(e.ctx, collector, filing.Upload{ResolutionNumber: "R-5", ResolutionEffective: effective,
+	_, err = e.desk.NewBatch(e.ctx, collector, filing.NewBatch{ResolutionNumber: "R-5", ResolutionEffective: effective,
 		Document: pdf, Rows: source(recs)})
 	var rr *filing.RowsRejectedError
 	if !errors.As(err, &rr) || len(rr.Rejections) != 1 || rr.Rejections[0].Code != filing.RejectAlreadyFiled {
@@ -673,5 +674,99 @@ func testStaleMove(t *testing.T, e *env) {
 	}
 	if got := len(e.trail(t)); got != before {
 		t.Errorf("a stale move left %d entries", got-before)
+	}
+}
+
+// testStagedUploads: files arrive in parts, each at the offset the
+// upload holds; only their owner sees them; a batch is made of two
+// complete ones, and reading its resolution is recorded first.
+func testStagedUploads(t *testing.T, e *env) {
+	recs := e.records(3, "10001", "R-8")
+	var csvFile strings.Builder
+	w, err := recordfile.NewWriter(&csvFile, recordfile.CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if err := w.Write(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	send := func(kind, format string, content []byte) filing.Staged {
+		t.Helper()
+		u, err := e.desk.StartUpload(e.ctx, collector, kind, format, int64(len(content)))
+		if err != nil {
+			t.Fatalf("StartUpload: %v", err)
+		}
+		for off := 0; off < len(content); off += 7 {
+			part := content[off:min(off+7, len(content))]
+			if u, err = e.desk.AppendUpload(e.ctx, collector, u.ID, int64(off), part); err != nil {
+				t.Fatalf("AppendUpload at %d: %v", off, err)
+			}
+		}
+		return u
+	}
+	doc := send(filing.StagedResolution, "pdf", pdf)
+	if !doc.Complete() {
+		t.Fatalf("the resolution holds %d of %d bytes", doc.Received, doc.Size)
+	}
+	if _, err := e.desk.AppendUpload(e.ctx, collector, doc.ID, 0, []byte("%PDF")); !errors.Is(err, filing.ErrOffset) {
+		t.Errorf("a part at a stale offset: %v", err)
+	}
+	if _, err := e.desk.AppendUpload(e.ctx, collector, doc.ID, doc.Size, []byte("x")); !errors.Is(err, filing.ErrOffset) {
+		t.Errorf("a part past the declared size: %v", err)
+	}
+	if _, err := e.desk.Upload(e.ctx, otherUnit, doc.ID); !errors.Is(err, filing.ErrNotFound) {
+		t.Errorf("another reads the upload: %v", err)
+	}
+	for _, c := range []struct {
+		kind, format string
+		size         int64
+		want         filing.Code
+	}{
+		{filing.StagedRecords, "xml", 10, filing.CodeBadUpload},
+		{filing.StagedResolution, "csv", 10, filing.CodeBadUpload},
+		{filing.StagedResolution, "pdf", 0, filing.CodeBadUpload},
+		{filing.StagedResolution, "pdf", filing.MaxDocument + 1, filing.CodeDocumentTooLarge},
+	} {
+		if _, err := e.desk.StartUpload(e.ctx, collector, c.kind, c.format, c.size); code(err) != c.want {
+			t.Errorf("upload of %s %s, %d bytes: %v, want %s", c.kind, c.format, c.size, err, c.want)
+		}
+	}
+	if _, err := e.desk.StartUpload(e.ctx, checker, filing.StagedResolution, "pdf", 10); code(err) != filing.CodeWrongDuty {
+		t.Errorf("a checker uploads: %v", err)
+	}
+	half, err := e.desk.StartUpload(e.ctx, collector, filing.StagedRecords, "csv", int64(csvFile.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.desk.FromUploads(e.ctx, collector, "R-8", effective, doc.ID, half.ID); code(err) != filing.CodeBadUpload {
+		t.Errorf("a batch of an incomplete upload: %v", err)
+	}
+	if _, err := e.desk.FromUploads(e.ctx, collector, "R-8", effective, half.ID, doc.ID); code(err) != filing.CodeBadUpload {
+		t.Errorf("a batch of swapped uploads: %v", err)
+	}
+	records := send(filing.StagedRecords, "csv", []byte(csvFile.String()))
+	b, err := e.desk.FromUploads(e.ctx, collector, "R-8", effective, doc.ID, records.ID)
+	if err != nil {
+		t.Fatalf("FromUploads: %v", err)
+	}
+	if st := e.states(t, b); len(st) != 3 {
+		t.Fatalf("the batch holds %d records", len(st))
+	}
+	before := len(e.trail(t))
+	got, err := e.desk.Document(e.ctx, beijing, b.ID)
+	if err != nil || string(got) != string(pdf) {
+		t.Fatalf("Document: %q, %v", got, err)
+	}
+	after := e.trail(t)
+	if len(after) != before+1 || after[len(after)-1].Action != "filing.read_resolution" || after[len(after)-1].Actor != beijing.ID() {
+		t.Errorf("reading the resolution left %d entries", len(after)-before)
+	}
+	if _, err := e.desk.Document(e.ctx, shanghai, b.ID); !errors.Is(err, filing.ErrNotFound) {
+		t.Errorf("another province reads the resolution: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ var _ filing.Store = (*Store)(nil)
 type workflow struct {
 	batches map[string]*batchEntry
 	live    map[string]string // certificate number → batch of its live record
+	uploads map[string]*stagedEntry
 }
 
 type batchEntry struct {
@@ -28,7 +29,7 @@ type batchEntry struct {
 
 func (w *workflow) init() {
 	if w.batches == nil {
-		w.batches, w.live = map[string]*batchEntry{}, map[string]string{}
+		w.batches, w.live, w.uploads = map[string]*batchEntry{}, map[string]string{}, map[string]*stagedEntry{}
 	}
 }
 
@@ -263,4 +264,72 @@ func (s *Store) SetLate(ctx context.Context, batchID string, from filing.LateSta
 	late.DecidedAt = late.DecidedAt.UTC().Truncate(time.Microsecond)
 	e.batch.Late = late
 	return nil
+}
+
+type stagedEntry struct {
+	filing.Staged
+	content []byte
+}
+
+// StageUpload starts a staged upload.
+func (s *Store) StageUpload(ctx context.Context, u filing.Staged) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("inmem: stage upload: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flow.init()
+	if _, dup := s.flow.uploads[u.ID]; dup {
+		return fmt.Errorf("inmem: stage upload: the id is taken")
+	}
+	u.Received, u.Created = 0, u.Created.UTC().Truncate(time.Microsecond)
+	s.flow.uploads[u.ID] = &stagedEntry{Staged: u}
+	return nil
+}
+
+// AppendStaged appends a part at offset.
+func (s *Store) AppendStaged(ctx context.Context, id string, offset int64, part []byte) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("inmem: append upload: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.flow.uploads[id]
+	switch {
+	case !ok:
+		return 0, filing.ErrNotFound
+	case u.Received != offset || offset+int64(len(part)) > u.Size:
+		return 0, filing.ErrOffset
+	}
+	u.content = append(u.content, part...)
+	u.Received = int64(len(u.content))
+	return u.Received, nil
+}
+
+// Staged returns a staged upload's state.
+func (s *Store) Staged(ctx context.Context, id string) (filing.Staged, error) {
+	if err := ctx.Err(); err != nil {
+		return filing.Staged{}, fmt.Errorf("inmem: upload: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, ok := s.flow.uploads[id]
+	if !ok {
+		return filing.Staged{}, filing.ErrNotFound
+	}
+	return u.Staged, nil
+}
+
+// StagedContent returns what a staged upload holds.
+func (s *Store) StagedContent(ctx context.Context, id string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("inmem: upload: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, ok := s.flow.uploads[id]
+	if !ok {
+		return nil, filing.ErrNotFound
+	}
+	return slices.Clone(u.content), nil
 }

@@ -345,3 +345,70 @@ func (s *Store) SetLate(ctx context.Context, batchID string, from filing.LateSta
 	}
 	return nil
 }
+
+// StageUpload starts a staged upload.
+func (s *Store) StageUpload(ctx context.Context, u filing.Staged) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO filing_uploads (id, owner, kind, format, size, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, u.ID, u.Owner, u.Kind, u.Format, u.Size, dbTime(u.Created))
+	if err != nil {
+		return readErr("stage upload", err)
+	}
+	return nil
+}
+
+// AppendStaged appends a part where the upload stands: the counter
+// moves only from the offset the part was sent for, so of two parts
+// sent for one offset one is kept.
+func (s *Store) AppendStaged(ctx context.Context, id string, offset int64, part []byte) (int64, error) {
+	var received int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `UPDATE filing_uploads SET received = received + $3
+			WHERE id = $1 AND received = $2 AND received + $3 <= size RETURNING received`,
+			id, offset, int64(len(part))).Scan(&received)
+		if errors.Is(err, pgx.ErrNoRows) {
+			var one int
+			if err := tx.QueryRow(ctx, `SELECT 1 FROM filing_uploads WHERE id = $1`, id).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+				return filing.ErrNotFound
+			}
+			return filing.ErrOffset
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO filing_upload_parts (upload_id, "offset", bytes) VALUES ($1, $2, $3)`, id, offset, part)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, filing.ErrNotFound) || errors.Is(err, filing.ErrOffset) {
+			return 0, err
+		}
+		return 0, readErr("append upload part", err)
+	}
+	return received, nil
+}
+
+// Staged returns a staged upload's state.
+func (s *Store) Staged(ctx context.Context, id string) (filing.Staged, error) {
+	u := filing.Staged{ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT owner, kind, format, size, received, created_at FROM filing_uploads WHERE id = $1`, id).
+		Scan(&u.Owner, &u.Kind, &u.Format, &u.Size, &u.Received, &u.Created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return filing.Staged{}, filing.ErrNotFound
+	}
+	if err != nil {
+		return filing.Staged{}, readErr("read upload", err)
+	}
+	u.Created = u.Created.UTC()
+	return u, nil
+}
+
+// StagedContent joins a staged upload's parts.
+func (s *Store) StagedContent(ctx context.Context, id string) ([]byte, error) {
+	var out []byte
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(string_agg(bytes, ''::bytea ORDER BY "offset"), ''::bytea)
+		FROM filing_upload_parts WHERE upload_id = $1`, id).Scan(&out)
+	if err != nil {
+		return nil, readErr("read upload", err)
+	}
+	return out, nil
+}

@@ -64,6 +64,27 @@ CREATE UNIQUE INDEX filing_records_live ON filing_records (certificate_number)
 CREATE INDEX filing_records_province_queue ON filing_records (province, state, since, certificate_number);
 CREATE INDEX filing_records_unit_queue ON filing_records (unit_code, state, since, certificate_number);
 
+-- Files sent in parts (a scanned resolution, a file of records): no
+-- request body is larger than the gateway's limit, so the gateway never
+-- holds more than that per request. A part is its own row, so appending
+-- never rewrites what arrived before.
+CREATE TABLE filing_uploads (
+    id         text PRIMARY KEY,
+    owner      text NOT NULL,
+    kind       text NOT NULL CHECK (kind IN ('records', 'resolution')),
+    format     text NOT NULL CHECK (format IN ('csv', 'jsonl', 'pdf')),
+    size       bigint NOT NULL CHECK (size > 0),
+    received   bigint NOT NULL DEFAULT 0 CHECK (received >= 0 AND received <= size),
+    created_at timestamptz NOT NULL
+);
+
+CREATE TABLE filing_upload_parts (
+    upload_id text NOT NULL REFERENCES filing_uploads (id) ON DELETE CASCADE,
+    "offset"  bigint NOT NULL,
+    bytes     bytea NOT NULL,
+    PRIMARY KEY (upload_id, "offset")
+);
+
 CREATE TRIGGER filing_batches_keep
     BEFORE DELETE OR TRUNCATE ON filing_batches
     FOR EACH STATEMENT EXECUTE FUNCTION degreegate_append_only();
