@@ -33,6 +33,15 @@ var guidance = map[string]string{
 	"/problems/no-checkpoint":           "the log signs a checkpoint within a second of its first entry; try again shortly",
 	"/problems/receipt-not-found":       "check the receipt id (its jti) and the certificate number it is about",
 	"/problems/log-range":               "ask for a leaf and a tree size within the newest checkpoint",
+	// The filing workflow (filing.go).
+	"/problems/filing-not-allowed": "your organisation or duty may not do this; code says which rule (a unit acts on its own records, a province on its region's, and a checker is never the batch's collector)",
+	"/problems/filing-wrong-state": "read the batch for its records' states; the action applies from another state",
+	"/problems/submission-late":    "apply for a late submission with a reason (POST …/late) and submit once the province approves",
+	"/problems/state-changed":      "another person moved these records first; read the batch again and decide anew",
+	"/problems/rows-rejected":      "correct every row rejections names (line, field, code) and upload the file again; nothing was stored",
+	"/problems/filing-refused":     "refusals names each record and why; act on the others alone, or resolve each refusal first",
+	"/problems/upload-offset":      "send the part at the offset the Upload-Offset header gives",
+	"/problems/document-not-pdf":   "upload the scanned resolution as a PDF file",
 	// Policy refusals (policyProblem: /problems/ + policies.DeniedError.Code).
 	"/problems/unknown-audience":       "use a token of an audience the policy describes",
 	"/problems/unknown-scope":          "ask for a scope the policy defines for your audience",

@@ -73,6 +73,7 @@ var partTags = map[string]partTag{
 	"openapi/agency.json":    {"agency", "Government agencies' data-sharing interface (Art. 20, 22)"},
 	"openapi/office.json":    {"office", "Officials: the audit trail (Art. 15)"},
 	"openapi/datasets.json":  {"datasets", "Research datasets: requests, decisions, downloads (Art. 23-24)"},
+	"openapi/filing.json":    {"filing", "The filing workflow: units upload and check, provinces review, records become filed (Art. 11-19)"},
 	"openapi/log.json":       {"log", "The transparency log: checkpoints and proofs"},
 	"openapi/web.json":       {"web", "The web page (HTML, Chinese and English, no JavaScript)"},
 	"openapi/reference.json": {"docs", "Documentation pages: the problem types, and this API (HTML, no JavaScript)"},

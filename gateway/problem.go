@@ -11,6 +11,7 @@ import (
 	"github.com/degreegate/degreegate/disclose"
 	"github.com/degreegate/degreegate/policies"
 	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/ingest"
 )
 
 // Problem is an RFC 9457 problem detail. Type is stable, and clients
@@ -28,6 +29,14 @@ type Problem struct {
 	Errors   map[string]string `json:"errors,omitempty"`
 	// PolicyVersion is set on answers a policy decided.
 	PolicyVersion string `json:"policy_version,omitempty"`
+	// Code is the stable reason where one type covers several (the
+	// filing workflow's refusals).
+	Code string `json:"code,omitempty"`
+	// Rejections are the refused rows of an uploaded file: line, field,
+	// code and reason, never the value.
+	Rejections []ingest.Rejection `json:"rejections,omitempty"`
+	// Refusals are the records an action was refused for, and why.
+	Refusals []refusalView `json:"refusals,omitempty"`
 	// RetryAfter, in seconds, is sent as Retry-After when positive: the
 	// answer is refused for now, not for good.
 	RetryAfter int `json:"-"`
@@ -86,6 +95,17 @@ var (
 	problemDatasetNotReady = &Problem{Type: "/problems/dataset-not-ready", Title: "The dataset is not built", Status: fiber.StatusConflict}
 	problemDecided         = &Problem{Type: "/problems/dataset-already-decided", Title: "The request is no longer waiting for a decision", Status: fiber.StatusConflict}
 	problemSelfDecision    = &Problem{Type: "/problems/self-decision", Title: "A second official must decide this request", Status: fiber.StatusForbidden}
+
+	// The filing workflow (filing.go).
+	problemFilingDown       = &Problem{Type: "/problems/filing-unavailable", Title: "The filing workflow is not available", Status: fiber.StatusServiceUnavailable, RetryAfter: 5}
+	problemFilingNotAllowed = &Problem{Type: "/problems/filing-not-allowed", Title: "Your organisation or duty may not do this", Status: fiber.StatusForbidden}
+	problemFilingWrongState = &Problem{Type: "/problems/filing-wrong-state", Title: "Not allowed in the record's present state", Status: fiber.StatusConflict}
+	problemSubmissionLate   = &Problem{Type: "/problems/submission-late", Title: "The submission deadline has passed", Status: fiber.StatusConflict}
+	problemStateChanged     = &Problem{Type: "/problems/state-changed", Title: "Someone else changed these records first", Status: fiber.StatusConflict}
+	problemRowsRejected     = &Problem{Type: "/problems/rows-rejected", Title: "Rows of the file were rejected", Status: fiber.StatusUnprocessableEntity}
+	problemFilingRefused    = &Problem{Type: "/problems/filing-refused", Title: "The action was refused for some records", Status: fiber.StatusUnprocessableEntity}
+	problemUploadOffset     = &Problem{Type: "/problems/upload-offset", Title: "The part is not where the upload stands", Status: fiber.StatusConflict}
+	problemNotPDF           = &Problem{Type: "/problems/document-not-pdf", Title: "The resolution document is not a PDF", Status: fiber.StatusUnsupportedMediaType}
 
 	// The transparency log (log.go).
 	problemNoCheckpoint    = &Problem{Type: "/problems/no-checkpoint", Title: "The log has signed no checkpoint yet", Status: fiber.StatusNotFound}

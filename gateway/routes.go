@@ -72,6 +72,20 @@ func (s *Server) routes() {
 	s.app.Post("/v1/office/datasets/:id/approve", office, limited, s.handleDatasetDecision(true))
 	s.app.Post("/v1/office/datasets/:id/reject", office, limited, s.handleDatasetDecision(false))
 
+	// The filing workflow (Art. 11–19): staff of units, provinces and the
+	// national office, on office tokens; the desk checks org and duty.
+	s.app.Post("/v1/filing/uploads", office, limited, s.handleFilingStartUpload())
+	s.app.Get("/v1/filing/uploads/:id", office, limited, s.handleFilingUpload())
+	s.app.Patch("/v1/filing/uploads/:id", office, limited, s.handleFilingUploadPart())
+	s.app.Post("/v1/filing/batches", office, limited, s.handleFilingNewBatch())
+	s.app.Get("/v1/filing/batches/:id", office, limited, s.handleFilingBatch())
+	s.app.Get("/v1/filing/batches/:id/resolution", office, limited, s.handleFilingResolution())
+	s.app.Post("/v1/filing/batches/:id/actions", office, limited, s.handleFilingAction())
+	s.app.Put("/v1/filing/batches/:id/records/:number", office, limited, s.handleFilingCorrect())
+	s.app.Post("/v1/filing/batches/:id/late", office, limited, s.handleFilingApplyLate())
+	s.app.Post("/v1/filing/batches/:id/late/decision", office, limited, s.handleFilingDecideLate())
+	s.app.Get("/v1/filing/queue", office, limited, s.handleFilingQueue())
+
 	// A path that exists under other methods is 405 with Allow (RFC
 	// 9110, 15.5.6); anything else is 404.
 	allowed := routeMethods(s.app)

@@ -69,6 +69,9 @@ type Deps struct {
 	// Datasets runs research dataset requests, approvals and downloads
 	// (*datasets.Service); nil leaves the dataset routes answering 503.
 	Datasets DatasetService
+	// Filing is the filing workflow (*filing.Desk); nil leaves the
+	// /v1/filing routes answering 503.
+	Filing FilingDesk
 	// Quota counts agency items per organisation and day across replicas
 	// (an adapter over redisstate.Quota; ratelimit.NewMemoryQuota in dev). While the
 	// policy sets a daily quota and Quota is nil, agency calls answer 503.

@@ -255,6 +255,12 @@ func mintDemoTokens(issuer *token.DevIssuer, samples []registry.Record, policy *
 		{"contractor", "dev-contractor", "pub:dev-research-institute", "dataset.read", token.AudienceContractor},
 		{"office", "dev-official-1", "office:national", officeScopes, token.AudienceOffice},
 		{"office2", "dev-official-2", "office:national", officeScopes, token.AudienceOffice},
+		// The filing workflow's staff: a collector and a checker of unit
+		// 10001 (Beijing), its province, and the national office.
+		{"filing_collector", "dev-collector", "unit:10001", "filing.collect", token.AudienceOffice},
+		{"filing_checker", "dev-checker", "unit:10001", "filing.check", token.AudienceOffice},
+		{"filing_province", "dev-province-reviewer", "province:11", "filing.review", token.AudienceOffice},
+		{"filing_national", "dev-national-officer", "national", "filing.consent", token.AudienceOffice},
 	}
 	out := make(map[string]string, len(specs))
 	for _, sp := range specs {

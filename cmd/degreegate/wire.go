@@ -10,6 +10,8 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/degreegate/degreegate/anonymizer"
+	"github.com/degreegate/degreegate/filing"
 	"github.com/degreegate/degreegate/gateway"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/token"
@@ -18,14 +20,21 @@ import (
 )
 
 // gatewayStore is what the gateway keeps in the registry's store: the
-// records, the audit trail, share codes and audit searches.
-// *postgres.Store and *inmem.Store are both one.
+// records, the audit trail, share codes, audit searches and the filing
+// workflow. *postgres.Store and *inmem.Store are both one.
 type gatewayStore interface {
 	registry.Store
 	registry.AuditLog
 	registry.ShareCodeStore
 	registry.AuditSearcher
+	filing.Store
 }
+
+// unitRegions places units in provinces by the embedded table of
+// degree-granting units, for the filing workflow's scope.
+type unitRegions struct{}
+
+func (unitRegions) UnitProvince(unit string) string { return anonymizer.UnitProvince(unit) }
 
 // adapters are what differs between dev and serve: in-memory storage and
 // limits in one, PostgreSQL and Redis in the other. Everything above them
@@ -109,20 +118,23 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 		records = a.store
 	}
 	return gateway.New(gateway.Deps{
-		Logger:         log,
-		Registry:       registry.New(records, a.keys, a.log.leaf, time.Now),
-		Policy:         policy,
-		Receipts:       a.receipts,
-		Limiter:        a.limiter,
-		Proxies:        proxies,
-		PublicURL:      cfg.PublicURL,
-		Audit:          audit,
-		Tokens:         a.tokens,
-		Replay:         a.replay,
-		Quota:          a.quota,
-		Codes:          a.store,
-		AuditSearch:    a.store,
-		Datasets:       research,
+		Logger:      log,
+		Registry:    registry.New(records, a.keys, a.log.leaf, time.Now),
+		Policy:      policy,
+		Receipts:    a.receipts,
+		Limiter:     a.limiter,
+		Proxies:     proxies,
+		PublicURL:   cfg.PublicURL,
+		Audit:       audit,
+		Tokens:      a.tokens,
+		Replay:      a.replay,
+		Quota:       a.quota,
+		Codes:       a.store,
+		AuditSearch: a.store,
+		Datasets:    research,
+		// The workflow reads the store, not the cache: its checks across
+		// units must see what is filed now.
+		Filing:         filing.NewDesk(a.store, a.store, a.keys, a.log.leaf, unitRegions{}, time.Now),
 		AddressKey:     a.addressKey,
 		Ready:          a.ready,
 		Degraded:       a.degraded,

@@ -123,23 +123,37 @@ func (e *env) advance(d time.Duration) {
 	e.now = e.now.Add(d)
 }
 
-// records makes n valid records of unit under resolution: synthetic
-// people, with certificate numbers of the unit and the record's level.
+// records makes n valid records of unit under resolution (Records).
 func (e *env) records(n int, unit, resolution string) []registry.Record {
+	out, next, serno := records(e.gen, e.next, e.serno, n, unit, resolution)
+	e.next, e.serno = next, serno
+	return out
+}
+
+// Records makes n valid records of unit under resolution, conferred
+// from 2016 until the suite's start: synthetic people (synth, seed),
+// with certificate numbers of the unit and the record's level.
+func Records(seed int64, n int, unit, resolution string) []registry.Record {
+	out, _, _ := records(synth.New(seed), 0, 0, n, unit, resolution)
+	return out
+}
+
+func records(g *synth.Generator, next, serno, n int, unit, resolution string) ([]registry.Record, int, int) {
 	out := make([]registry.Record, 0, n)
 	for len(out) < n {
-		r := e.gen.Record(e.next)
-		e.next++
+		r := g.Record(next)
+		next++
 		if r.ConferralDate.Year() < 2016 || r.ConferralDate.After(registry.DateOf(start)) {
 			continue
 		}
-		e.serno++
+		serno++
 		r.UnitCode, r.ResolutionNumber = unit, resolution
 		r.Status, r.RevokedOn, r.RevocationResolution, r.RevocationReason = registry.StatusFiled, registry.Date{}, "", ""
-		r.CertificateNumber = fmt.Sprintf("%s%c%04d%06d", unit, r.DegreeLevel.CertificateDigit(), r.ConferralDate.Year(), e.serno)
+		r.CertificateNumber = fmt.Sprintf("%s%c%04d%06d", unit, r.DegreeLevel.CertificateDigit(), r.ConferralDate.Year(), serno)
+		registry.Normalize(&r)
 		out = append(out, r)
 	}
-	return out
+	return out, next, serno
 }
 
 // rows is a filing.Source over records, numbered as lines 2, 3, … of a

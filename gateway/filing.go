@@ -1,0 +1,604 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/degreegate/degreegate/filing"
+	"github.com/degreegate/degreegate/policies"
+	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordfile"
+)
+
+// The filing workflow (Art. 11–19) under /v1/filing/: staff of units,
+// provinces and the national office, each with an office token whose org
+// says which (unit:<code>, province:<code>, national) and whose scopes,
+// as the policy grants them to that org, say what they may do. The desk
+// decides and records; these handlers translate.
+
+// FilingDesk is the filing workflow (*filing.Desk).
+type FilingDesk interface {
+	StartUpload(ctx context.Context, a filing.Actor, kind, format string, size int64) (filing.Staged, error)
+	AppendUpload(ctx context.Context, a filing.Actor, id string, offset int64, part []byte) (filing.Staged, error)
+	Upload(ctx context.Context, a filing.Actor, id string) (filing.Staged, error)
+	FromUploads(ctx context.Context, a filing.Actor, number string, effective registry.Date, resolutionID, recordsID string) (filing.Batch, error)
+	Batch(ctx context.Context, a filing.Actor, id string) (filing.Batch, []filing.Item, error)
+	Document(ctx context.Context, a filing.Actor, batchID string) ([]byte, error)
+	Act(ctx context.Context, a filing.Actor, batchID string, act filing.Action, numbers []string, reason string) ([]filing.Moved, error)
+	Correct(ctx context.Context, a filing.Actor, batchID string, row recordfile.Row) error
+	ApplyLate(ctx context.Context, a filing.Actor, batchID, reason string) error
+	DecideLate(ctx context.Context, a filing.Actor, batchID string, approve bool, reason string) error
+	Queue(ctx context.Context, a filing.Actor, q filing.Query) ([]filing.Queued, error)
+}
+
+// filingScopes are the workflow's scopes, in the order they are tried
+// where any of them will do.
+var filingScopes = []policies.Scope{policies.ScopeFilingCollect, policies.ScopeFilingCheck,
+	policies.ScopeFilingReview, policies.ScopeFilingConsent}
+
+// filingActor is the caller as the desk sees it, once the policy grants
+// one of scopes (any filing scope when none is named): who (issuer and
+// subject), for which organisation, and, at a unit, with which duties —
+// the unit scopes the policy grants this caller.
+func (s *Server) filingActor(c *fiber.Ctx, scopes ...policies.Scope) (filing.Actor, FilingDesk, error) {
+	if s.deps.Filing == nil {
+		return filing.Actor{}, nil, problemFilingDown
+	}
+	if len(scopes) == 0 {
+		scopes = filingScopes
+	}
+	var err error
+	for _, sc := range scopes {
+		if _, err = s.decide(c, sc, "", ""); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return filing.Actor{}, nil, err
+	}
+	p := principal(c)
+	a := filing.Actor{Issuer: strings.Clone(p.Issuer), Subject: strings.Clone(p.Subject)}
+	kind, code, _ := strings.Cut(p.Org, ":")
+	switch {
+	case kind == "unit":
+		a.Kind, a.Code = filing.Unit, strings.Clone(code)
+	case kind == "province":
+		a.Kind, a.Code = filing.Province, strings.Clone(code)
+	case p.Org == "national":
+		a.Kind = filing.National
+	default:
+		return filing.Actor{}, nil, problemFilingNotAllowed.with("the token's organisation is no unit, province or the national office")
+	}
+	for _, d := range []struct {
+		scope policies.Scope
+		duty  filing.Duty
+	}{{policies.ScopeFilingCollect, filing.Collector}, {policies.ScopeFilingCheck, filing.Checker}} {
+		if _, err := s.deps.Policy.Decide(policies.Request{Audience: policies.Audience(p.Audience), Scope: d.scope,
+			Granted: p.Scopes.All(), Org: p.Org}); err == nil {
+			a.Duties = append(a.Duties, d.duty)
+		}
+	}
+	return a, s.deps.Filing, nil
+}
+
+// Views: what the API shows of the workflow. Records appear by
+// certificate number and state; their contents stay in the desk.
+
+type uploadView struct {
+	ID       string `json:"id"`
+	Kind     string `json:"kind"`
+	Format   string `json:"format"`
+	Size     int64  `json:"size"`
+	Received int64  `json:"received"`
+}
+
+func viewUpload(u filing.Staged) uploadView {
+	return uploadView{ID: u.ID, Kind: u.Kind, Format: u.Format, Size: u.Size, Received: u.Received}
+}
+
+type lateView struct {
+	State     string     `json:"state"`
+	Reason    string     `json:"reason,omitempty"`
+	AppliedBy string     `json:"applied_by,omitempty"`
+	AppliedAt *time.Time `json:"applied_at,omitempty"`
+	DecidedBy string     `json:"decided_by,omitempty"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	Decision  string     `json:"decision,omitempty"`
+}
+
+type filingRecordView struct {
+	CertificateNumber string     `json:"certificate_number"`
+	BatchID           string     `json:"batch,omitempty"`
+	UnitCode          string     `json:"unit_code,omitempty"`
+	State             string     `json:"state"`
+	Since             time.Time  `json:"since"`
+	Actor             string     `json:"actor"`
+	Reason            string     `json:"reason,omitempty"`
+	Due               *time.Time `json:"due,omitempty"`
+	Overdue           bool       `json:"overdue,omitempty"`
+}
+
+type batchView struct {
+	ID         string `json:"id"`
+	Unit       string `json:"unit"`
+	Province   string `json:"province"`
+	Collector  string `json:"collector"`
+	Created    time.Time
+	Resolution struct {
+		Number    string `json:"number"`
+		Effective string `json:"effective"`
+		SHA256    string `json:"sha256"`
+		Size      int64  `json:"size"`
+		Due       string `json:"submission_due"`
+	} `json:"resolution"`
+	Late    lateView           `json:"late_application"`
+	Records []filingRecordView `json:"records,omitempty"`
+	Counts  map[string]int     `json:"counts"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func viewBatch(b filing.Batch, items []filing.Item) batchView {
+	v := batchView{ID: b.ID, Unit: b.Unit, Province: b.Province, Collector: b.Collector, Created: b.Created,
+		Counts: map[string]int{}}
+	v.Resolution.Number, v.Resolution.Effective = b.Resolution.Number, b.Resolution.Effective.String()
+	v.Resolution.SHA256 = base64.StdEncoding.EncodeToString(b.Resolution.SHA256[:])
+	v.Resolution.Size = b.Resolution.Size
+	v.Resolution.Due = b.Resolution.Effective.Time().Add(filing.SubmitWithin).Format(time.DateOnly)
+	v.Late = lateView{State: string(b.Late.State), Reason: b.Late.Reason, AppliedBy: b.Late.AppliedBy,
+		AppliedAt: optTime(b.Late.AppliedAt), DecidedBy: b.Late.DecidedBy, DecidedAt: optTime(b.Late.DecidedAt), Decision: b.Late.Decision}
+	if v.Late.State == "" {
+		v.Late.State = "none"
+	}
+	for _, it := range items {
+		v.Records = append(v.Records, filingRecordView{CertificateNumber: it.CertificateNumber, State: string(it.State),
+			Since: it.Since, Actor: it.Actor, Reason: it.Reason})
+		v.Counts[string(it.State)]++
+	}
+	return v
+}
+
+// Handlers.
+
+func (s *Server) handleFilingStartUpload() fiber.Handler {
+	type body struct {
+		Kind   string `json:"kind"`
+		Format string `json:"format"`
+		Size   int64  `json:"size"`
+	}
+	return func(c *fiber.Ctx) error {
+		var b body
+		if err := decodeJSON(c, &b); err != nil {
+			return err
+		}
+		a, desk, err := s.filingActor(c, policies.ScopeFilingCollect)
+		if err != nil {
+			return err
+		}
+		u, err := desk.StartUpload(c.UserContext(), a, strings.Clone(b.Kind), strings.Clone(b.Format), b.Size)
+		if err != nil {
+			return filingProblem(err)
+		}
+		c.Location("/v1/filing/uploads/" + u.ID)
+		c.Set(headerUploadOffset, "0")
+		return c.Status(fiber.StatusCreated).JSON(viewUpload(u))
+	}
+}
+
+// headerUploadOffset is where a part of a staged upload goes, and how
+// much has arrived (as in the tus protocol, whose PATCH it follows).
+const headerUploadOffset = "Upload-Offset"
+
+func (s *Server) handleFilingUploadPart() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if ct := string(c.Request().Header.ContentType()); ct != "application/offset+octet-stream" {
+			return problemMediaType.with("send the part as application/offset+octet-stream")
+		}
+		offset, err := strconv.ParseInt(c.Get(headerUploadOffset), 10, 64)
+		if err != nil || offset < 0 {
+			return invalid(map[string]string{headerUploadOffset: "the header gives the part's offset, a whole number of bytes"})
+		}
+		if len(c.Body()) == 0 {
+			return invalid(map[string]string{"body": "a part holds at least one byte"})
+		}
+		a, desk, err := s.filingActor(c, policies.ScopeFilingCollect)
+		if err != nil {
+			return err
+		}
+		u, err := desk.AppendUpload(c.UserContext(), a, strings.Clone(c.Params("id")), offset, bytes.Clone(c.Body()))
+		if err != nil {
+			if errors.Is(err, filing.ErrOffset) {
+				if cur, err := desk.Upload(c.UserContext(), a, strings.Clone(c.Params("id"))); err == nil {
+					c.Set(headerUploadOffset, strconv.FormatInt(cur.Received, 10))
+				}
+			}
+			return filingProblem(err)
+		}
+		c.Set(headerUploadOffset, strconv.FormatInt(u.Received, 10))
+		return c.JSON(viewUpload(u))
+	}
+}
+
+func (s *Server) handleFilingUpload() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		a, desk, err := s.filingActor(c, policies.ScopeFilingCollect)
+		if err != nil {
+			return err
+		}
+		u, err := desk.Upload(c.UserContext(), a, strings.Clone(c.Params("id")))
+		if err != nil {
+			return filingProblem(err)
+		}
+		c.Set(headerUploadOffset, strconv.FormatInt(u.Received, 10))
+		return c.JSON(viewUpload(u))
+	}
+}
+
+func (s *Server) handleFilingNewBatch() fiber.Handler {
+	type body struct {
+		ResolutionNumber    string `json:"resolution_number"`
+		ResolutionEffective string `json:"resolution_effective"`
+		ResolutionUpload    string `json:"resolution_upload"`
+		RecordsUpload       string `json:"records_upload"`
+	}
+	return func(c *fiber.Ctx) error {
+		var b body
+		if err := decodeJSON(c, &b); err != nil {
+			return err
+		}
+		effective, err := registry.ParseDate(b.ResolutionEffective)
+		if err != nil {
+			return invalid(map[string]string{"resolution_effective": "the day the resolution took effect, YYYY-MM-DD"})
+		}
+		a, desk, err := s.filingActor(c, policies.ScopeFilingCollect)
+		if err != nil {
+			return err
+		}
+		batch, err := desk.FromUploads(c.UserContext(), a, strings.Clone(b.ResolutionNumber), effective,
+			strings.Clone(b.ResolutionUpload), strings.Clone(b.RecordsUpload))
+		if err != nil {
+			return filingProblem(err)
+		}
+		got, items, err := desk.Batch(c.UserContext(), a, batch.ID)
+		if err != nil {
+			return filingProblem(err)
+		}
+		c.Location("/v1/filing/batches/" + batch.ID)
+		return c.Status(fiber.StatusCreated).JSON(viewBatch(got, items))
+	}
+}
+
+func (s *Server) handleFilingBatch() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		a, desk, err := s.filingActor(c)
+		if err != nil {
+			return err
+		}
+		b, items, err := desk.Batch(c.UserContext(), a, strings.Clone(c.Params("id")))
+		if err != nil {
+			return filingProblem(err)
+		}
+		return c.JSON(viewBatch(b, items))
+	}
+}
+
+func (s *Server) handleFilingResolution() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		a, desk, err := s.filingActor(c)
+		if err != nil {
+			return err
+		}
+		doc, err := desk.Document(c.UserContext(), a, strings.Clone(c.Params("id")))
+		if err != nil {
+			return filingProblem(err)
+		}
+		c.Set(fiber.HeaderContentType, "application/pdf")
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="resolution.pdf"`)
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		return c.Send(doc)
+	}
+}
+
+// actionScopes are the scopes an action may be taken under.
+var actionScopes = map[filing.Action][]policies.Scope{
+	filing.ActCheck:    {policies.ScopeFilingCheck},
+	filing.ActSubmit:   {policies.ScopeFilingCollect, policies.ScopeFilingCheck},
+	filing.ActWithdraw: {policies.ScopeFilingCollect, policies.ScopeFilingCheck},
+	filing.ActAccept:   {policies.ScopeFilingReview},
+	filing.ActReturn:   {policies.ScopeFilingReview},
+}
+
+// maxChosen bounds the certificate numbers one action names: a batch
+// holds at most filing.MaxBatch records, and the whole batch is chosen
+// by naming none.
+const maxChosen = 1000
+
+func (s *Server) handleFilingAction() fiber.Handler {
+	type body struct {
+		Action             string   `json:"action"`
+		CertificateNumbers []string `json:"certificate_numbers"`
+		Reason             string   `json:"reason"`
+	}
+	type moved struct {
+		CertificateNumber string `json:"certificate_number"`
+		From              string `json:"from"`
+		To                string `json:"to"`
+		Version           int    `json:"version,omitempty"`
+	}
+	return func(c *fiber.Ctx) error {
+		var b body
+		if err := decodeJSON(c, &b); err != nil {
+			return err
+		}
+		act := filing.Action(b.Action)
+		scopes, ok := actionScopes[act]
+		if !ok {
+			return invalid(map[string]string{"action": "one of check, submit, withdraw, accept, return"})
+		}
+		if len(b.CertificateNumbers) > maxChosen {
+			return invalid(map[string]string{"certificate_numbers": "at most " + strconv.Itoa(maxChosen) + "; name none for the whole batch"})
+		}
+		a, desk, err := s.filingActor(c, scopes...)
+		if err != nil {
+			return err
+		}
+		out, err := desk.Act(c.UserContext(), a, strings.Clone(c.Params("id")), act, cloneAll(b.CertificateNumbers), strings.Clone(b.Reason))
+		if err != nil {
+			return filingProblem(err)
+		}
+		view := make([]moved, len(out))
+		for i, m := range out {
+			view[i] = moved{m.CertificateNumber, string(m.From), string(m.To), m.Version}
+		}
+		return c.JSON(fiber.Map{"moved": view})
+	}
+}
+
+func (s *Server) handleFilingCorrect() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if !bytes.HasPrefix(bytes.TrimSpace(c.Request().Header.ContentType()), []byte(fiber.MIMEApplicationJSON)) {
+			return problemMediaType
+		}
+		var line bytes.Buffer
+		if err := json.Compact(&line, c.Body()); err != nil {
+			return problemMalformedJSON.with(jsonReason(err))
+		}
+		rd, err := recordfile.NewReader(&line, recordfile.JSONL, recordfile.Options{})
+		if err != nil {
+			return err
+		}
+		row, err := rd.Next()
+		if err != nil {
+			return problemMalformedJSON.with("the body is one record, as a line of an import file")
+		}
+		if row.Record.CertificateNumber != c.Params("number") {
+			return invalid(map[string]string{"certificate_number": "the record's number is the one in the path"})
+		}
+		a, desk, err := s.filingActor(c, policies.ScopeFilingCollect)
+		if err != nil {
+			return err
+		}
+		if err := desk.Correct(c.UserContext(), a, strings.Clone(c.Params("id")), row); err != nil {
+			return filingProblem(err)
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+}
+
+func (s *Server) handleFilingApplyLate() fiber.Handler {
+	type body struct {
+		Reason string `json:"reason"`
+	}
+	return func(c *fiber.Ctx) error {
+		var b body
+		if err := decodeJSON(c, &b); err != nil {
+			return err
+		}
+		a, desk, err := s.filingActor(c, policies.ScopeFilingCollect)
+		if err != nil {
+			return err
+		}
+		if err := desk.ApplyLate(c.UserContext(), a, strings.Clone(c.Params("id")), strings.Clone(b.Reason)); err != nil {
+			return filingProblem(err)
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+}
+
+func (s *Server) handleFilingDecideLate() fiber.Handler {
+	type body struct {
+		Approve *bool  `json:"approve"`
+		Reason  string `json:"reason"`
+	}
+	return func(c *fiber.Ctx) error {
+		var b body
+		if err := decodeJSON(c, &b); err != nil {
+			return err
+		}
+		if b.Approve == nil {
+			return invalid(map[string]string{"approve": "true to approve, false to refuse"})
+		}
+		a, desk, err := s.filingActor(c, policies.ScopeFilingReview)
+		if err != nil {
+			return err
+		}
+		if err := desk.DecideLate(c.UserContext(), a, strings.Clone(c.Params("id")), *b.Approve, strings.Clone(b.Reason)); err != nil {
+			return filingProblem(err)
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+}
+
+// handleFilingQueue lists the records the caller works on: state
+// (repeatable), unit, limit, and after (the cursor of the last page's
+// next).
+func (s *Server) handleFilingQueue() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var q filing.Query
+		errs := map[string]string{}
+		args := c.Context().QueryArgs()
+		for _, v := range args.PeekMulti("state") {
+			st := filing.State(v)
+			if !isState(st) {
+				errs["state"] = "a state of the workflow, e.g. submitted"
+				break
+			}
+			q.States = append(q.States, st)
+		}
+		q.Unit = string(args.Peek("unit"))
+		if v := args.Peek("limit"); len(v) > 0 {
+			n, err := strconv.Atoi(string(v))
+			if err != nil || n < 1 || n > filing.MaxQueue {
+				errs["limit"] = "1 to " + strconv.Itoa(filing.MaxQueue)
+			}
+			q.Limit = n
+		}
+		if v := args.Peek("after"); len(v) > 0 {
+			after, ok := parseQueueCursor(string(v))
+			if !ok {
+				errs["after"] = "the next cursor of the previous page"
+			}
+			q.After = after
+		}
+		if len(errs) > 0 {
+			return invalid(errs)
+		}
+		a, desk, err := s.filingActor(c)
+		if err != nil {
+			return err
+		}
+		page, err := desk.Queue(c.UserContext(), a, q)
+		if err != nil {
+			return filingProblem(err)
+		}
+		out := struct {
+			Records []filingRecordView `json:"records"`
+			Next    string             `json:"next,omitempty"`
+		}{Records: make([]filingRecordView, len(page))}
+		for i, it := range page {
+			out.Records[i] = filingRecordView{CertificateNumber: it.CertificateNumber, BatchID: it.BatchID,
+				UnitCode: it.UnitCode, State: string(it.State), Since: it.Since, Actor: it.Actor, Reason: it.Reason,
+				Due: optTime(it.Due), Overdue: it.Overdue}
+		}
+		limit := q.Limit
+		if limit == 0 {
+			limit = filing.DefaultQueue
+		}
+		if len(page) == limit {
+			last := page[len(page)-1]
+			out.Next = queueCursor(last.Since, last.CertificateNumber)
+		}
+		return c.JSON(out)
+	}
+}
+
+func isState(s filing.State) bool {
+	for _, x := range filing.States() {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// A queue cursor is the last record's moment and number, opaque to
+// clients.
+func queueCursor(since time.Time, number string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(since.UTC().Format(time.RFC3339Nano) + " " + number))
+}
+
+func parseQueueCursor(v string) (*filing.Item, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		return nil, false
+	}
+	at, number, ok := strings.Cut(string(b), " ")
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if !ok || err != nil || number == "" || len(number) > 32 {
+		return nil, false
+	}
+	it := &filing.Item{Since: t}
+	it.CertificateNumber = number
+	return it, true
+}
+
+// maxRejections bounds the rejections one answer lists; the count says
+// how many there were.
+const maxRejections = 1000
+
+// filingProblem translates what the desk answers.
+func filingProblem(err error) error {
+	var rows *filing.RowsRejectedError
+	var refused *filing.RefusedError
+	var fe *filing.Error
+	switch {
+	case errors.As(err, &rows):
+		p := *problemRowsRejected
+		p.Detail = strconv.Itoa(len(rows.Rejections)) + " rejections in " + strconv.Itoa(rows.Rows) + " rows; nothing was stored"
+		p.Rejections = rows.Rejections[:min(len(rows.Rejections), maxRejections)]
+		return &p
+	case errors.As(err, &refused):
+		p := *problemFilingRefused
+		p.Detail = string(refused.Action) + " was refused for " + strconv.Itoa(len(refused.Refusals)) + " records; nothing was done"
+		for _, r := range refused.Refusals[:min(len(refused.Refusals), maxRejections)] {
+			p.Refusals = append(p.Refusals, refusalView{r.CertificateNumber, string(r.Code), r.Message})
+		}
+		return &p
+	case errors.Is(err, filing.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, filing.ErrStateChanged), errors.Is(err, filing.ErrInWorkflow), errors.Is(err, registry.ErrVersionConflict):
+		return problemStateChanged
+	case errors.Is(err, filing.ErrOffset):
+		return problemUploadOffset
+	case errors.As(err, &fe):
+		return filingCodeProblem(fe)
+	}
+	return err
+}
+
+func filingCodeProblem(fe *filing.Error) *Problem {
+	var p *Problem
+	switch fe.Code {
+	case filing.CodeWrongOrg, filing.CodeWrongDuty, filing.CodeOutOfScope, filing.CodeSamePerson, filing.CodeUnknownUnit:
+		p = problemFilingNotAllowed.with(fe.Msg)
+	case filing.CodeNotFromState, filing.CodeLateState:
+		p = problemFilingWrongState.with(fe.Msg)
+	case filing.CodeLate:
+		p = problemSubmissionLate.with(fe.Msg)
+	case filing.CodeDocumentTooLarge, filing.CodeBatchTooLarge:
+		p = &Problem{Type: "/problems/body-too-large", Title: "The file is larger than allowed", Status: fiber.StatusRequestEntityTooLarge, Detail: fe.Msg}
+	case filing.CodeNotPDF:
+		p = problemNotPDF.with(fe.Msg)
+	default:
+		field := map[filing.Code]string{filing.CodeReasonRequired: "reason", filing.CodeBadReason: "reason",
+			filing.CodeBadResolution: "resolution_number", filing.CodeEmptyBatch: "records_upload",
+			filing.CodeNotInBatch: "certificate_numbers", filing.CodeNotABatchAction: "action",
+			filing.CodeUnknownAction: "action", filing.CodeBadUpload: "upload"}[fe.Code]
+		if field == "" {
+			field = "request"
+		}
+		p = invalid(map[string]string{field: fe.Msg})
+	}
+	p.Code = string(fe.Code)
+	return p
+}
+
+// refusalView is one record an action was refused for.
+type refusalView struct {
+	CertificateNumber string `json:"certificate_number"`
+	Code              string `json:"code"`
+	Message           string `json:"message"`
+}
