@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/degreegate/degreegate/filing/filingtest"
+	"github.com/degreegate/degreegate/gateway/token"
+	"github.com/degreegate/degreegate/registry"
+	"github.com/degreegate/degreegate/registry/recordfile"
+)
+
+// staffTokens makes a test issuer and office tokens for the filing
+// workflow's staff; trusted is the setting that makes serve trust it.
+func (f *serveFixture) staffTokens(t *testing.T) (trusted string, tok map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	if r := f.tr.run(t, nil, "issuer", "init", "--dir", dir); r.code != 0 {
+		t.Fatalf("issuer init: exit %d %s", r.code, r.stderr)
+	}
+	tok = map[string]string{}
+	for _, s := range []struct{ name, sub, org, scope string }{
+		{"collector", "staff-1", "unit:10001", "filing.collect"},
+		{"checker", "staff-2", "unit:10001", "filing.check"},
+		{"reviewer1", "reviewer-1", "province:11", "filing.review"},
+		{"reviewer2", "reviewer-2", "province:11", "filing.review"},
+	} {
+		r := f.tr.run(t, nil, "token", "--key", filepath.Join(dir, token.DevIssuerFile), "--audience", "office",
+			"--sub", s.sub, "--org", s.org, "--scope", s.scope, "--ttl", "10m")
+		if r.code != 0 {
+			t.Fatalf("token: %s", r.stderr)
+		}
+		tok[s.name] = strings.TrimSpace(r.stdout)
+	}
+	return "DEGREEGATE_TRUSTED_ISSUERS=" + filepath.Join(dir, token.DevTrustedIssuersFile), tok
+}
+
+func call(t *testing.T, base, tok, method, path, ct string, body []byte, header ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// stageUpload sends content to serve as a staged upload in parts.
+func stageUpload(t *testing.T, base, tok, kind, format string, content []byte, part int) string {
+	t.Helper()
+	code, _, body := call(t, base, tok, "POST", "/v1/filing/uploads", "application/json",
+		[]byte(fmt.Sprintf(`{"kind":%q,"format":%q,"size":%d}`, kind, format, len(content))))
+	if code != 201 {
+		t.Fatalf("start upload: %d %s", code, body)
+	}
+	var u struct{ ID string }
+	json.Unmarshal([]byte(body), &u)
+	for off := 0; off < len(content); off += part {
+		chunk := content[off:min(off+part, len(content))]
+		if code, _, body := call(t, base, tok, "PATCH", "/v1/filing/uploads/"+u.ID, "application/offset+octet-stream", chunk,
+			"Upload-Offset", strconv.Itoa(off)); code != 200 {
+			t.Fatalf("part at %d: %d %s", off, code, body)
+		}
+	}
+	return u.ID
+}
+
+// TestServeFiling runs the filing workflow on serve with PostgreSQL: a
+// batch of a 3 MB resolution uploaded in 1 MiB parts is checked,
+// submitted and accepted, and its records then verify publicly; of two
+// reviewers deciding another batch at once, exactly one wins, and the
+// trail holds the winner's entries only.
+func TestServeFiling(t *testing.T) {
+	f := newServeFixture(t, 10)
+	trusted, tok := f.staffTokens(t)
+	// The test polls public verification from one address.
+	r := f.start(t, []string{trusted, "DEGREEGATE_POLICY=" + relaxedPolicy(t, t.TempDir())})
+	base := r.base
+
+	// A scanned resolution of 3 MB: larger than any one request may be.
+	pdf := append(append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("0"), 3<<20)...), "\n%%EOF\n"...)
+	newBatch := func(recs []registry.Record) string {
+		t.Helper()
+		var csv bytes.Buffer
+		w, err := recordfile.NewWriter(&csv, recordfile.CSV)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range recs {
+			if err := w.Write(&recs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		doc := stageUpload(t, base, tok["collector"], "resolution", "pdf", pdf, 1<<20)
+		rows := stageUpload(t, base, tok["collector"], "records", "csv", csv.Bytes(), 1<<20)
+		code, _, body := call(t, base, tok["collector"], "POST", "/v1/filing/batches", "application/json", []byte(fmt.Sprintf(
+			`{"resolution_number":%q,"resolution_effective":%q,"resolution_upload":%q,"records_upload":%q}`,
+			recs[0].ResolutionNumber, time.Now().AddDate(0, 0, -1).Format(time.DateOnly), doc, rows)))
+		if code != 201 {
+			t.Fatalf("new batch: %d %s", code, body)
+		}
+		var b struct{ ID string }
+		json.Unmarshal([]byte(body), &b)
+		for _, step := range []struct{ who, action string }{{"checker", "check"}, {"collector", "submit"}} {
+			if code, _, body := call(t, base, tok[step.who], "POST", "/v1/filing/batches/"+b.ID+"/actions", "application/json",
+				[]byte(`{"action":"`+step.action+`"}`)); code != 200 {
+				t.Fatalf("%s: %d %s", step.action, code, body)
+			}
+		}
+		return b.ID
+	}
+
+	recs := filingtest.Records(41, 4, "10001", "学位〔2026〕9号")
+	id := newBatch(recs)
+	if code, v, _, err := verifyOn(base, recs[0]); err != nil || code != 200 || v.Result != "no_match" {
+		t.Fatalf("a submitted record verifies: %d %+v %v", code, v, err)
+	}
+	if code, _, body := call(t, base, tok["reviewer1"], "POST", "/v1/filing/batches/"+id+"/actions", "application/json",
+		[]byte(`{"action":"accept"}`)); code != 200 || strings.Count(body, `"version":1`) != 4 {
+		t.Fatalf("accept: %d %s", code, body)
+	}
+	// The record cache holds a miss for at most its TTL (2 s).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, v, _, err := verifyOn(base, recs[0])
+		if err == nil && code == 200 && v.Result == "match" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a filed record does not verify: %d %+v %v", code, v, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	code, hdr, body := call(t, base, tok["reviewer1"], "GET", "/v1/filing/batches/"+id+"/resolution", "", nil)
+	if code != 200 || hdr.Get("Content-Type") != "application/pdf" || len(body) != len(pdf) {
+		t.Errorf("the resolution: %d %s, %d bytes", code, hdr.Get("Content-Type"), len(body))
+	}
+
+	// Two reviewers at once on one batch.
+	other := filingtest.Records(42, 6, "10001", "学位〔2026〕10号")
+	for i := range other {
+		// Numbers of their own: Records numbers from 1 for every seed.
+		other[i].CertificateNumber = other[i].CertificateNumber[:10] + fmt.Sprintf("%06d", 500000+i)
+	}
+	id2 := newBatch(other)
+	var before int
+	f.conn.QueryRow(t.Context(), `SELECT count(*) FROM audit_entries`).Scan(&before)
+	codes := make([]int, 2)
+	var wg sync.WaitGroup
+	for i, who := range []string{"reviewer1", "reviewer2"} {
+		body := `{"action":"accept"}`
+		if i == 1 {
+			body = `{"action":"return","reason":"材料不全"}`
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], _, _ = call(t, base, tok[who], "POST", "/v1/filing/batches/"+id2+"/actions", "application/json", []byte(body))
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, c := range codes {
+		switch c {
+		case 200:
+			won++
+		case 409, 422:
+		default:
+			t.Errorf("a reviewer got %d", c)
+		}
+	}
+	var after int
+	f.conn.QueryRow(t.Context(), `SELECT count(*) FROM audit_entries`).Scan(&after)
+	if won != 1 || after-before != len(other) {
+		t.Errorf("two reviewers at once: answers %v, %d entries for %d records", codes, after-before, len(other))
+	}
+	for _, l := range f.logs {
+		for _, rec := range append(recs, other...) {
+			if strings.Contains(l.String(), rec.IDNumber) || strings.Contains(l.String(), rec.Name) {
+				t.Fatal("serve's log holds personal data of a filed record")
+			}
+		}
+	}
+}
