@@ -618,30 +618,8 @@ func (d *Desk) Queue(ctx context.Context, a Actor, q Query) ([]Queued, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := d.now()
-	batches := map[string]Batch{}
-	out := make([]Queued, len(items))
-	for i, it := range items {
-		out[i].Item = it
-		b := Batch{Unit: it.UnitCode}
-		if waitsOnResolution(it.State) {
-			// Only a submission's deadline depends on the batch.
-			var ok bool
-			if b, ok = batches[it.BatchID]; !ok {
-				if b, err = d.store.Batch(ctx, it.BatchID); err != nil {
-					return nil, err
-				}
-				batches[it.BatchID] = b
-			}
-		}
-		out[i].Overdue, out[i].Due = Overdue(b.record(it), now)
-	}
-	return out, nil
+	return withDeadlines(ctx, d.store, items, d.now(), map[string]Batch{})
 }
-
-// waitsOnResolution: records in these states are due 30 days after
-// their batch's resolution took effect.
-func waitsOnResolution(s State) bool { return s == Draft || s == Checked || s == Returned }
 
 // Correct puts a returned record back to draft with its corrected
 // content (Art. 17): the collector does it, the record must pass the

@@ -67,7 +67,7 @@ type setting struct {
 }
 
 var (
-	databaseVerbs = []string{"serve", "migrate", "import", "audit", "dataset", "revoke"}
+	databaseVerbs = []string{"serve", "migrate", "import", "audit", "dataset", "revoke", "filing"}
 	keyVerbs      = []string{"serve", "import", "dataset", "revoke", "audit", "migrate"}
 )
 

@@ -234,7 +234,7 @@ func TestEveryVerbAnswersHelp(t *testing.T) {
 		}
 		defaultsOnce(t, v.name, out.String()+errb.String())
 	}
-	for _, sub := range [][]string{{"keys", "init"}, {"audit", "verify"}, {"log", "witness"}, {"receipt", "verify"}, {"dataset", "list"}, {"dataset", "check"}} {
+	for _, sub := range [][]string{{"keys", "init"}, {"audit", "verify"}, {"log", "witness"}, {"receipt", "verify"}, {"dataset", "list"}, {"dataset", "check"}, {"filing", "overdue"}} {
 		var out, errb bytes.Buffer
 		if err := run(context.Background(), append(sub, "-h"), mapEnv(nil), nil, &out, &errb); err != nil {
 			t.Errorf("%v -h: %v", sub, err)

@@ -198,6 +198,30 @@ func TestServeFiling(t *testing.T) {
 	if won != 1 || after-before != len(other) {
 		t.Errorf("two reviewers at once: answers %v, %d entries for %d records", codes, after-before, len(other))
 	}
+	// A submission waiting 40 days is overdue; `filing overdue` says so.
+	late := filingtest.Records(43, 2, "10001", "学位〔2026〕11号")
+	for i := range late {
+		late[i].CertificateNumber = late[i].CertificateNumber[:10] + fmt.Sprintf("%06d", 600000+i)
+	}
+	id3 := newBatch(late)
+	if _, err := f.conn.Exec(t.Context(), `UPDATE filing_records SET since = since - interval '40 days' WHERE batch_id = $1`, id3); err != nil {
+		t.Fatal(err)
+	}
+	rep := f.tr.run(t, f.env, "filing", "overdue", "--province", "11", "--format", "csv")
+	if rep.code != 0 {
+		t.Fatalf("filing overdue: exit %d %s", rep.code, rep.stderr)
+	}
+	for _, rec := range late {
+		if !strings.Contains(rep.stdout, rec.CertificateNumber+","+id3+",10001,submitted,") {
+			t.Errorf("filing overdue does not list %s:\n%s", rec.CertificateNumber, rep.stdout)
+		}
+	}
+	if lines := strings.Count(strings.TrimSpace(rep.stdout), "\n"); lines != len(late) {
+		t.Errorf("filing overdue lists %d records, want %d:\n%s", lines, len(late), rep.stdout)
+	}
+	if rep := f.tr.run(t, f.env, "filing", "overdue", "--province", "31"); rep.code != 0 || !strings.Contains(rep.stdout, "0 records overdue") {
+		t.Errorf("another province's overdue list: %d %s", rep.code, rep.stdout)
+	}
 	for _, l := range f.logs {
 		for _, rec := range append(recs, other...) {
 			if strings.Contains(l.String(), rec.IDNumber) || strings.Contains(l.String(), rec.Name) {

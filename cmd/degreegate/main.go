@@ -73,6 +73,7 @@ func verbs() []verb {
 		{"anonymize", "k-anonymise any CSV table along ARX-style hierarchies; writes OUT and OUT.manifest.json", runAnonymize},
 		{"version", "print the version, the commit it was built from and the Go version", runVersion},
 		{"dataset", "research datasets: request, approve, reject, build, list, purge, trace; check FILE recomputes k (and l)", runDataset},
+		{"filing", "filing overdue [--province CODE] [--unit CODE]: the records of the filing workflow waiting past their deadline (staff act through /v1/filing)", runFiling},
 	}
 }
 
