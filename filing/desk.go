@@ -40,6 +40,7 @@ const (
 	RejectNotFiledStatus  = "not-filed-status" // only records to be filed are uploaded
 	RejectAlreadyFiled    = "already-filed"    // the certificate number is filed already
 	RejectInWorkflow      = "in-workflow"      // the certificate number is in another batch
+	RejectOtherNumber     = "other-number"     // a change names another certificate number
 )
 
 // FiledRecords reads the registry's filed records, for the checks across units
@@ -60,7 +61,13 @@ type Desk struct {
 	log     *registry.LogKey
 	regions Regions
 	now     func() time.Time
+	// onRevoked hears of every revocation filed (OnRevoked).
+	onRevoked func(certificateNumber string)
 }
+
+// OnRevoked sets what hears of every revocation the desk files: serve
+// drops the record from every replica's cache at once, as revoke does.
+func (d *Desk) OnRevoked(fn func(certificateNumber string)) { d.onRevoked = fn }
 
 // NewDesk takes its dependencies; now is the clock (time.Now in use).
 func NewDesk(store Store, filed FiledRecords, keys *registry.Keyring, log *registry.LogKey, regions Regions, now func() time.Time) *Desk {
@@ -260,11 +267,12 @@ func newBatchID() string {
 // not in the entry's purpose: the trail keeps a row per distinct
 // purpose, and reasons are free text.
 type detail struct {
-	Batch  string `json:"batch"`
-	From   State  `json:"from,omitempty"`
-	To     State  `json:"to,omitempty"`
-	Reason string `json:"reason,omitempty"`
-	Late   string `json:"late,omitempty"`
+	Batch   string `json:"batch,omitempty"`
+	Request string `json:"request,omitempty"`
+	From    State  `json:"from,omitempty"`
+	To      State  `json:"to,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Late    string `json:"late,omitempty"`
 }
 
 // purpose is the purpose of every workflow entry but filed versions'.

@@ -334,6 +334,7 @@ const (
 	CodeLateState        Code = "late-application-state"
 	CodeNotABatchAction  Code = "not-a-batch-action"
 	CodeBadUpload        Code = "bad-upload"
+	CodeNoChange         Code = "no-change"
 )
 
 // Error is a refused action.

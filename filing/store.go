@@ -195,6 +195,25 @@ type Store interface {
 	// recorded before they are answered.
 	AppendAudit(ctx context.Context, entries []registry.AuditEntry) error
 
+	// AddRequest stores a request on a filed record with its evidence
+	// and its audit entry; ErrPendingRequest when the record has one
+	// that waits.
+	AddRequest(ctx context.Context, r Request, evidence []byte, entry registry.AuditEntry) error
+
+	// Request returns a request, or ErrNotFound.
+	Request(ctx context.Context, id string) (Request, error)
+
+	// Requests returns up to q.Limit requests q selects, by Since, then
+	// id (Query.After's CertificateNumber holds the id of the last).
+	Requests(ctx context.Context, q Query) ([]Request, error)
+
+	// DecideRequest moves r from the state from to r.State (with r's
+	// decision) and, with file, writes file as version r.BaseVersion+1
+	// of the record, with entries, in one transaction: ErrStateChanged
+	// when the request moved, registry.ErrVersionConflict when the
+	// record did.
+	DecideRequest(ctx context.Context, r Request, from State, file *registry.Version, entries []registry.AuditEntry) error
+
 	// SetLate moves a batch's late application from the state from to
 	// late, with its audit entry, or fails with ErrStateChanged.
 	SetLate(ctx context.Context, batchID string, from LateState, late Late, entry registry.AuditEntry) error

@@ -53,9 +53,12 @@ type adapters struct {
 	groupCommit bool
 	// records, when set, reads the records instead of store (serve: the
 	// read-through gateway/recordcache over it).
-	records  registry.Store
-	keys     *registry.Keyring // seals the records
-	datasets registry.DatasetStore
+	records registry.Store
+	// onRevoked hears of each revocation the filing workflow files (serve:
+	// the cache and the broadcast); nil without a cache.
+	onRevoked func(certificateNumber string)
+	keys      *registry.Keyring // seals the records
+	datasets  registry.DatasetStore
 	// datasetKeys seals each dataset's pseudonym key.
 	datasetKeys *registry.Keyring
 	datasetsDir string
@@ -116,6 +119,12 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 	records := a.records
 	if records == nil {
 		records = a.store
+	}
+	// The workflow reads the store, not the cache: its checks across
+	// units must see what is filed now.
+	desk := filing.NewDesk(a.store, a.store, a.keys, a.log.leaf, unitRegions{}, time.Now)
+	if a.onRevoked != nil {
+		desk.OnRevoked(a.onRevoked)
 	}
 	return gateway.New(gateway.Deps{
 		Logger:      log,

@@ -49,6 +49,9 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"QueuePagesAndDeadlines", testQueue},
 		{"StaleMoveAppliesNothing", testStaleMove},
 		{"StagedUploads", testStagedUploads},
+		{"ChangeWithConsent", testChangeWithConsent},
+		{"ChangeAndRevocation", testChangeAndRevocation},
+		{"RequestOnAMovedRecord", testRequestOnMovedRecord},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -782,5 +785,210 @@ func testStagedUploads(t *testing.T, e *env) {
 	}
 	if _, err := e.desk.Document(e.ctx, shanghai, b.ID); !errors.Is(err, filing.ErrNotFound) {
 		t.Errorf("another province reads the resolution: %v", err)
+	}
+}
+
+// filed takes n records of unit 10001 to filed.
+func (e *env) filed(t *testing.T, n int) []registry.Record {
+	t.Helper()
+	b, recs := e.submitted(t, n)
+	e.act(t, beijing, b, filing.ActAccept, nil, "")
+	return recs
+}
+
+func (e *env) current(t *testing.T, number string) (registry.Version, registry.Record) {
+	t.Helper()
+	v, err := e.b.Current(e.ctx, number)
+	if err != nil {
+		t.Fatalf("Current: %v", err)
+	}
+	r, err := e.keys.Open(v.Sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, r
+}
+
+// testChangeWithConsent: a change of a key field waits for the province
+// and then the national office, and lands as version 2 only then; one
+// request waits on a record at a time; others' records read as unknown.
+func testChangeWithConsent(t *testing.T, e *env) {
+	recs := e.filed(t, 1)
+	number := recs[0].CertificateNumber
+	fixed := recs[0]
+	fixed.Name = "王小明"
+	row := recordfile.Row{Line: 1, Record: fixed}
+	if _, err := e.desk.RequestChange(e.ctx, otherUnit, number, row, pdf, "姓名有误"); !errors.Is(err, filing.ErrNotFound) {
+		t.Errorf("another unit asks to change the record: %v", err)
+	}
+	if _, err := e.desk.RequestChange(e.ctx, collector, number, row, pdf, ""); code(err) != filing.CodeReasonRequired {
+		t.Errorf("a change without a reason: %v", err)
+	}
+	if _, err := e.desk.RequestChange(e.ctx, collector, number, row, []byte("not a pdf"), "姓名有误"); code(err) != filing.CodeNotPDF {
+		t.Errorf("a change without evidence: %v", err)
+	}
+	r, err := e.desk.RequestChange(e.ctx, collector, number, row, pdf, "姓名有误")
+	if err != nil {
+		t.Fatalf("RequestChange: %v", err)
+	}
+	if r.State != filing.ChangeRequested || !r.KeyField || r.BaseVersion != 1 || strings.Join(r.Changed, ",") != "name" {
+		t.Fatalf("request %+v", r)
+	}
+	if _, err := e.desk.RequestChange(e.ctx, collector, number, row, pdf, "再次申请"); !errors.Is(err, filing.ErrPendingRequest) {
+		t.Errorf("a second request while one waits: %v", err)
+	}
+	if _, err := e.desk.DecideRequest(e.ctx, shanghai, r.ID, filing.ActApproveChange, ""); !errors.Is(err, filing.ErrNotFound) {
+		t.Errorf("another province decides: %v", err)
+	}
+	if _, err := e.desk.DecideRequest(e.ctx, beijing, r.ID, filing.ActConsent, ""); code(err) != filing.CodeNotFromState {
+		t.Errorf("consent before the province approved: %v", err)
+	}
+	r, err = e.desk.DecideRequest(e.ctx, beijing, r.ID, filing.ActApproveChange, "")
+	if err != nil || r.State != filing.AwaitingConsent || !r.Pending() {
+		t.Fatalf("approve a key change: %+v, %v", r, err)
+	}
+	if v, _ := e.current(t, number); v.Version != 1 {
+		t.Errorf("a key change filed before consent: version %d", v.Version)
+	}
+	if _, err := e.desk.DecideRequest(e.ctx, beijing, r.ID, filing.ActConsent, ""); code(err) != filing.CodeWrongOrg {
+		t.Errorf("a province consents: %v", err)
+	}
+	r, err = e.desk.DecideRequest(e.ctx, national, r.ID, filing.ActConsent, "")
+	if err != nil || r.State != filing.Filed || r.Outcome != filing.ActConsent || r.DecidedBy != national.ID() {
+		t.Fatalf("consent: %+v, %v", r, err)
+	}
+	v, opened := e.current(t, number)
+	if v.Version != 2 || opened.Name != "王小明" || v.Change.Actor != national.ID() {
+		t.Errorf("after consent: version %d, change %+v", v.Version, v.Change)
+	}
+	if _, err := registry.VerifyTrail(e.ctx, e.b, e.b, e.log, nil); err != nil {
+		t.Errorf("the changed version is not the trail's: %v", err)
+	}
+	// Decided: a new request may come.
+	if _, err := e.desk.RequestChange(e.ctx, collector, number, recordfile.Row{Line: 1, Record: recs[0]}, pdf, "改回"); err != nil {
+		t.Errorf("a request after the last was decided: %v", err)
+	}
+}
+
+// testChangeAndRevocation: a change of no key field lands on the
+// province's approval; a rejected one changes nothing; a reported
+// revocation revokes the record when confirmed, and is heard of.
+func testChangeAndRevocation(t *testing.T, e *env) {
+	var heard []string
+	e.desk.OnRevoked(func(n string) { heard = append(heard, n) })
+	recs := e.filed(t, 2)
+	a, b := recs[0], recs[1]
+	fixed := a
+	fixed.PresidentName = "龚旗煌"
+	r, err := e.desk.RequestChange(e.ctx, collector, a.CertificateNumber, recordfile.Row{Line: 1, Record: fixed}, pdf, "校长姓名有误")
+	if err != nil || r.KeyField || strings.Join(r.Changed, ",") != "president_name" {
+		t.Fatalf("RequestChange: %+v, %v", r, err)
+	}
+	if _, err := e.desk.RequestChange(e.ctx, collector, b.CertificateNumber, recordfile.Row{Line: 1, Record: b}, pdf, "无变化"); code(err) != filing.CodeNoChange {
+		t.Errorf("a change that changes nothing: %v", err)
+	}
+	if _, err := e.desk.DecideRequest(e.ctx, beijing, r.ID, filing.ActRejectChange, ""); code(err) != filing.CodeReasonRequired {
+		t.Errorf("a rejection without a reason: %v", err)
+	}
+	if r, err = e.desk.DecideRequest(e.ctx, beijing, r.ID, filing.ActRejectChange, "证明材料不足"); err != nil || r.State != filing.Filed {
+		t.Fatalf("reject: %+v, %v", r, err)
+	}
+	if v, _ := e.current(t, a.CertificateNumber); v.Version != 1 {
+		t.Errorf("a rejected change filed version %d", v.Version)
+	}
+	r, err = e.desk.RequestChange(e.ctx, collector, a.CertificateNumber, recordfile.Row{Line: 1, Record: fixed}, pdf, "补充材料后再次申请")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = e.desk.DecideRequest(e.ctx, beijing, r.ID, filing.ActApproveChange, ""); err != nil || r.State != filing.Filed {
+		t.Fatalf("approve: %+v, %v", r, err)
+	}
+	if v, opened := e.current(t, a.CertificateNumber); v.Version != 2 || opened.PresidentName != "龚旗煌" {
+		t.Errorf("an approved change: version %d", v.Version)
+	}
+
+	rev := registry.Revocation{On: registry.NewDate(2026, 6, 30), Resolution: "学位〔2026〕12号", Reason: "学术不端"}
+	r, err = e.desk.ReportRevocation(e.ctx, collector, b.CertificateNumber, rev, pdf, "撤销学位")
+	if err != nil || r.State != filing.RevocationReported {
+		t.Fatalf("ReportRevocation: %+v, %v", r, err)
+	}
+	if v, _ := e.current(t, b.CertificateNumber); v.Status != registry.StatusFiled {
+		t.Error("a reported revocation revoked before confirmation")
+	}
+	if r, err = e.desk.DecideRequest(e.ctx, beijing, r.ID, filing.ActConfirmRevoke, ""); err != nil || r.State != filing.Revoked {
+		t.Fatalf("confirm: %+v, %v", r, err)
+	}
+	v, opened := e.current(t, b.CertificateNumber)
+	if v.Status != registry.StatusRevoked || v.Version != 2 || opened.RevocationResolution != rev.Resolution {
+		t.Errorf("a confirmed revocation: version %d, status %s", v.Version, v.Status)
+	}
+	if len(heard) != 1 || heard[0] != b.CertificateNumber {
+		t.Errorf("revocations heard of: %v", heard)
+	}
+	if _, err := e.desk.ReportRevocation(e.ctx, collector, b.CertificateNumber, rev, pdf, "再次撤销"); code(err) != filing.CodeNotFromState {
+		t.Errorf("a revocation of a revoked record: %v", err)
+	}
+	q, err := e.b.Requests(e.ctx, filing.Query{Province: "11", Limit: 10})
+	if err != nil || len(q) != 3 {
+		t.Errorf("the province's requests: %d, %v", len(q), err)
+	}
+}
+
+// testRequestOnMovedRecord: a request made on version 1 is not filed
+// over a version 2 written since; nothing of the decision is applied.
+func testRequestOnMovedRecord(t *testing.T, e *env) {
+	recs := e.filed(t, 1)
+	fixed := recs[0]
+	fixed.PresidentName = "龚旗煌"
+	r, err := e.desk.RequestChange(e.ctx, collector, fixed.CertificateNumber, recordfile.Row{Line: 1, Record: fixed}, pdf, "校长姓名有误")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := recs[0]
+	other.PresidentName = "郝平"
+	s, err := e.keys.Seal(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.Append(e.ctx, e.b, e.log, "record.amend", 1, s, registry.Change{Actor: "office", Reason: "t", At: start}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.trail(t))
+	if _, err := e.desk.DecideRequest(e.ctx, beijing, r.ID, filing.ActApproveChange, ""); !errors.Is(err, registry.ErrVersionConflict) {
+		t.Fatalf("a decision on a moved record: %v", err)
+	}
+	if got, _ := e.desk.Request(e.ctx, beijing, r.ID); got.State != filing.ChangeRequested || !got.Pending() {
+		t.Errorf("the request after a refused decision: %+v", got)
+	}
+	if v, opened := e.current(t, fixed.CertificateNumber); v.Version != 2 || opened.PresidentName != "郝平" {
+		t.Errorf("the record after a refused decision: version %d", v.Version)
+	}
+	if n := len(e.trail(t)); n != before {
+		t.Errorf("a refused decision left %d entries", n-before)
+	}
+	// Two deciders at once: one wins.
+	recs = e.filed(t, 1)
+	fixed = recs[0]
+	fixed.PresidentName = "龚旗煌"
+	r, err = e.desk.RequestChange(e.ctx, collector, fixed.CertificateNumber, recordfile.Row{Line: 1, Record: fixed}, pdf, "校长姓名有误")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, a := range []filing.Actor{beijing, beijing2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			act, reason := filing.ActApproveChange, ""
+			if i == 1 {
+				act, reason = filing.ActRejectChange, "不同意"
+			}
+			_, errs[i] = e.desk.DecideRequest(e.ctx, a, r.ID, act, reason)
+		}()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Errorf("two deciders at once: %v", errs)
 	}
 }

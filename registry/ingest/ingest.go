@@ -168,12 +168,12 @@ func NewChecker(today registry.Date) *Checker {
 // Check returns row's record, normalised, or why it is rejected.
 func (c *Checker) Check(row recordfile.Row) (registry.Record, []Rejection) {
 	if len(row.Problems) > 0 {
-		return registry.Record{}, rejections(row.Line, row.Problems)
+		return registry.Record{}, Rejections(row.Line, row.Problems)
 	}
 	rec := row.Record
 	registry.Normalize(&rec)
 	if v := registry.Validate(&rec, c.today); len(v.Violations) > 0 {
-		return registry.Record{}, rejections(row.Line, v.Violations)
+		return registry.Record{}, Rejections(row.Line, v.Violations)
 	}
 	h := maphash.String(c.seed, rec.CertificateNumber)
 	if first, dup := c.seen[h]; dup {
@@ -184,7 +184,8 @@ func (c *Checker) Check(row recordfile.Row) (registry.Record, []Rejection) {
 	return rec, nil
 }
 
-func rejections(line int, vs []registry.Violation) []Rejection {
+// Rejections are a line's violations as rejections.
+func Rejections(line int, vs []registry.Violation) []Rejection {
 	out := make([]Rejection, len(vs))
 	for i, v := range vs {
 		out[i] = Rejection{Line: line, Field: v.Field, Code: v.Code, Message: v.Message}

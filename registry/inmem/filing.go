@@ -16,9 +16,10 @@ var _ filing.Store = (*Store)(nil)
 
 // workflow holds the filing workflow's batches and records, under mu.
 type workflow struct {
-	batches map[string]*batchEntry
-	live    map[string]string // certificate number → batch of its live record
-	uploads map[string]*stagedEntry
+	batches  map[string]*batchEntry
+	live     map[string]string // certificate number → batch of its live record
+	uploads  map[string]*stagedEntry
+	requests map[string]*requestEntry
 }
 
 type batchEntry struct {
@@ -30,6 +31,7 @@ type batchEntry struct {
 func (w *workflow) init() {
 	if w.batches == nil {
 		w.batches, w.live, w.uploads = map[string]*batchEntry{}, map[string]string{}, map[string]*stagedEntry{}
+		w.requests = map[string]*requestEntry{}
 	}
 }
 
@@ -332,4 +334,125 @@ func (s *Store) StagedContent(ctx context.Context, id string) ([]byte, error) {
 		return nil, filing.ErrNotFound
 	}
 	return slices.Clone(u.content), nil
+}
+
+type requestEntry struct {
+	filing.Request
+	evidence []byte
+}
+
+// AddRequest stores a request with its entry.
+func (s *Store) AddRequest(ctx context.Context, r filing.Request, evidence []byte, entry registry.AuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("inmem: add request: %w", err)
+	}
+	entries := []registry.AuditEntry{entry}
+	if err := registry.CheckStorable(entries); err != nil {
+		return fmt.Errorf("inmem: add request: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.flow.init()
+	if _, dup := s.flow.requests[r.ID]; dup {
+		return fmt.Errorf("inmem: add request: the id is taken")
+	}
+	for _, o := range s.flow.requests {
+		if o.CertificateNumber == r.CertificateNumber && o.Pending() {
+			return fmt.Errorf("inmem: add request: %w", filing.ErrPendingRequest)
+		}
+	}
+	if err := s.fileEntries(entries); err != nil {
+		return fmt.Errorf("inmem: add request: %w", err)
+	}
+	r = cloneRequest(&r)
+	r.RequestedAt, r.Since = r.RequestedAt.UTC().Truncate(time.Microsecond), r.Since.UTC().Truncate(time.Microsecond)
+	s.flow.requests[r.ID] = &requestEntry{Request: r, evidence: slices.Clone(evidence)}
+	return nil
+}
+
+func cloneRequest(r *filing.Request) filing.Request {
+	out := *r
+	out.Proposed, out.Changed = cloneSealed(r.Proposed), slices.Clone(r.Changed)
+	return out
+}
+
+// Request returns a request.
+func (s *Store) Request(ctx context.Context, id string) (filing.Request, error) {
+	if err := ctx.Err(); err != nil {
+		return filing.Request{}, fmt.Errorf("inmem: request: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r, ok := s.flow.requests[id]
+	if !ok {
+		return filing.Request{}, filing.ErrNotFound
+	}
+	return cloneRequest(&r.Request), nil
+}
+
+// Requests scans every request.
+func (s *Store) Requests(ctx context.Context, q filing.Query) ([]filing.Request, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("inmem: requests: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	order := func(a, b *filing.Request) int {
+		return cmp.Or(a.Since.Compare(b.Since), strings.Compare(a.ID, b.ID))
+	}
+	var out []filing.Request
+	for _, r := range s.flow.requests {
+		switch {
+		case q.Province != "" && r.Province != q.Province, q.Unit != "" && r.Unit != q.Unit,
+			len(q.States) > 0 && !slices.Contains(q.States, r.State),
+			q.After != nil && order(&r.Request, &filing.Request{Since: q.After.Since, ID: q.After.CertificateNumber}) <= 0:
+			continue
+		}
+		out = append(out, cloneRequest(&r.Request))
+	}
+	slices.SortFunc(out, func(a, b filing.Request) int { return order(&a, &b) })
+	return out[:min(len(out), max(q.Limit, 0))], nil
+}
+
+// DecideRequest moves a request on and files its version, or nothing.
+func (s *Store) DecideRequest(ctx context.Context, r filing.Request, from filing.State, file *registry.Version, entries []registry.AuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("inmem: decide request: %w", err)
+	}
+	if err := registry.CheckStorable(entries); err != nil {
+		return fmt.Errorf("inmem: decide request: %w", err)
+	}
+	var p packed
+	if file != nil {
+		var err error
+		if p, err = pack(&file.Sealed); err != nil {
+			return fmt.Errorf("inmem: decide request: %w", err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.flow.requests[r.ID]
+	switch {
+	case !ok:
+		return filing.ErrNotFound
+	case e.State != from || !e.Pending():
+		return fmt.Errorf("inmem: decide request: %w", filing.ErrStateChanged)
+	}
+	slot := int32(-1)
+	if file != nil {
+		i, ok := s.byCert[file.CertificateNumber]
+		if !ok || int(s.slot(i).cur.number) != file.Version-1 {
+			return fmt.Errorf("inmem: decide request: %w", registry.ErrVersionConflict)
+		}
+		slot = i
+	}
+	if err := s.fileEntries(entries); err != nil {
+		return fmt.Errorf("inmem: decide request: %w", err)
+	}
+	if slot >= 0 {
+		s.appendLocked(slot, p, file.Change.Stored())
+	}
+	e.State, e.Since, e.Outcome = r.State, r.Since.UTC().Truncate(time.Microsecond), r.Outcome
+	e.DecidedBy, e.DecidedAt, e.Decision = r.DecidedBy, r.DecidedAt.UTC().Truncate(time.Microsecond), r.Decision
+	return nil
 }

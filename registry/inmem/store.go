@@ -234,6 +234,14 @@ func (s *Store) Append(ctx context.Context, after int, next registry.Sealed, cha
 	if err := s.fileEntries(filings); err != nil {
 		return registry.Version{}, fmt.Errorf("inmem: append: %w", err)
 	}
+	s.appendLocked(i, p, change)
+	return s.export(&c.cur), nil
+}
+
+// appendLocked makes p the newest version of slot i. The caller holds
+// mu and has checked the version it follows.
+func (s *Store) appendLocked(i int32, p packed, change registry.Change) {
+	c := s.slot(i)
 	moves := c.cur.span(sPersonIndex) != p.span(sPersonIndex)
 	if moves {
 		s.unlinkPersonLocked(i)
@@ -243,7 +251,6 @@ func (s *Store) Append(ctx context.Context, after int, next registry.Sealed, cha
 	if moves {
 		s.linkPersonLocked(i)
 	}
-	return s.export(&c.cur), nil
 }
 
 // Count returns the number of certificates.
