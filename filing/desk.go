@@ -727,24 +727,11 @@ func (d *Desk) Upload(ctx context.Context, a Actor, id string) (Staged, error) {
 // FromUploads makes a batch of two complete staged uploads of the actor:
 // the resolution and the records (see Upload for the checks).
 func (d *Desk) FromUploads(ctx context.Context, a Actor, number string, effective registry.Date, resolutionID, recordsID string) (Batch, error) {
-	content := func(id, kind string) ([]byte, string, error) {
-		u, err := d.Upload(ctx, a, id)
-		switch {
-		case err != nil:
-			return nil, "", err
-		case u.Kind != kind:
-			return nil, "", errorf(CodeBadUpload, "upload %s is not a %s file", id, kind)
-		case !u.Complete():
-			return nil, "", errorf(CodeBadUpload, "upload %s holds %d of its %d bytes", id, u.Received, u.Size)
-		}
-		b, err := d.store.StagedContent(ctx, id)
-		return b, u.Format, err
-	}
-	doc, _, err := content(resolutionID, StagedResolution)
+	doc, _, err := d.UploadContent(ctx, a, resolutionID, StagedResolution)
 	if err != nil {
 		return Batch{}, err
 	}
-	recs, format, err := content(recordsID, StagedRecords)
+	recs, format, err := d.UploadContent(ctx, a, recordsID, StagedRecords)
 	if err != nil {
 		return Batch{}, err
 	}
@@ -753,6 +740,22 @@ func (d *Desk) FromUploads(ctx context.Context, a Actor, number string, effectiv
 		return Batch{}, errorf(CodeBadUpload, "the records file cannot be read as %s", format)
 	}
 	return d.NewBatch(ctx, a, NewBatch{ResolutionNumber: number, ResolutionEffective: effective, Document: doc, Rows: rd})
+}
+
+// UploadContent is what a complete staged upload of the actor's holds,
+// and its format; kind is what it must be.
+func (d *Desk) UploadContent(ctx context.Context, a Actor, id, kind string) ([]byte, string, error) {
+	u, err := d.Upload(ctx, a, id)
+	switch {
+	case err != nil:
+		return nil, "", err
+	case u.Kind != kind:
+		return nil, "", errorf(CodeBadUpload, "upload %s is not a %s file", id, kind)
+	case !u.Complete():
+		return nil, "", errorf(CodeBadUpload, "upload %s holds %d of its %d bytes", id, u.Received, u.Size)
+	}
+	b, err := d.store.StagedContent(ctx, id)
+	return b, u.Format, err
 }
 
 // Document returns a batch's resolution document to an actor who may

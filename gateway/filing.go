@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -37,6 +38,12 @@ type FilingDesk interface {
 	ApplyLate(ctx context.Context, a filing.Actor, batchID, reason string) error
 	DecideLate(ctx context.Context, a filing.Actor, batchID string, approve bool, reason string) error
 	Queue(ctx context.Context, a filing.Actor, q filing.Query) ([]filing.Queued, error)
+	UploadContent(ctx context.Context, a filing.Actor, id, kind string) ([]byte, string, error)
+	RequestChange(ctx context.Context, a filing.Actor, number string, row recordfile.Row, evidence []byte, reason string) (filing.Request, error)
+	ReportRevocation(ctx context.Context, a filing.Actor, number string, rev registry.Revocation, evidence []byte, reason string) (filing.Request, error)
+	Request(ctx context.Context, a filing.Actor, id string) (filing.Request, error)
+	Requests(ctx context.Context, a filing.Actor, q filing.Query) ([]filing.Request, error)
+	DecideRequest(ctx context.Context, a filing.Actor, id string, act filing.Action, reason string) (filing.Request, error)
 }
 
 // filingScopes are the workflow's scopes, in the order they are tried
@@ -372,17 +379,9 @@ func (s *Server) handleFilingCorrect() fiber.Handler {
 		if !bytes.HasPrefix(bytes.TrimSpace(c.Request().Header.ContentType()), []byte(fiber.MIMEApplicationJSON)) {
 			return problemMediaType
 		}
-		var line bytes.Buffer
-		if err := json.Compact(&line, c.Body()); err != nil {
-			return problemMalformedJSON.with(jsonReason(err))
-		}
-		rd, err := recordfile.NewReader(&line, recordfile.JSONL, recordfile.Options{})
+		row, err := recordRow(c.Body())
 		if err != nil {
 			return err
-		}
-		row, err := rd.Next()
-		if err != nil {
-			return problemMalformedJSON.with("the body is one record, as a line of an import file")
 		}
 		if row.Record.CertificateNumber != c.Params("number") {
 			return invalid(map[string]string{"certificate_number": "the record's number is the one in the path"})
@@ -447,34 +446,9 @@ func (s *Server) handleFilingDecideLate() fiber.Handler {
 // next).
 func (s *Server) handleFilingQueue() fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		var q filing.Query
-		errs := map[string]string{}
-		args := c.Context().QueryArgs()
-		for _, v := range args.PeekMulti("state") {
-			st := filing.State(v)
-			if !isState(st) {
-				errs["state"] = "a state of the workflow, e.g. submitted"
-				break
-			}
-			q.States = append(q.States, st)
-		}
-		q.Unit = string(args.Peek("unit"))
-		if v := args.Peek("limit"); len(v) > 0 {
-			n, err := strconv.Atoi(string(v))
-			if err != nil || n < 1 || n > filing.MaxQueue {
-				errs["limit"] = "1 to " + strconv.Itoa(filing.MaxQueue)
-			}
-			q.Limit = n
-		}
-		if v := args.Peek("after"); len(v) > 0 {
-			after, ok := parseQueueCursor(string(v))
-			if !ok {
-				errs["after"] = "the next cursor of the previous page"
-			}
-			q.After = after
-		}
-		if len(errs) > 0 {
-			return invalid(errs)
+		q, err := parseQueueQuery(c)
+		if err != nil {
+			return err
 		}
 		a, desk, err := s.filingActor(c)
 		if err != nil {
@@ -493,16 +467,47 @@ func (s *Server) handleFilingQueue() fiber.Handler {
 				UnitCode: it.UnitCode, State: string(it.State), Since: it.Since, Actor: it.Actor, Reason: it.Reason,
 				Due: optTime(it.Due), Overdue: it.Overdue}
 		}
-		limit := q.Limit
-		if limit == 0 {
-			limit = filing.DefaultQueue
-		}
-		if len(page) == limit {
+		if len(page) == cmp.Or(q.Limit, filing.DefaultQueue) {
 			last := page[len(page)-1]
 			out.Next = queueCursor(last.Since, last.CertificateNumber)
 		}
 		return c.JSON(out)
 	}
+}
+
+// parseQueueQuery reads a queue's parameters: state (repeatable), unit,
+// limit, and after (the previous page's next).
+func parseQueueQuery(c *fiber.Ctx) (filing.Query, error) {
+	var q filing.Query
+	errs := map[string]string{}
+	args := c.Context().QueryArgs()
+	for _, v := range args.PeekMulti("state") {
+		st := filing.State(v)
+		if !isState(st) {
+			errs["state"] = "a state of the workflow, e.g. submitted"
+			break
+		}
+		q.States = append(q.States, st)
+	}
+	q.Unit = string(args.Peek("unit"))
+	if v := args.Peek("limit"); len(v) > 0 {
+		n, err := strconv.Atoi(string(v))
+		if err != nil || n < 1 || n > filing.MaxQueue {
+			errs["limit"] = "1 to " + strconv.Itoa(filing.MaxQueue)
+		}
+		q.Limit = n
+	}
+	if v := args.Peek("after"); len(v) > 0 {
+		after, ok := parseQueueCursor(string(v))
+		if !ok {
+			errs["after"] = "the next cursor of the previous page"
+		}
+		q.After = after
+	}
+	if len(errs) > 0 {
+		return q, invalid(errs)
+	}
+	return q, nil
 }
 
 func isState(s filing.State) bool {
@@ -563,6 +568,10 @@ func filingProblem(err error) error {
 		return problemStateChanged
 	case errors.Is(err, filing.ErrOffset):
 		return problemUploadOffset
+	case errors.Is(err, filing.ErrPendingRequest):
+		p := problemFilingWrongState.with("the record has a request that waits for a decision")
+		p.Code = "pending-request"
+		return p
 	case errors.As(err, &fe):
 		return filingCodeProblem(fe)
 	}
@@ -586,7 +595,7 @@ func filingCodeProblem(fe *filing.Error) *Problem {
 		field := map[filing.Code]string{filing.CodeReasonRequired: "reason", filing.CodeBadReason: "reason",
 			filing.CodeBadResolution: "resolution_number", filing.CodeEmptyBatch: "records_upload",
 			filing.CodeNotInBatch: "certificate_numbers", filing.CodeNotABatchAction: "action",
-			filing.CodeUnknownAction: "action", filing.CodeBadUpload: "upload"}[fe.Code]
+			filing.CodeUnknownAction: "action", filing.CodeBadUpload: "upload", filing.CodeNoChange: "record"}[fe.Code]
 		if field == "" {
 			field = "request"
 		}
@@ -601,4 +610,206 @@ type refusalView struct {
 	CertificateNumber string `json:"certificate_number"`
 	Code              string `json:"code"`
 	Message           string `json:"message"`
+}
+
+// Requests on filed records (Art. 18, 19).
+
+type requestView struct {
+	ID                string    `json:"id"`
+	Kind              string    `json:"kind"`
+	CertificateNumber string    `json:"certificate_number"`
+	Unit              string    `json:"unit"`
+	Province          string    `json:"province"`
+	BaseVersion       int       `json:"base_version"`
+	KeyField          bool      `json:"key_field"`
+	Changed           []string  `json:"changed"`
+	RequestedBy       string    `json:"requested_by"`
+	RequestedAt       time.Time `json:"requested_at"`
+	Reason            string    `json:"reason"`
+	Evidence          struct {
+		SHA256 string `json:"sha256"`
+		Size   int64  `json:"size"`
+	} `json:"evidence"`
+	State     string     `json:"state"`
+	Since     time.Time  `json:"since"`
+	Due       *time.Time `json:"due,omitempty"`
+	Outcome   string     `json:"outcome,omitempty"`
+	DecidedBy string     `json:"decided_by,omitempty"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
+	Decision  string     `json:"decision,omitempty"`
+}
+
+func viewRequest(r filing.Request) requestView {
+	v := requestView{ID: r.ID, Kind: string(r.Kind), CertificateNumber: r.CertificateNumber, Unit: r.Unit, Province: r.Province,
+		BaseVersion: r.BaseVersion, KeyField: r.KeyField, Changed: r.Changed, RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt,
+		Reason: r.Reason, State: string(r.State), Since: r.Since, Outcome: string(r.Outcome), DecidedBy: r.DecidedBy,
+		DecidedAt: optTime(r.DecidedAt), Decision: r.Decision}
+	if v.Changed == nil {
+		v.Changed = []string{}
+	}
+	v.Evidence.SHA256 = base64.StdEncoding.EncodeToString(r.EvidenceSHA256[:])
+	v.Evidence.Size = r.EvidenceSize
+	if r.Pending() {
+		_, due := filing.Overdue(filing.Record{State: r.State, Since: r.Since}, time.Time{})
+		v.Due = optTime(due)
+	}
+	return v
+}
+
+func (s *Server) handleFilingNewRequest() fiber.Handler {
+	type body struct {
+		Kind              string          `json:"kind"`
+		CertificateNumber string          `json:"certificate_number"`
+		Reason            string          `json:"reason"`
+		EvidenceUpload    string          `json:"evidence_upload"`
+		Record            json.RawMessage `json:"record"`
+		Revocation        *struct {
+			On         string `json:"revoked_on"`
+			Resolution string `json:"revocation_resolution"`
+			Reason     string `json:"revocation_reason"`
+		} `json:"revocation"`
+	}
+	return func(c *fiber.Ctx) error {
+		var b body
+		if err := decodeJSON(c, &b); err != nil {
+			return err
+		}
+		switch {
+		case b.Kind == string(filing.KindChange) && (len(b.Record) == 0 || b.Revocation != nil):
+			return invalid(map[string]string{"record": "a change gives the record as it should be filed, and no revocation"})
+		case b.Kind == string(filing.KindRevocation) && (b.Revocation == nil || len(b.Record) != 0):
+			return invalid(map[string]string{"revocation": "a revocation gives its date, resolution and reason, and no record"})
+		case b.Kind != string(filing.KindChange) && b.Kind != string(filing.KindRevocation):
+			return invalid(map[string]string{"kind": "change or revocation"})
+		}
+		a, desk, err := s.filingActor(c, policies.ScopeFilingCollect)
+		if err != nil {
+			return err
+		}
+		ctx := c.UserContext()
+		evidence, _, err := desk.UploadContent(ctx, a, strings.Clone(b.EvidenceUpload), filing.StagedResolution)
+		if err != nil {
+			return filingProblem(err)
+		}
+		number, reason := strings.Clone(b.CertificateNumber), strings.Clone(b.Reason)
+		var r filing.Request
+		if b.Kind == string(filing.KindChange) {
+			row, err := recordRow(b.Record)
+			if err != nil {
+				return err
+			}
+			r, err = desk.RequestChange(ctx, a, number, row, evidence, reason)
+			if err != nil {
+				return filingProblem(err)
+			}
+		} else {
+			on, err := registry.ParseDate(b.Revocation.On)
+			if err != nil {
+				return invalid(map[string]string{"revocation.revoked_on": "the day of the revocation, YYYY-MM-DD"})
+			}
+			r, err = desk.ReportRevocation(ctx, a, number, registry.Revocation{On: on,
+				Resolution: strings.Clone(b.Revocation.Resolution), Reason: strings.Clone(b.Revocation.Reason)}, evidence, reason)
+			if err != nil {
+				return filingProblem(err)
+			}
+		}
+		c.Location("/v1/filing/requests/" + r.ID)
+		return c.Status(fiber.StatusCreated).JSON(viewRequest(r))
+	}
+}
+
+// recordRow reads one record in the JSON of an import file's line.
+func recordRow(raw json.RawMessage) (recordfile.Row, error) {
+	var line bytes.Buffer
+	if err := json.Compact(&line, raw); err != nil {
+		return recordfile.Row{}, problemMalformedJSON.with(jsonReason(err))
+	}
+	rd, err := recordfile.NewReader(&line, recordfile.JSONL, recordfile.Options{})
+	if err != nil {
+		return recordfile.Row{}, err
+	}
+	row, err := rd.Next()
+	if err != nil {
+		return recordfile.Row{}, problemMalformedJSON.with("a record is one JSON object with the fields of an import file")
+	}
+	return row, nil
+}
+
+func (s *Server) handleFilingRequest() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		a, desk, err := s.filingActor(c)
+		if err != nil {
+			return err
+		}
+		r, err := desk.Request(c.UserContext(), a, strings.Clone(c.Params("id")))
+		if err != nil {
+			return filingProblem(err)
+		}
+		return c.JSON(viewRequest(r))
+	}
+}
+
+// decisionScopes are the scopes a decision on a request is taken under.
+var decisionScopes = map[filing.Action]policies.Scope{
+	filing.ActApproveChange: policies.ScopeFilingReview, filing.ActRejectChange: policies.ScopeFilingReview,
+	filing.ActConfirmRevoke: policies.ScopeFilingReview, filing.ActRejectRevoke: policies.ScopeFilingReview,
+	filing.ActConsent: policies.ScopeFilingConsent, filing.ActRefuseConsent: policies.ScopeFilingConsent,
+}
+
+func (s *Server) handleFilingDecideRequest() fiber.Handler {
+	type body struct {
+		Action string `json:"action"`
+		Reason string `json:"reason"`
+	}
+	return func(c *fiber.Ctx) error {
+		var b body
+		if err := decodeJSON(c, &b); err != nil {
+			return err
+		}
+		act := filing.Action(b.Action)
+		scope, ok := decisionScopes[act]
+		if !ok {
+			return invalid(map[string]string{"action": "one of approve_change, reject_change, consent, refuse_consent, confirm_revocation, reject_revocation"})
+		}
+		a, desk, err := s.filingActor(c, scope)
+		if err != nil {
+			return err
+		}
+		r, err := desk.DecideRequest(c.UserContext(), a, strings.Clone(c.Params("id")), act, strings.Clone(b.Reason))
+		if err != nil {
+			return filingProblem(err)
+		}
+		return c.JSON(viewRequest(r))
+	}
+}
+
+// handleFilingRequests lists the requests the caller works on: state
+// (repeatable), unit, limit and after, as the queue.
+func (s *Server) handleFilingRequests() fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		q, err := parseQueueQuery(c)
+		if err != nil {
+			return err
+		}
+		a, desk, err := s.filingActor(c)
+		if err != nil {
+			return err
+		}
+		page, err := desk.Requests(c.UserContext(), a, q)
+		if err != nil {
+			return filingProblem(err)
+		}
+		out := struct {
+			Requests []requestView `json:"requests"`
+			Next     string        `json:"next,omitempty"`
+		}{Requests: make([]requestView, len(page))}
+		for i, r := range page {
+			out.Requests[i] = viewRequest(r)
+		}
+		if len(page) == cmp.Or(q.Limit, filing.DefaultQueue) {
+			last := page[len(page)-1]
+			out.Next = queueCursor(last.Since, last.ID)
+		}
+		return c.JSON(out)
+	}
 }

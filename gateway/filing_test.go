@@ -26,7 +26,7 @@ func (tableRegions) UnitProvince(u string) string { return anonymizer.UnitProvin
 // over its store, and staff tokens.
 type filingFixture struct {
 	*agencyFixture
-	collector, checker, province, otherProvince, unitAsReviewer string
+	collector, checker, province, otherProvince, unitAsReviewer, national string
 }
 
 func newFilingFixture(t *testing.T) *filingFixture {
@@ -48,6 +48,7 @@ func newFilingFixture(t *testing.T) *filingFixture {
 		province:       mint("reviewer-1", "province:11", "filing.review"),
 		otherProvince:  mint("reviewer-9", "province:31", "filing.review"),
 		unitAsReviewer: mint("staff-3", "unit:10001", "filing.review"),
+		national:       mint("office-9", "national", "filing.consent"),
 	}
 }
 
@@ -246,4 +247,91 @@ func TestFilingAPIRejectsRows(t *testing.T) {
 	if resp.StatusCode != 413 {
 		t.Errorf("a resolution too large: %d %s", resp.StatusCode, body)
 	}
+}
+
+// fileThrough takes recs through the API to filed.
+func (f *filingFixture) fileThrough(t *testing.T, recs []registry.Record) {
+	t.Helper()
+	doc := f.upload(t, filing.StagedResolution, "pdf", resolutionPDF, 1<<20)
+	records := f.upload(t, filing.StagedRecords, "csv", csvOf(t, recs), 1<<20)
+	resp, body := f.call(t, f.collector, "POST", "/v1/filing/batches", "application/json", fmt.Sprintf(
+		`{"resolution_number":%q,"resolution_effective":%q,"resolution_upload":%q,"records_upload":%q}`,
+		recs[0].ResolutionNumber, time.Now().Format(time.DateOnly), doc, records))
+	if resp.StatusCode != 201 {
+		t.Fatalf("new batch: %d %s", resp.StatusCode, body)
+	}
+	var b struct{ ID string }
+	json.Unmarshal([]byte(body), &b)
+	for _, s := range []struct{ tok, action string }{{f.checker, "check"}, {f.collector, "submit"}, {f.province, "accept"}} {
+		if resp, body := f.call(t, s.tok, "POST", "/v1/filing/batches/"+b.ID+"/actions", "application/json", `{"action":"`+s.action+`"}`); resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", s.action, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestFilingAPIRequests: a change of a key field through the province
+// and the national office, and a reported revocation the public then
+// sees; the answers name changed fields, never their values.
+func TestFilingAPIRequests(t *testing.T) {
+	f := newFilingFixture(t)
+	recs := filingtest.Records(23, 2, "10001", "R-9")
+	f.fileThrough(t, recs)
+	evidence := f.upload(t, filing.StagedResolution, "pdf", resolutionPDF, 1<<20)
+
+	fixed := recs[0]
+	fixed.Name = "王小明"
+	rec, err := json.Marshal(fixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := f.call(t, f.collector, "POST", "/v1/filing/requests", "application/json", fmt.Sprintf(
+		`{"kind":"change","certificate_number":%q,"reason":"姓名录入有误","evidence_upload":%q,"record":%s}`,
+		fixed.CertificateNumber, evidence, rec))
+	if resp.StatusCode != 201 || !strings.Contains(body, `"changed":["name"]`) || !strings.Contains(body, `"key_field":true`) {
+		t.Fatalf("a change request: %d %s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, "王小明") {
+		t.Error("the request's answer holds the new name")
+	}
+	assertNoPersonalData(t, "the request", body, recs)
+	var r struct{ ID string }
+	json.Unmarshal([]byte(body), &r)
+	decide := func(tok, action, reason string) (*http.Response, string) {
+		return f.call(t, tok, "POST", "/v1/filing/requests/"+r.ID+"/decision", "application/json",
+			fmt.Sprintf(`{"action":%q,"reason":%q}`, action, reason))
+	}
+	if resp, body := decide(f.province, "consent", ""); resp.StatusCode != 403 {
+		t.Errorf("a province consents: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := decide(f.province, "approve_change", ""); resp.StatusCode != 200 || !strings.Contains(body, `"state":"awaiting_consent"`) {
+		t.Fatalf("approve: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := decide(f.national, "consent", ""); resp.StatusCode != 200 || !strings.Contains(body, `"outcome":"consent"`) {
+		t.Fatalf("consent: %d %s", resp.StatusCode, body)
+	}
+	resp = f.do(t, "POST", "/v1/verify", "application/json", verifyBody(fixed.CertificateNumber, "王小明"))
+	if b := readBody(t, resp); !strings.Contains(b, `"result":"match"`) {
+		t.Errorf("the changed name does not verify: %s", b)
+	}
+
+	// A revocation, reported and confirmed, shows to the public.
+	resp, body = f.call(t, f.collector, "POST", "/v1/filing/requests", "application/json", fmt.Sprintf(
+		`{"kind":"revocation","certificate_number":%q,"reason":"撤销学位","evidence_upload":%q,"revocation":{"revoked_on":"2026-06-30","revocation_resolution":"学位〔2026〕12号","revocation_reason":"学术不端"}}`,
+		recs[1].CertificateNumber, evidence))
+	if resp.StatusCode != 201 {
+		t.Fatalf("a revocation report: %d %s", resp.StatusCode, body)
+	}
+	json.Unmarshal([]byte(body), &r)
+	if resp, body := decide(f.province, "confirm_revocation", ""); resp.StatusCode != 200 || !strings.Contains(body, `"state":"revoked"`) {
+		t.Fatalf("confirm: %d %s", resp.StatusCode, body)
+	}
+	resp = f.do(t, "POST", "/v1/verify", "application/json", verifyBody(recs[1].CertificateNumber, recs[1].Name))
+	if b := readBody(t, resp); !strings.Contains(b, `"status":"revoked"`) {
+		t.Errorf("a confirmed revocation does not show: %s", b)
+	}
+	resp, body = f.call(t, f.province, "GET", "/v1/filing/requests?state=revoked", "", "")
+	if resp.StatusCode != 200 || strings.Count(body, `"id"`) != 1 {
+		t.Errorf("the province's revoked requests: %d %s", resp.StatusCode, body)
+	}
+	assertNoPersonalData(t, "the log", f.logs.String(), append(recs, fixed))
 }

@@ -85,6 +85,10 @@ func (s *Server) routes() {
 	s.app.Post("/v1/filing/batches/:id/late", office, limited, s.handleFilingApplyLate())
 	s.app.Post("/v1/filing/batches/:id/late/decision", office, limited, s.handleFilingDecideLate())
 	s.app.Get("/v1/filing/queue", office, limited, s.handleFilingQueue())
+	s.app.Post("/v1/filing/requests", office, limited, s.handleFilingNewRequest())
+	s.app.Get("/v1/filing/requests", office, limited, s.handleFilingRequests())
+	s.app.Get("/v1/filing/requests/:id", office, limited, s.handleFilingRequest())
+	s.app.Post("/v1/filing/requests/:id/decision", office, limited, s.handleFilingDecideRequest())
 
 	// A path that exists under other methods is 405 with Allow (RFC
 	// 9110, 15.5.6); anything else is 404.
