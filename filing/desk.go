@@ -602,10 +602,9 @@ type Queued struct {
 	Overdue bool
 }
 
-// Queue lists the records an actor works on, oldest in their state
-// first: a unit's own, a province's region's (q.Unit narrows it), any
-// for the national office.
-func (d *Desk) Queue(ctx context.Context, a Actor, q Query) ([]Queued, error) {
+// scoped narrows q to what a may see — a unit its own records, a
+// province its region's, the national office any — and bounds its page.
+func scoped(a Actor, q Query) (Query, error) {
 	switch a.Kind {
 	case Unit:
 		q.Unit, q.Province = a.Code, ""
@@ -613,15 +612,26 @@ func (d *Desk) Queue(ctx context.Context, a Actor, q Query) ([]Queued, error) {
 		q.Province = a.Code
 	case National:
 	default:
-		return nil, errorf(CodeWrongOrg, "unknown organisation kind %q", a.Kind)
+		return q, errorf(CodeWrongOrg, "unknown organisation kind %q", a.Kind)
 	}
 	if a.Code == "" && a.Kind != National {
-		return nil, errorf(CodeOutOfScope, "the actor's organisation has no code")
+		return q, errorf(CodeOutOfScope, "the actor's organisation has no code")
 	}
 	if q.Limit <= 0 {
 		q.Limit = DefaultQueue
 	}
 	q.Limit = min(q.Limit, MaxQueue)
+	return q, nil
+}
+
+// Queue lists the records an actor works on, oldest in their state
+// first: a unit's own, a province's region's (q.Unit narrows it), any
+// for the national office.
+func (d *Desk) Queue(ctx context.Context, a Actor, q Query) ([]Queued, error) {
+	q, err := scoped(a, q)
+	if err != nil {
+		return nil, err
+	}
 	items, err := d.store.Queue(ctx, q)
 	if err != nil {
 		return nil, err

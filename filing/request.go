@@ -257,21 +257,9 @@ func (d *Desk) DecideRequest(ctx context.Context, a Actor, id string, act Action
 // first: a unit's own, a province's region's, any for the national
 // office. q.After's CertificateNumber holds the last request's id.
 func (d *Desk) Requests(ctx context.Context, a Actor, q Query) ([]Request, error) {
-	switch a.Kind {
-	case Unit:
-		q.Unit, q.Province = a.Code, ""
-	case Province:
-		q.Province = a.Code
-	case National:
-	default:
-		return nil, errorf(CodeWrongOrg, "unknown organisation kind %q", a.Kind)
+	q, err := scoped(a, q)
+	if err != nil {
+		return nil, err
 	}
-	if a.Code == "" && a.Kind != National {
-		return nil, errorf(CodeOutOfScope, "the actor's organisation has no code")
-	}
-	if q.Limit <= 0 {
-		q.Limit = DefaultQueue
-	}
-	q.Limit = min(q.Limit, MaxQueue)
 	return d.store.Requests(ctx, q)
 }

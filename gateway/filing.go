@@ -134,11 +134,11 @@ type filingRecordView struct {
 }
 
 type batchView struct {
-	ID         string `json:"id"`
-	Unit       string `json:"unit"`
-	Province   string `json:"province"`
-	Collector  string `json:"collector"`
-	Created    time.Time
+	ID         string    `json:"id"`
+	Unit       string    `json:"unit"`
+	Province   string    `json:"province"`
+	Collector  string    `json:"collector"`
+	Created    time.Time `json:"created"`
 	Resolution struct {
 		Number    string `json:"number"`
 		Effective string `json:"effective"`

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 	"github.com/degreegate/degreegate/filing/filingtest"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/registry"
-	"github.com/degreegate/degreegate/registry/recordfile"
 )
 
 type tableRegions struct{}
@@ -79,24 +77,6 @@ func (f *filingFixture) upload(t *testing.T, kind, format string, content []byte
 	return u.ID
 }
 
-func csvOf(t *testing.T, recs []registry.Record) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	w, err := recordfile.NewWriter(&b, recordfile.CSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range recs {
-		if err := w.Write(&recs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 var resolutionPDF = []byte("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 
 func filingProblemOf(t *testing.T, body string) Problem {
@@ -118,7 +98,7 @@ func TestFilingAPIWalk(t *testing.T) {
 	f := newFilingFixture(t)
 	recs := filingtest.Records(21, 3, "10001", "学位〔2026〕7号")
 	doc := f.upload(t, filing.StagedResolution, "pdf", resolutionPDF, 40)
-	records := f.upload(t, filing.StagedRecords, "csv", csvOf(t, recs), 1000)
+	records := f.upload(t, filing.StagedRecords, "csv", filingtest.CSV(t, recs), 1000)
 
 	// A part at the wrong offset is refused, and told where to send it.
 	resp, body := f.call(t, f.collector, "PATCH", "/v1/filing/uploads/"+doc, "application/offset+octet-stream", "x", "Upload-Offset", "0")
@@ -223,7 +203,7 @@ func TestFilingAPIRejectsRows(t *testing.T) {
 	recs := filingtest.Records(22, 3, "10001", "R-1")
 	recs[2].UnitCode, recs[2].CertificateNumber = "10002", "10002"+recs[2].CertificateNumber[5:]
 	doc := f.upload(t, filing.StagedResolution, "pdf", resolutionPDF, 1<<20)
-	records := f.upload(t, filing.StagedRecords, "csv", csvOf(t, recs), 1<<20)
+	records := f.upload(t, filing.StagedRecords, "csv", filingtest.CSV(t, recs), 1<<20)
 	resp, body := f.call(t, f.collector, "POST", "/v1/filing/batches", "application/json", fmt.Sprintf(
 		`{"resolution_number":"R-1","resolution_effective":%q,"resolution_upload":%q,"records_upload":%q}`,
 		time.Now().Format(time.DateOnly), doc, records))
@@ -253,7 +233,7 @@ func TestFilingAPIRejectsRows(t *testing.T) {
 func (f *filingFixture) fileThrough(t *testing.T, recs []registry.Record) {
 	t.Helper()
 	doc := f.upload(t, filing.StagedResolution, "pdf", resolutionPDF, 1<<20)
-	records := f.upload(t, filing.StagedRecords, "csv", csvOf(t, recs), 1<<20)
+	records := f.upload(t, filing.StagedRecords, "csv", filingtest.CSV(t, recs), 1<<20)
 	resp, body := f.call(t, f.collector, "POST", "/v1/filing/batches", "application/json", fmt.Sprintf(
 		`{"resolution_number":%q,"resolution_effective":%q,"resolution_upload":%q,"records_upload":%q}`,
 		recs[0].ResolutionNumber, time.Now().Format(time.DateOnly), doc, records))

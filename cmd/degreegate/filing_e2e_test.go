@@ -16,7 +16,6 @@ import (
 	"github.com/degreegate/degreegate/filing/filingtest"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/registry"
-	"github.com/degreegate/degreegate/registry/recordfile"
 )
 
 // staffTokens makes a test issuer and office tokens for the filing
@@ -102,21 +101,8 @@ func TestServeFiling(t *testing.T) {
 	pdf := append(append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("0"), 3<<20)...), "\n%%EOF\n"...)
 	newBatch := func(recs []registry.Record) string {
 		t.Helper()
-		var csv bytes.Buffer
-		w, err := recordfile.NewWriter(&csv, recordfile.CSV)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range recs {
-			if err := w.Write(&recs[i]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Flush(); err != nil {
-			t.Fatal(err)
-		}
 		doc := stageUpload(t, base, tok["collector"], "resolution", "pdf", pdf, 1<<20)
-		rows := stageUpload(t, base, tok["collector"], "records", "csv", csv.Bytes(), 1<<20)
+		rows := stageUpload(t, base, tok["collector"], "records", "csv", filingtest.CSV(t, recs), 1<<20)
 		code, _, body := call(t, base, tok["collector"], "POST", "/v1/filing/batches", "application/json", []byte(fmt.Sprintf(
 			`{"resolution_number":%q,"resolution_effective":%q,"resolution_upload":%q,"records_upload":%q}`,
 			recs[0].ResolutionNumber, time.Now().AddDate(0, 0, -1).Format(time.DateOnly), doc, rows)))

@@ -4,6 +4,7 @@
 package filingtest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -157,6 +158,25 @@ func records(g *synth.Generator, next, serno, n int, unit, resolution string) ([
 		out = append(out, r)
 	}
 	return out, next, serno
+}
+
+// CSV is recs as an import file.
+func CSV(t testing.TB, recs []registry.Record) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := recordfile.NewWriter(&b, recordfile.CSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range recs {
+		if err := w.Write(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 // rows is a filing.Source over records, numbered as lines 2, 3, … of a
@@ -699,19 +719,7 @@ func testStaleMove(t *testing.T, e *env) {
 // complete ones, and reading its resolution is recorded first.
 func testStagedUploads(t *testing.T, e *env) {
 	recs := e.records(3, "10001", "R-8")
-	var csvFile strings.Builder
-	w, err := recordfile.NewWriter(&csvFile, recordfile.CSV)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range recs {
-		if err := w.Write(&recs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	csvFile := CSV(t, recs)
 	send := func(kind, format string, content []byte) filing.Staged {
 		t.Helper()
 		u, err := e.desk.StartUpload(e.ctx, collector, kind, format, int64(len(content)))
@@ -756,7 +764,7 @@ func testStagedUploads(t *testing.T, e *env) {
 	if _, err := e.desk.StartUpload(e.ctx, checker, filing.StagedResolution, "pdf", 10); code(err) != filing.CodeWrongDuty {
 		t.Errorf("a checker uploads: %v", err)
 	}
-	half, err := e.desk.StartUpload(e.ctx, collector, filing.StagedRecords, "csv", int64(csvFile.Len()))
+	half, err := e.desk.StartUpload(e.ctx, collector, filing.StagedRecords, "csv", int64(len(csvFile)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -766,7 +774,7 @@ func testStagedUploads(t *testing.T, e *env) {
 	if _, err := e.desk.FromUploads(e.ctx, collector, "R-8", effective, half.ID, doc.ID); code(err) != filing.CodeBadUpload {
 		t.Errorf("a batch of swapped uploads: %v", err)
 	}
-	records := send(filing.StagedRecords, "csv", []byte(csvFile.String()))
+	records := send(filing.StagedRecords, "csv", csvFile)
 	b, err := e.desk.FromUploads(e.ctx, collector, "R-8", effective, doc.ID, records.ID)
 	if err != nil {
 		t.Fatalf("FromUploads: %v", err)

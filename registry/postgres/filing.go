@@ -199,10 +199,30 @@ func (s *Store) Items(ctx context.Context, batchID string) ([]filing.Item, error
 }
 
 // Queue pages through a province's or a unit's records by (since,
-// certificate number). Each state is its own range of the queue
-// indexes, so the query is one ordered, limited scan per state, merged:
-// an ANY over the states would read and sort every row of them.
+// certificate number).
 func (s *Store) Queue(ctx context.Context, q filing.Query) ([]filing.Item, error) {
+	states := q.States
+	if len(states) == 0 {
+		states = filing.States()
+	}
+	sql, args := queueSQL("filing_records", itemCols, "certificate_number", q, states)
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, readErr("read queue", err)
+	}
+	items, err := pgx.CollectRows(rows, scanItem)
+	if err != nil {
+		return nil, readErr("read queue", err)
+	}
+	return items, nil
+}
+
+// queueSQL selects a page of table's rows q chooses in states, by
+// (since, key). Each state is its own range of the queue indexes, so the
+// query is one ordered, limited scan per state, merged: an ANY over the
+// states read and sorted every row of them (BenchmarkFilingQueue).
+// q.After's CertificateNumber holds the last row's key.
+func queueSQL(table, cols, key string, q filing.Query, states []filing.State) (string, []any) {
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -216,30 +236,16 @@ func (s *Store) Queue(ctx context.Context, q filing.Query) ([]filing.Item, error
 		where = append(where, "unit_code = "+arg(q.Unit))
 	}
 	if q.After != nil {
-		where = append(where, "(since, certificate_number) > ("+arg(dbTime(q.After.Since))+", "+arg(q.After.CertificateNumber)+")")
+		where = append(where, "(since, "+key+") > ("+arg(dbTime(q.After.Since))+", "+arg(q.After.CertificateNumber)+")")
 	}
 	limit := arg(q.Limit)
-	states := q.States
-	if len(states) == 0 {
-		states = filing.States()
-	}
-	parts := make([]string, len(states))
-	for i, st := range slices.Compact(slices.Sorted(slices.Values(states))) {
+	order := " ORDER BY since, " + key + " LIMIT " + limit
+	var parts []string
+	for _, st := range slices.Compact(slices.Sorted(slices.Values(states))) {
 		cond := append(slices.Clip(where), "state = "+arg(string(st)))
-		parts[i] = `(SELECT ` + itemCols + ` FROM filing_records WHERE ` + strings.Join(cond, " AND ") +
-			` ORDER BY since, certificate_number LIMIT ` + limit + `)`
+		parts = append(parts, `(SELECT `+cols+` FROM `+table+` WHERE `+strings.Join(cond, " AND ")+order+`)`)
 	}
-	parts = slices.DeleteFunc(parts, func(p string) bool { return p == "" })
-	sql := `SELECT * FROM (` + strings.Join(parts, " UNION ALL ") + `) q ORDER BY since, certificate_number LIMIT ` + limit
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, readErr("read queue", err)
-	}
-	items, err := pgx.CollectRows(rows, scanItem)
-	if err != nil {
-		return nil, readErr("read queue", err)
-	}
-	return items, nil
+	return `SELECT * FROM (` + strings.Join(parts, " UNION ALL ") + `) q` + order, args
 }
 
 // Move applies a transition: one UPDATE for every state move (which

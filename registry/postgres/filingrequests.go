@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,36 +91,14 @@ func (s *Store) Request(ctx context.Context, id string) (filing.Request, error) 
 	return r, nil
 }
 
-// Requests pages through requests as Queue does records: one ordered,
-// limited range per state, merged.
+// Requests pages through requests as Queue does records.
 func (s *Store) Requests(ctx context.Context, q filing.Query) ([]filing.Request, error) {
-	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	if q.Province != "" {
-		where = append(where, "province = "+arg(q.Province))
-	}
-	if q.Unit != "" {
-		where = append(where, "unit_code = "+arg(q.Unit))
-	}
-	if q.After != nil {
-		where = append(where, "(since, id) > ("+arg(dbTime(q.After.Since))+", "+arg(q.After.CertificateNumber)+")")
-	}
-	limit := arg(q.Limit)
 	states := q.States
 	if len(states) == 0 {
 		states = []filing.State{filing.ChangeRequested, filing.AwaitingConsent, filing.RevocationReported, filing.Filed, filing.Revoked}
 	}
-	parts := make([]string, 0, len(states))
-	for _, st := range states {
-		cond := append(append([]string(nil), where...), "state = "+arg(string(st)))
-		parts = append(parts, `(SELECT `+requestCols+` FROM filing_requests WHERE `+strings.Join(cond, " AND ")+
-			` ORDER BY since, id LIMIT `+limit+`)`)
-	}
-	rows, err := s.pool.Query(ctx, `SELECT * FROM (`+strings.Join(parts, " UNION ALL ")+`) q ORDER BY since, id LIMIT `+limit, args...)
+	sql, args := queueSQL("filing_requests", requestCols, "id", q, states)
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, readErr("read requests", err)
 	}
