@@ -2,6 +2,7 @@ package filing
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -69,3 +70,42 @@ func withDeadlines(ctx context.Context, s Store, items []Item, now time.Time, ba
 // waitsOnResolution: records in these states are due 30 days after
 // their batch's resolution took effect.
 func waitsOnResolution(s State) bool { return s == Draft || s == Checked || s == Returned }
+
+// Waiting are the states in which a record or a request waits under a
+// deadline, in the order of the workflow.
+func Waiting() []State { return slices.Clone(waiting) }
+
+// CountOverdue counts what waits past its deadline at now, by state,
+// over every unit: the records in the workflow and the requests on filed
+// records. Every waiting state has its count, zero included.
+func CountOverdue(ctx context.Context, s Store, now time.Time) (map[State]int, error) {
+	counts := make(map[State]int, len(waiting))
+	for _, st := range waiting {
+		counts[st] = 0
+	}
+	err := ListOverdue(ctx, s, Query{}, now, func(q Queued) error {
+		counts[q.State]++
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	q := Query{States: []State{ChangeRequested, AwaitingConsent, RevocationReported}, Limit: MaxQueue}
+	for {
+		page, err := s.Requests(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			if late, _ := Overdue(Record{State: r.State, Since: r.Since}, now); late {
+				counts[r.State]++
+			}
+		}
+		if len(page) < q.Limit {
+			return counts, nil
+		}
+		last := page[len(page)-1]
+		q.After = &Item{Since: last.Since}
+		q.After.CertificateNumber = last.ID
+	}
+}

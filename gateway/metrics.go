@@ -83,6 +83,9 @@ type MetricSources struct {
 	Log TransparencyLog
 	// Pools reads the connection pools; nil without any.
 	Pools func() []PoolStats
+	// FilingOverdue reads the filing workflow's overdue counts by state,
+	// as last counted; nil without the workflow.
+	FilingOverdue func() map[string]int
 }
 
 // PoolStats is one connection pool's state.
@@ -178,6 +181,9 @@ func NewMetrics(src MetricSources) *Metrics {
 	if src.Pools != nil {
 		reg.MustRegister(poolCollector{src.Pools})
 	}
+	if src.FilingOverdue != nil {
+		reg.MustRegister(overdueCollector{src.FilingOverdue})
+	}
 	if src.Log != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "degreegate_log_checkpoint_size", Help: "Entries covered by the newest signed checkpoint of the transparency log.",
@@ -212,6 +218,20 @@ func (s *Server) MetricsHandler() http.Handler {
 func (m *Metrics) observe(route, method string, status int, d time.Duration) {
 	m.requestsBy.get(requestLabels{route, method, status}).Inc()
 	m.latencyBy.get(route).Observe(d.Seconds())
+}
+
+// overdueCollector reports the filing workflow's overdue counts.
+type overdueCollector struct{ read func() map[string]int }
+
+var filingOverdue = prometheus.NewDesc("degreegate_filing_overdue",
+	"Records and requests of the filing workflow waiting past their deadline, by state (counted once a minute).", []string{"state"}, nil)
+
+func (overdueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- filingOverdue }
+
+func (o overdueCollector) Collect(ch chan<- prometheus.Metric) {
+	for state, n := range o.read() {
+		ch <- prometheus.MustNewConstMetric(filingOverdue, prometheus.GaugeValue, float64(n), state)
+	}
 }
 
 // poolCollector reports every pool at each scrape.

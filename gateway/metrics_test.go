@@ -6,8 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Fiber hands out the method as a view of the connection's request
@@ -86,4 +89,26 @@ func grepLines(s, prefix string) string {
 		}
 	}
 	return fmt.Sprint(out)
+}
+
+// The filing workflow's overdue counts are a gauge by state, read from
+// the last count (none before the first).
+func TestMetricsFilingOverdue(t *testing.T) {
+	var counts map[string]int
+	m := NewMetrics(MetricSources{FilingOverdue: func() map[string]int { return counts }})
+	scrape := func() string {
+		rec := httptest.NewRecorder()
+		promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		return rec.Body.String()
+	}
+	if page := scrape(); regexp.MustCompile(`degreegate_filing_overdue\{`).MatchString(page) {
+		t.Errorf("overdue series before the first count:\n%s", grepLines(page, "degreegate_filing_overdue"))
+	}
+	counts = map[string]int{"submitted": 3, "change_requested": 0}
+	page := scrape()
+	for _, want := range []string{`degreegate_filing_overdue{state="submitted"} 3`, `degreegate_filing_overdue{state="change_requested"} 0`} {
+		if !regexp.MustCompile(regexp.QuoteMeta(want)).MatchString(page) {
+			t.Errorf("no %s:\n%s", want, grepLines(page, "degreegate_filing_overdue"))
+		}
+	}
 }

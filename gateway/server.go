@@ -72,6 +72,9 @@ type Deps struct {
 	// Filing is the filing workflow (*filing.Desk); nil leaves the
 	// /v1/filing routes answering 503.
 	Filing FilingDesk
+	// FilingOverdue reads the workflow's overdue counts by state, as
+	// last counted, for /metrics; nil: no such series.
+	FilingOverdue func() map[string]int
 	// Quota counts agency items per organisation and day across replicas
 	// (an adapter over redisstate.Quota; ratelimit.NewMemoryQuota in dev). While the
 	// policy sets a daily quota and Quota is nil, agency calls answer 503.
@@ -194,6 +197,7 @@ func New(d Deps) (*Server, error) {
 		RecordCache:     d.CacheStats,
 		Log:             d.Log,
 		Pools:           d.Pools,
+		FilingOverdue:   d.FilingOverdue,
 	}
 	if grouped, ok := d.Audit.(interface{ Stats() registry.AuditStats }); ok {
 		src.AuditCommits = grouped.Stats

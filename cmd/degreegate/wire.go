@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync/atomic"
 	"time"
 
 	"github.com/degreegate/degreegate/anonymizer"
@@ -126,6 +127,8 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 	if a.onRevoked != nil {
 		desk.OnRevoked(a.onRevoked)
 	}
+	overdue := &overdueCounts{store: a.store, log: log}
+	l.Go(func(ctx context.Context) { overdue.run(ctx, time.Minute) })
 	return gateway.New(gateway.Deps{
 		Logger:      log,
 		Registry:    registry.New(records, a.keys, a.log.leaf, time.Now),
@@ -206,5 +209,45 @@ func serveOperations(addr string, metrics http.Handler, l *lifecycle, log *slog.
 		_ = srv.Close()
 		<-served
 	})
+	return nil
+}
+
+// overdueCounts counts the filing workflow's overdue records and requests
+// once a period, for /metrics: a scrape reads the last count and never
+// waits for the database.
+type overdueCounts struct {
+	store filing.Store
+	log   *slog.Logger
+	last  atomic.Pointer[map[string]int]
+}
+
+func (o *overdueCounts) run(ctx context.Context, every time.Duration) {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, every)
+		counts, err := filing.CountOverdue(cctx, o.store, time.Now())
+		cancel()
+		switch {
+		case err == nil:
+			m := make(map[string]int, len(counts))
+			for st, n := range counts {
+				m[string(st)] = n
+			}
+			o.last.Store(&m)
+		case ctx.Err() == nil:
+			o.log.Warn("filing: overdue records not counted", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
+}
+
+// read is the last count; nothing until the first.
+func (o *overdueCounts) read() map[string]int {
+	if m := o.last.Load(); m != nil {
+		return *m
+	}
 	return nil
 }

@@ -684,6 +684,10 @@ func testQueue(t *testing.T, e *env) {
 	if !slices.IsSortedFunc(all[:3], func(a, b filing.Queued) int { return strings.Compare(a.CertificateNumber, b.CertificateNumber) }) {
 		t.Error("records of one moment are not in certificate-number order")
 	}
+	counts, err := filing.CountOverdue(e.ctx, e.b, e.clock())
+	if err != nil || counts[filing.Submitted] != 3 || counts[filing.Draft] != 0 || len(counts) != len(filing.Waiting()) {
+		t.Errorf("CountOverdue: %v, %v; want 3 submitted", counts, err)
+	}
 }
 
 // testStaleMove: a transition decided on a state the record has left
@@ -998,5 +1002,10 @@ func testRequestOnMovedRecord(t *testing.T, e *env) {
 	wg.Wait()
 	if (errs[0] == nil) == (errs[1] == nil) {
 		t.Errorf("two deciders at once: %v", errs)
+	}
+	// The first request still waits: 31 days on, it is overdue.
+	e.advance(31 * 24 * time.Hour)
+	if counts, err := filing.CountOverdue(e.ctx, e.b, e.clock()); err != nil || counts[filing.ChangeRequested] != 1 {
+		t.Errorf("CountOverdue of a request waiting 31 days: %v, %v", counts, err)
 	}
 }
