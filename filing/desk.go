@@ -61,13 +61,15 @@ type Desk struct {
 	log     *registry.LogKey
 	regions Regions
 	now     func() time.Time
-	// onRevoked hears of every revocation filed (OnRevoked).
-	onRevoked func(certificateNumber string)
+	// onChanged hears of every new version of a filed record (OnChanged).
+	onChanged func(certificateNumber string)
 }
 
-// OnRevoked sets what hears of every revocation the desk files: serve
-// drops the record from every replica's cache at once, as revoke does.
-func (d *Desk) OnRevoked(fn func(certificateNumber string)) { d.onRevoked = fn }
+// OnChanged sets what hears of every new version the desk files over a
+// filed record (a change, a revocation): serve drops the record from
+// every replica's cache at once, as revoke does, so that no replica
+// answers with the version before it.
+func (d *Desk) OnChanged(fn func(certificateNumber string)) { d.onChanged = fn }
 
 // NewDesk takes its dependencies; now is the clock (time.Now in use).
 func NewDesk(store Store, filed FiledRecords, keys *registry.Keyring, log *registry.LogKey, regions Regions, now func() time.Time) *Desk {

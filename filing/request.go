@@ -56,6 +56,18 @@ type Request struct {
 	Decision       string // the decider's reason
 }
 
+// ReportWithin is how long after its resolution a unit reports a
+// revocation (Art. 19).
+const ReportWithin = 10 * 24 * time.Hour
+
+// LateReport reports whether a revocation was reported more than
+// ReportWithin after the day of its resolution: the report is taken, and
+// oversight sees it was late.
+func (r Request) LateReport() bool {
+	on := r.Proposed.RevokedOn
+	return r.Kind == KindRevocation && !on.IsZero() && r.RequestedAt.After(on.Time().Add(ReportWithin))
+}
+
 // Pending reports whether the request waits for a decision.
 func (r Request) Pending() bool { return r.Outcome == "" }
 
@@ -210,8 +222,8 @@ func (d *Desk) Request(ctx context.Context, a Actor, id string) (Request, error)
 // consent, a confirmed revocation) writes the proposed record as the
 // next version in the same transaction as the decision and its entry;
 // when the record moved on since the request, it fails with
-// registry.ErrVersionConflict and nothing is decided. onRevoked is
-// called after a revocation is filed, to tell every replica at once.
+// registry.ErrVersionConflict and nothing is decided. onChanged hears
+// of each version filed, to tell every replica at once.
 func (d *Desk) DecideRequest(ctx context.Context, a Actor, id string, act Action, reason string) (Request, error) {
 	if err := checkReason(reason, false); err != nil {
 		return Request{}, err
@@ -247,8 +259,8 @@ func (d *Desk) DecideRequest(ctx context.Context, a Actor, id string, act Action
 	if err := d.store.DecideRequest(ctx, r, from, file, entries); err != nil {
 		return Request{}, err
 	}
-	if step.Revokes && d.onRevoked != nil {
-		d.onRevoked(r.CertificateNumber)
+	if file != nil && d.onChanged != nil {
+		d.onChanged(r.CertificateNumber)
 	}
 	return r, nil
 }

@@ -623,6 +623,7 @@ type requestView struct {
 	BaseVersion       int       `json:"base_version"`
 	KeyField          bool      `json:"key_field"`
 	Changed           []string  `json:"changed"`
+	LateReport        bool      `json:"late_report,omitempty"`
 	RequestedBy       string    `json:"requested_by"`
 	RequestedAt       time.Time `json:"requested_at"`
 	Reason            string    `json:"reason"`
@@ -641,7 +642,7 @@ type requestView struct {
 
 func viewRequest(r filing.Request) requestView {
 	v := requestView{ID: r.ID, Kind: string(r.Kind), CertificateNumber: r.CertificateNumber, Unit: r.Unit, Province: r.Province,
-		BaseVersion: r.BaseVersion, KeyField: r.KeyField, Changed: r.Changed, RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt,
+		BaseVersion: r.BaseVersion, KeyField: r.KeyField, Changed: r.Changed, LateReport: r.LateReport(), RequestedBy: r.RequestedBy, RequestedAt: r.RequestedAt,
 		Reason: r.Reason, State: string(r.State), Since: r.Since, Outcome: string(r.Outcome), DecidedBy: r.DecidedBy,
 		DecidedAt: optTime(r.DecidedAt), Decision: r.Decision}
 	if v.Changed == nil {

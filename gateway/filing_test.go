@@ -298,8 +298,8 @@ func TestFilingAPIRequests(t *testing.T) {
 	resp, body = f.call(t, f.collector, "POST", "/v1/filing/requests", "application/json", fmt.Sprintf(
 		`{"kind":"revocation","certificate_number":%q,"reason":"撤销学位","evidence_upload":%q,"revocation":{"revoked_on":"2026-06-30","revocation_resolution":"学位〔2026〕12号","revocation_reason":"学术不端"}}`,
 		recs[1].CertificateNumber, evidence))
-	if resp.StatusCode != 201 {
-		t.Fatalf("a revocation report: %d %s", resp.StatusCode, body)
+	if resp.StatusCode != 201 || !strings.Contains(body, `"late_report":true`) {
+		t.Fatalf("a revocation reported months after its resolution: %d %s", resp.StatusCode, body)
 	}
 	json.Unmarshal([]byte(body), &r)
 	if resp, body := decide(f.province, "confirm_revocation", ""); resp.StatusCode != 200 || !strings.Contains(body, `"state":"revoked"`) {

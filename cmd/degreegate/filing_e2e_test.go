@@ -32,6 +32,7 @@ func (f *serveFixture) staffTokens(t *testing.T) (trusted string, tok map[string
 		{"checker", "staff-2", "unit:10001", "filing.check"},
 		{"reviewer1", "reviewer-1", "province:11", "filing.review"},
 		{"reviewer2", "reviewer-2", "province:11", "filing.review"},
+		{"national", "office-1", "national", "filing.consent"},
 	} {
 		r := f.tr.run(t, nil, "token", "--key", filepath.Join(dir, token.DevIssuerFile), "--audience", "office",
 			"--sub", s.sub, "--org", s.org, "--scope", s.scope, "--ttl", "10m")
@@ -96,6 +97,18 @@ func TestServeFiling(t *testing.T) {
 	// The test polls public verification from one address.
 	r := f.start(t, []string{trusted, "DEGREEGATE_POLICY=" + relaxedPolicy(t, t.TempDir())})
 	base := r.base
+	// The overdue counts are on the operations listener from the start.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, page := getBody(t, r.metrics+"/metrics")
+		if code == 200 && strings.Contains(page, `degreegate_filing_overdue{state="submitted"} 0`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no overdue counts on /metrics: %d", code)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	// A scanned resolution of 3 MB: larger than any one request may be.
 	pdf := append(append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("0"), 3<<20)...), "\n%%EOF\n"...)
@@ -130,7 +143,7 @@ func TestServeFiling(t *testing.T) {
 		t.Fatalf("accept: %d %s", code, body)
 	}
 	// The record cache holds a miss for at most its TTL (2 s).
-	deadline := time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(5 * time.Second)
 	for {
 		code, v, _, err := verifyOn(base, recs[0])
 		if err == nil && code == 200 && v.Result == "match" {
@@ -141,6 +154,42 @@ func TestServeFiling(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// A change through the workflow shows at once: the record cache held
+	// the old version, and the decision's broadcast drops it.
+	if code, v, _, err := verifyOn(base, recs[1]); err != nil || code != 200 || v.Result != "match" {
+		t.Fatalf("before the change: %d %+v %v", code, v, err)
+	}
+	evidence := stageUpload(t, base, tok["collector"], "resolution", "pdf", pdf[:1024], 1<<20)
+	fixed := recs[1]
+	fixed.Name = "王小明"
+	recJSON, _ := json.Marshal(fixed)
+	code, _, body := call(t, base, tok["collector"], "POST", "/v1/filing/requests", "application/json", []byte(fmt.Sprintf(
+		`{"kind":"change","certificate_number":%q,"reason":"姓名录入有误","evidence_upload":%q,"record":%s}`, fixed.CertificateNumber, evidence, recJSON)))
+	if code != 415 || !strings.Contains(body, "/problems/document-not-pdf") {
+		t.Fatalf("evidence that is no PDF: %d %s", code, body)
+	}
+	evidence = stageUpload(t, base, tok["collector"], "resolution", "pdf", pdf, 1<<20)
+	code, _, body = call(t, base, tok["collector"], "POST", "/v1/filing/requests", "application/json", []byte(fmt.Sprintf(
+		`{"kind":"change","certificate_number":%q,"reason":"姓名录入有误","evidence_upload":%q,"record":%s}`, fixed.CertificateNumber, evidence, recJSON)))
+	if code != 201 {
+		t.Fatalf("a change request: %d %s", code, body)
+	}
+	var req struct{ ID string }
+	json.Unmarshal([]byte(body), &req)
+	for _, d := range []struct{ who, action string }{{"reviewer1", "approve_change"}, {"national", "consent"}} {
+		if code, _, body := call(t, base, tok[d.who], "POST", "/v1/filing/requests/"+req.ID+"/decision", "application/json",
+			[]byte(`{"action":"`+d.action+`"}`)); code != 200 {
+			t.Fatalf("%s: %d %s", d.action, code, body)
+		}
+	}
+	if code, v, _, err := verifyOn(base, fixed); err != nil || code != 200 || v.Result != "match" {
+		t.Errorf("right after the change, the new name: %d %+v %v", code, v, err)
+	}
+	if code, v, _, err := verifyOn(base, recs[1]); err != nil || code != 200 || v.Result != "no_match" {
+		t.Errorf("right after the change, the old name: %d %+v %v", code, v, err)
+	}
+	recs = append(recs, fixed)
+
 	code, hdr, body := call(t, base, tok["reviewer1"], "GET", "/v1/filing/batches/"+id+"/resolution", "", nil)
 	if code != 200 || hdr.Get("Content-Type") != "application/pdf" || len(body) != len(pdf) {
 		t.Errorf("the resolution: %d %s, %d bytes", code, hdr.Get("Content-Type"), len(body))

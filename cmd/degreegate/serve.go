@@ -295,21 +295,22 @@ func serveAdapters(cfg *Config, pre servePrep, store *postgres.Store, rdb *redis
 	l.Go(func(ctx context.Context) {
 		_ = revocations.Subscribe(ctx, redisstate.RevocationHandler{Revoked: cached.Cache().Invalidate, Resync: cached.Cache().Reset})
 	})
-	// A revocation the filing workflow files shows on every replica at
-	// once, as `degreegate revoke`'s does.
-	onRevoked := func(cert string) {
+	// A change or revocation the filing workflow files shows on every
+	// replica at once, as `degreegate revoke`'s does: the broadcast drops
+	// the record from every cache, whatever the version.
+	onChanged := func(cert string) {
 		cached.Cache().Invalidate(cert)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if err := revocations.Publish(ctx, cert); err != nil {
-			log.Warn("revocation filed but not broadcast: replicas show it once their cache entry expires", "err", err)
+			log.Warn("version filed but not broadcast: replicas show it once their cache entry expires", "err", err)
 		}
 	}
 	return adapters{
 		store:       store,
 		groupCommit: true,
 		records:     cached,
-		onRevoked:   onRevoked,
+		onChanged:   onChanged,
 		keys:        pre.keys.ring,
 		datasets:    store,
 		datasetKeys: pre.keys.ring,

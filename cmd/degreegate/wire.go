@@ -55,9 +55,10 @@ type adapters struct {
 	// records, when set, reads the records instead of store (serve: the
 	// read-through gateway/recordcache over it).
 	records registry.Store
-	// onRevoked hears of each revocation the filing workflow files (serve:
-	// the cache and the broadcast); nil without a cache.
-	onRevoked func(certificateNumber string)
+	// onChanged hears of each version the filing workflow files over a
+	// filed record (serve: the cache and the broadcast); nil without a
+	// cache.
+	onChanged func(certificateNumber string)
 	keys      *registry.Keyring // seals the records
 	datasets  registry.DatasetStore
 	// datasetKeys seals each dataset's pseudonym key.
@@ -124,8 +125,8 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 	// The workflow reads the store, not the cache: its checks across
 	// units must see what is filed now.
 	desk := filing.NewDesk(a.store, a.store, a.keys, a.log.leaf, unitRegions{}, time.Now)
-	if a.onRevoked != nil {
-		desk.OnRevoked(a.onRevoked)
+	if a.onChanged != nil {
+		desk.OnChanged(a.onChanged)
 	}
 	overdue := &overdueCounts{store: a.store, log: log}
 	l.Go(func(ctx context.Context) { overdue.run(ctx, time.Minute) })
@@ -144,9 +145,9 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 		Codes:       a.store,
 		AuditSearch: a.store,
 		Datasets:    research,
-		// The workflow reads the store, not the cache: its checks across
-		// units must see what is filed now.
-		Filing:         filing.NewDesk(a.store, a.store, a.keys, a.log.leaf, unitRegions{}, time.Now),
+		Filing:      desk,
+		// Counted in the background: a scrape never waits for it.
+		FilingOverdue:  overdue.read,
 		AddressKey:     a.addressKey,
 		Ready:          a.ready,
 		Degraded:       a.degraded,

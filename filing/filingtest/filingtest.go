@@ -884,10 +884,11 @@ func testChangeWithConsent(t *testing.T, e *env) {
 
 // testChangeAndRevocation: a change of no key field lands on the
 // province's approval; a rejected one changes nothing; a reported
-// revocation revokes the record when confirmed, and is heard of.
+// revocation revokes the record when confirmed; every version filed is
+// heard of (the replicas' caches), a rejected change is not.
 func testChangeAndRevocation(t *testing.T, e *env) {
 	var heard []string
-	e.desk.OnRevoked(func(n string) { heard = append(heard, n) })
+	e.desk.OnChanged(func(n string) { heard = append(heard, n) })
 	recs := e.filed(t, 2)
 	a, b := recs[0], recs[1]
 	fixed := a
@@ -921,7 +922,7 @@ func testChangeAndRevocation(t *testing.T, e *env) {
 
 	rev := registry.Revocation{On: registry.NewDate(2026, 6, 30), Resolution: "学位〔2026〕12号", Reason: "学术不端"}
 	r, err = e.desk.ReportRevocation(e.ctx, collector, b.CertificateNumber, rev, pdf, "撤销学位")
-	if err != nil || r.State != filing.RevocationReported {
+	if err != nil || r.State != filing.RevocationReported || r.LateReport() {
 		t.Fatalf("ReportRevocation: %+v, %v", r, err)
 	}
 	if v, _ := e.current(t, b.CertificateNumber); v.Status != registry.StatusFiled {
@@ -934,8 +935,8 @@ func testChangeAndRevocation(t *testing.T, e *env) {
 	if v.Status != registry.StatusRevoked || v.Version != 2 || opened.RevocationResolution != rev.Resolution {
 		t.Errorf("a confirmed revocation: version %d, status %s", v.Version, v.Status)
 	}
-	if len(heard) != 1 || heard[0] != b.CertificateNumber {
-		t.Errorf("revocations heard of: %v", heard)
+	if len(heard) != 2 || heard[0] != a.CertificateNumber || heard[1] != b.CertificateNumber {
+		t.Errorf("filed versions heard of: %v, want the approved change's and the revocation's", heard)
 	}
 	if _, err := e.desk.ReportRevocation(e.ctx, collector, b.CertificateNumber, rev, pdf, "再次撤销"); code(err) != filing.CodeNotFromState {
 		t.Errorf("a revocation of a revoked record: %v", err)
