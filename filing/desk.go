@@ -641,6 +641,17 @@ func (d *Desk) Queue(ctx context.Context, a Actor, q Query) ([]Queued, error) {
 	return withDeadlines(ctx, d.store, items, d.now(), map[string]Batch{})
 }
 
+// Overdue summarises, by unit and state, what waits past its deadline
+// among what the actor oversees: a unit its own, a province its
+// region's (q.Unit narrows it), the national office all.
+func (d *Desk) Overdue(ctx context.Context, a Actor, q Query) ([]OverdueCount, error) {
+	q, err := scoped(a, q)
+	if err != nil {
+		return nil, err
+	}
+	return SummariseOverdue(ctx, d.store, q, d.now())
+}
+
 // Correct puts a returned record back to draft with its corrected
 // content (Art. 17): the collector does it, the record must pass the
 // checks of an upload, and its certificate number stays (a record under

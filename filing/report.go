@@ -1,8 +1,10 @@
 package filing
 
 import (
+	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -75,37 +77,86 @@ func waitsOnResolution(s State) bool { return s == Draft || s == Checked || s ==
 // deadline, in the order of the workflow.
 func Waiting() []State { return slices.Clone(waiting) }
 
-// CountOverdue counts what waits past its deadline at now, by state,
-// over every unit: the records in the workflow and the requests on filed
-// records. Every waiting state has its count, zero included.
-func CountOverdue(ctx context.Context, s Store, now time.Time) (map[State]int, error) {
-	counts := make(map[State]int, len(waiting))
-	for _, st := range waiting {
-		counts[st] = 0
+// OverdueCount is how many records (or requests) of one unit wait past
+// their deadline in one state, and the oldest deadline among them.
+type OverdueCount struct {
+	Unit      string
+	State     State
+	Count     int
+	OldestDue time.Time
+}
+
+// SummariseOverdue counts what q selects (its province or unit) that
+// waits past its deadline at now, by unit and state: the records in the
+// workflow and the requests on filed records. Ordered by unit, then
+// state in the workflow's order.
+func SummariseOverdue(ctx context.Context, s Store, q Query, now time.Time) ([]OverdueCount, error) {
+	type key struct {
+		unit  string
+		state State
 	}
-	err := ListOverdue(ctx, s, Query{}, now, func(q Queued) error {
-		counts[q.State]++
+	counts := map[key]*OverdueCount{}
+	add := func(unit string, st State, due time.Time) {
+		k := key{unit, st}
+		c, ok := counts[k]
+		if !ok {
+			c = &OverdueCount{Unit: unit, State: st, OldestDue: due}
+			counts[k] = c
+		}
+		c.Count++
+		if due.Before(c.OldestDue) {
+			c.OldestDue = due
+		}
+	}
+	rq := Query{Province: q.Province, Unit: q.Unit}
+	err := ListOverdue(ctx, s, rq, now, func(it Queued) error {
+		add(it.UnitCode, it.State, it.Due)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	q := Query{States: []State{ChangeRequested, AwaitingConsent, RevocationReported}, Limit: MaxQueue}
+	rq.States, rq.Limit = []State{ChangeRequested, AwaitingConsent, RevocationReported}, MaxQueue
 	for {
-		page, err := s.Requests(ctx, q)
+		page, err := s.Requests(ctx, rq)
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range page {
-			if late, _ := Overdue(Record{State: r.State, Since: r.Since}, now); late {
-				counts[r.State]++
+			if late, due := Overdue(Record{State: r.State, Since: r.Since}, now); late {
+				add(r.Unit, r.State, due)
 			}
 		}
-		if len(page) < q.Limit {
-			return counts, nil
+		if len(page) < rq.Limit {
+			break
 		}
 		last := page[len(page)-1]
-		q.After = &Item{Since: last.Since}
-		q.After.CertificateNumber = last.ID
+		rq.After = &Item{Since: last.Since}
+		rq.After.CertificateNumber = last.ID
 	}
+	out := make([]OverdueCount, 0, len(counts))
+	for _, c := range counts {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b OverdueCount) int {
+		return cmp.Or(strings.Compare(a.Unit, b.Unit), slices.Index(waiting, a.State)-slices.Index(waiting, b.State))
+	})
+	return out, nil
+}
+
+// CountOverdue counts what waits past its deadline at now over every
+// unit, by state; every waiting state has its count, zero included.
+func CountOverdue(ctx context.Context, s Store, now time.Time) (map[State]int, error) {
+	sum, err := SummariseOverdue(ctx, s, Query{}, now)
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[State]int, len(waiting))
+	for _, st := range waiting {
+		counts[st] = 0
+	}
+	for _, c := range sum {
+		counts[c.State] += c.Count
+	}
+	return counts, nil
 }

@@ -44,6 +44,7 @@ type FilingDesk interface {
 	Request(ctx context.Context, a filing.Actor, id string) (filing.Request, error)
 	Requests(ctx context.Context, a filing.Actor, q filing.Query) ([]filing.Request, error)
 	DecideRequest(ctx context.Context, a filing.Actor, id string, act filing.Action, reason string) (filing.Request, error)
+	Overdue(ctx context.Context, a filing.Actor, q filing.Query) ([]filing.OverdueCount, error)
 }
 
 // filingScopes are the workflow's scopes, in the order they are tried
@@ -812,5 +813,31 @@ func (s *Server) handleFilingRequests() fiber.Handler {
 			out.Next = queueCursor(last.Since, last.ID)
 		}
 		return c.JSON(out)
+	}
+}
+
+// handleFilingOverdue summarises, by unit and state, what waits past its
+// deadline among what the caller oversees (unit narrows a province's).
+func (s *Server) handleFilingOverdue() fiber.Handler {
+	type count struct {
+		Unit      string    `json:"unit_code"`
+		State     string    `json:"state"`
+		Count     int       `json:"count"`
+		OldestDue time.Time `json:"oldest_due"`
+	}
+	return func(c *fiber.Ctx) error {
+		a, desk, err := s.filingActor(c)
+		if err != nil {
+			return err
+		}
+		sum, err := desk.Overdue(c.UserContext(), a, filing.Query{Unit: strings.Clone(c.Query("unit"))})
+		if err != nil {
+			return filingProblem(err)
+		}
+		out := make([]count, len(sum))
+		for i, o := range sum {
+			out[i] = count{o.Unit, string(o.State), o.Count, o.OldestDue}
+		}
+		return c.JSON(fiber.Map{"overdue": out})
 	}
 }

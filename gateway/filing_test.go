@@ -186,6 +186,10 @@ func TestFilingAPIWalk(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pdf" || body != string(resolutionPDF) {
 		t.Errorf("the resolution: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	// Nothing of a batch submitted today is overdue.
+	if resp, body := f.call(t, f.province, "GET", "/v1/filing/overdue", "", ""); resp.StatusCode != 200 || body != `{"overdue":[]}` {
+		t.Errorf("the province's overdue summary: %d %s", resp.StatusCode, body)
+	}
 	read := false
 	if err := f.store.ScanAudit(t.Context(), 1, func(e registry.AuditEntry) error {
 		read = read || e.Action == "filing.read_resolution"

@@ -85,6 +85,7 @@ func (s *Server) routes() {
 	s.app.Post("/v1/filing/batches/:id/late", office, limited, s.handleFilingApplyLate())
 	s.app.Post("/v1/filing/batches/:id/late/decision", office, limited, s.handleFilingDecideLate())
 	s.app.Get("/v1/filing/queue", office, limited, s.handleFilingQueue())
+	s.app.Get("/v1/filing/overdue", office, limited, s.handleFilingOverdue())
 	s.app.Post("/v1/filing/requests", office, limited, s.handleFilingNewRequest())
 	s.app.Get("/v1/filing/requests", office, limited, s.handleFilingRequests())
 	s.app.Get("/v1/filing/requests/:id", office, limited, s.handleFilingRequest())

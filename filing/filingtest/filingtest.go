@@ -684,6 +684,14 @@ func testQueue(t *testing.T, e *env) {
 	if !slices.IsSortedFunc(all[:3], func(a, b filing.Queued) int { return strings.Compare(a.CertificateNumber, b.CertificateNumber) }) {
 		t.Error("records of one moment are not in certificate-number order")
 	}
+	sum, err := e.desk.Overdue(e.ctx, beijing, filing.Query{})
+	if err != nil || len(sum) != 1 || sum[0].Unit != "10001" || sum[0].State != filing.Submitted || sum[0].Count != 3 ||
+		!sum[0].OldestDue.Equal(all[0].Due) {
+		t.Errorf("Beijing's overdue summary: %+v, %v", sum, err)
+	}
+	if sum, err := e.desk.Overdue(e.ctx, shanghai, filing.Query{}); err != nil || len(sum) != 0 {
+		t.Errorf("Shanghai's overdue summary: %+v, %v", sum, err)
+	}
 	counts, err := filing.CountOverdue(e.ctx, e.b, e.clock())
 	if err != nil || counts[filing.Submitted] != 3 || counts[filing.Draft] != 0 || len(counts) != len(filing.Waiting()) {
 		t.Errorf("CountOverdue: %v, %v; want 3 submitted", counts, err)
