@@ -88,6 +88,10 @@ func violation(pkg, imp string) string {
 		if isDriver || (ours && imp != module+"/filing" && !strings.HasPrefix(imp, module+"/registry")) {
 			return "the filing contract suite imports filing and the registry's core only"
 		}
+	case pkg == "filing/webhook":
+		if isDriver || (ours && imp != module+"/filing") {
+			return "the webhook sender imports the filing workflow only"
+		}
 	case top == "filing":
 		// The filing workflow decides on the core's terms: its rules,
 		// and a desk that files through the registry's records, import

@@ -84,6 +84,7 @@ type OverdueCount struct {
 	State     State
 	Count     int
 	OldestDue time.Time
+	New       int // NewlyOverdue: how many became overdue since the last count
 }
 
 // SummariseOverdue counts what q selects (its province or unit) that
@@ -159,4 +160,26 @@ func CountOverdue(ctx context.Context, s Store, now time.Time) (map[State]int, e
 		counts[c.State] += c.Count
 	}
 	return counts, nil
+}
+
+// NewlyOverdue are the counts of cur that grew since prev (a unit and
+// state absent from prev grew from nothing), with New the growth: what
+// became overdue between two counts.
+func NewlyOverdue(prev, cur []OverdueCount) []OverdueCount {
+	type key struct {
+		unit  string
+		state State
+	}
+	before := make(map[key]int, len(prev))
+	for _, p := range prev {
+		before[key{p.Unit, p.State}] = p.Count
+	}
+	var out []OverdueCount
+	for _, c := range cur {
+		if n := c.Count - before[key{c.Unit, c.State}]; n > 0 {
+			c.New = n
+			out = append(out, c)
+		}
+	}
+	return out
 }

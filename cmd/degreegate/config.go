@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/degreegate/degreegate/filing/webhook"
 	"github.com/degreegate/degreegate/gateway"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/recordcache"
@@ -35,16 +36,20 @@ type Config struct {
 	TrustedIssuers string
 	TrustedProxies string
 	PublicURL      string
-	DatasetsDir    string // absolute, or "" where the verb has its own default
-	CheckpointsDir string // absolute, or "" where the verb has its own default
-	DBPool         int
-	CacheSize      int
-	CacheTTL       time.Duration
-	LookupQueries  int
-	Grace          time.Duration
-	AccessLog      bool
-	MetricsAddr    string
-	RequestTimeout time.Duration
+	// FilingWebhook is told when records of the filing workflow become
+	// overdue, signed with FilingWebhookSecret (a secret).
+	FilingWebhook       string
+	FilingWebhookSecret string
+	DatasetsDir         string // absolute, or "" where the verb has its own default
+	CheckpointsDir      string // absolute, or "" where the verb has its own default
+	DBPool              int
+	CacheSize           int
+	CacheTTL            time.Duration
+	LookupQueries       int
+	Grace               time.Duration
+	AccessLog           bool
+	MetricsAddr         string
+	RequestTimeout      time.Duration
 }
 
 // setting is one line of the settings table: where a value comes from,
@@ -107,6 +112,20 @@ var settings = []setting{
 			_, err := gateway.ParsePublicURL(c.PublicURL)
 			return err
 		}},
+	{flag: "filing-webhook", env: "DEGREEGATE_FILING_WEBHOOK", usage: "https endpoint told (a signed JSON POST, retried) when records of the filing workflow become overdue; none when empty", verbs: []string{"serve"},
+		field: func(c *Config) any { return &c.FilingWebhook },
+		check: func(c *Config) error {
+			if c.FilingWebhook == "" {
+				if c.FilingWebhookSecret != "" {
+					return errors.New("DEGREEGATE_FILING_WEBHOOK_SECRET is set without DEGREEGATE_FILING_WEBHOOK")
+				}
+				return nil
+			}
+			_, err := webhook.New(c.FilingWebhook, []byte(c.FilingWebhookSecret))
+			return err
+		}},
+	{env: "DEGREEGATE_FILING_WEBHOOK_SECRET", secret: true, usage: "the filing webhook's HMAC key, at least 16 bytes", verbs: []string{"serve"},
+		field: func(c *Config) any { return &c.FilingWebhookSecret }},
 	{flag: "trusted-proxies", env: "DEGREEGATE_TRUSTED_PROXIES", usage: "CIDRs whose X-Forwarded-For is believed", verbs: []string{"serve"},
 		field: func(c *Config) any { return &c.TrustedProxies },
 		check: func(c *Config) error { _, err := ratelimit.ParseProxies(c.TrustedProxies); return err }},

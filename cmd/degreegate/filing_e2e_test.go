@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/degreegate/degreegate/filing/filingtest"
+	"github.com/degreegate/degreegate/filing/webhook"
 	"github.com/degreegate/degreegate/gateway/token"
 	"github.com/degreegate/degreegate/registry"
 )
@@ -256,6 +258,36 @@ func TestServeFiling(t *testing.T) {
 	}
 	if rep := f.tr.run(t, f.env, "filing", "overdue", "--province", "31"); rep.code != 0 || !strings.Contains(rep.stdout, "0 records overdue") {
 		t.Errorf("another province's overdue list: %d %s", rep.code, rep.stdout)
+	}
+	// A replica with the webhook tells it, on its first count, what is
+	// overdue: signed, and naming units, states and counts only.
+	hooks := make(chan [2]string, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hooks <- [2]string{r.Header.Get("Degreegate-Signature"), string(b)}
+	}))
+	defer hook.Close()
+	const hookSecret = "an HMAC key of the e2e test"
+	f.start(t, []string{trusted, "DEGREEGATE_FILING_WEBHOOK=" + hook.URL + "/overdue", "DEGREEGATE_FILING_WEBHOOK_SECRET=" + hookSecret})
+	select {
+	case got := <-hooks:
+		ts, _, _ := strings.Cut(strings.TrimPrefix(got[0], "t="), ",")
+		sec, _ := strconv.ParseInt(ts, 10, 64)
+		if got[0] != webhook.Sign([]byte(hookSecret), time.Unix(sec, 0), []byte(got[1])) {
+			t.Errorf("the webhook's signature does not verify: %s", got[0])
+		}
+		var ev webhook.Event
+		json.Unmarshal([]byte(got[1]), &ev)
+		if len(ev.Overdue) != 1 || ev.Overdue[0].Unit != "10001" || ev.Overdue[0].State != "submitted" || ev.Overdue[0].Count != len(late) {
+			t.Errorf("the webhook was told %s", got[1])
+		}
+		for _, rec := range late {
+			if strings.Contains(got[1], rec.CertificateNumber) {
+				t.Error("the webhook was told a certificate number")
+			}
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("the webhook was not told within 20 s")
 	}
 	for _, l := range f.logs {
 		for _, rec := range append(recs, other...) {

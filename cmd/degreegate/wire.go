@@ -13,6 +13,7 @@ import (
 
 	"github.com/degreegate/degreegate/anonymizer"
 	"github.com/degreegate/degreegate/filing"
+	"github.com/degreegate/degreegate/filing/webhook"
 	"github.com/degreegate/degreegate/gateway"
 	"github.com/degreegate/degreegate/gateway/ratelimit"
 	"github.com/degreegate/degreegate/gateway/token"
@@ -129,6 +130,12 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 		desk.OnChanged(a.onChanged)
 	}
 	overdue := &overdueCounts{store: a.store, log: log}
+	if cfg.FilingWebhook != "" {
+		var err error
+		if overdue.webhook, err = webhook.New(cfg.FilingWebhook, []byte(cfg.FilingWebhookSecret)); err != nil {
+			return nil, err
+		}
+	}
 	l.Go(func(ctx context.Context) { overdue.run(ctx, time.Minute) })
 	return gateway.New(gateway.Deps{
 		Logger:      log,
@@ -214,33 +221,54 @@ func serveOperations(addr string, metrics http.Handler, l *lifecycle, log *slog.
 }
 
 // overdueCounts counts the filing workflow's overdue records and requests
-// once a period, for /metrics: a scrape reads the last count and never
-// waits for the database.
+// once a period, for /metrics (a scrape reads the last count and never
+// waits for the database), and tells the webhook, if any, what became
+// overdue since the last count. The first count after a start tells it
+// everything overdue; with several replicas, each tells it, with
+// deliveries of their own.
 type overdueCounts struct {
-	store filing.Store
-	log   *slog.Logger
-	last  atomic.Pointer[map[string]int]
+	store   filing.Store
+	webhook *webhook.Sender // nil: none
+	log     *slog.Logger
+	last    atomic.Pointer[map[string]int]
+	prev    []filing.OverdueCount
 }
 
 func (o *overdueCounts) run(ctx context.Context, every time.Duration) {
 	for {
-		cctx, cancel := context.WithTimeout(ctx, every)
-		counts, err := filing.CountOverdue(cctx, o.store, time.Now())
-		cancel()
-		switch {
-		case err == nil:
-			m := make(map[string]int, len(counts))
-			for st, n := range counts {
-				m[string(st)] = n
-			}
-			o.last.Store(&m)
-		case ctx.Err() == nil:
-			o.log.Warn("filing: overdue records not counted", "err", err)
-		}
+		o.count(ctx, every)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(every):
+		}
+	}
+}
+
+func (o *overdueCounts) count(ctx context.Context, every time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, every)
+	defer cancel()
+	now := time.Now()
+	cur, err := filing.SummariseOverdue(ctx, o.store, filing.Query{}, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			o.log.Warn("filing: overdue records not counted", "err", err)
+		}
+		return
+	}
+	m := make(map[string]int, len(filing.Waiting()))
+	for _, st := range filing.Waiting() {
+		m[string(st)] = 0
+	}
+	for _, c := range cur {
+		m[string(c.State)] += c.Count
+	}
+	o.last.Store(&m)
+	newly := filing.NewlyOverdue(o.prev, cur)
+	o.prev = cur
+	if o.webhook != nil && len(newly) > 0 {
+		if err := o.webhook.Send(ctx, webhook.Overdue(now, newly)); err != nil {
+			o.log.Warn("filing: the overdue webhook was not told", "err", err)
 		}
 	}
 }
