@@ -46,6 +46,10 @@ type Staged struct {
 	Created  time.Time
 }
 
+// StagedLifetime is how long a staged upload is kept: long enough to
+// send a large file over a slow line and make a batch of it.
+const StagedLifetime = 24 * time.Hour
+
 // Complete: every declared byte has arrived.
 func (u Staged) Complete() bool { return u.Received == u.Size }
 
@@ -189,6 +193,11 @@ type Store interface {
 
 	// StagedContent returns what a staged upload holds.
 	StagedContent(ctx context.Context, id string) ([]byte, error)
+
+	// PurgeStaged removes the staged uploads started before before, and
+	// returns how many: a batch or a request keeps its own copy of what
+	// it was made of.
+	PurgeStaged(ctx context.Context, before time.Time) (int64, error)
 
 	// AppendAudit appends committed entries to the trail (the stores'
 	// registry.AuditLog): reads of the workflow's personal data are

@@ -275,8 +275,14 @@ func (s *Server) handleFilingNewBatch() fiber.Handler {
 		if err != nil {
 			return err
 		}
+		select {
+		case s.batchReads <- struct{}{}:
+		case <-c.UserContext().Done():
+			return problemFilingBusy
+		}
 		batch, err := desk.FromUploads(c.UserContext(), a, strings.Clone(b.ResolutionNumber), effective,
 			strings.Clone(b.ResolutionUpload), strings.Clone(b.RecordsUpload))
+		<-s.batchReads
 		if err != nil {
 			return filingProblem(err)
 		}

@@ -319,3 +319,27 @@ func TestFilingAPIRequests(t *testing.T) {
 	}
 	assertNoPersonalData(t, "the log", f.logs.String(), append(recs, fixed))
 }
+
+// TestFilingBatchesAreReadFewAtATime: a batch read waits for a free slot
+// and, when its request runs out first, answers 503 filing-busy.
+func TestFilingBatchesAreReadFewAtATime(t *testing.T) {
+	f := newFilingFixture(t)
+	recs := filingtest.Records(24, 1, "10001", "R-10")
+	doc := f.upload(t, filing.StagedResolution, "pdf", resolutionPDF, 1<<20)
+	records := f.upload(t, filing.StagedRecords, "csv", filingtest.CSV(t, recs), 1<<20)
+	for range maxBatchReads {
+		f.srv.batchReads <- struct{}{}
+	}
+	f.srv.deps.RequestTimeout = 100 * time.Millisecond
+	body := fmt.Sprintf(`{"resolution_number":"R-10","resolution_effective":%q,"resolution_upload":%q,"records_upload":%q}`,
+		time.Now().Format(time.DateOnly), doc, records)
+	resp, got := f.call(t, f.collector, "POST", "/v1/filing/batches", "application/json", body)
+	if resp.StatusCode != 503 || filingProblemOf(t, got).Type != "/problems/filing-busy" || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("with every slot taken: %d %s", resp.StatusCode, got)
+	}
+	<-f.srv.batchReads
+	f.srv.deps.RequestTimeout = 10 * time.Second
+	if resp, got := f.call(t, f.collector, "POST", "/v1/filing/batches", "application/json", body); resp.StatusCode != 201 {
+		t.Errorf("with a slot free: %d %s", resp.StatusCode, got)
+	}
+}

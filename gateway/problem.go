@@ -97,6 +97,7 @@ var (
 	problemSelfDecision    = &Problem{Type: "/problems/self-decision", Title: "A second official must decide this request", Status: fiber.StatusForbidden}
 
 	// The filing workflow (filing.go).
+	problemFilingBusy       = &Problem{Type: "/problems/filing-busy", Title: "Too many batches are being read; try again", Status: fiber.StatusServiceUnavailable, RetryAfter: 2}
 	problemFilingDown       = &Problem{Type: "/problems/filing-unavailable", Title: "The filing workflow is not available", Status: fiber.StatusServiceUnavailable, RetryAfter: 5}
 	problemFilingNotAllowed = &Problem{Type: "/problems/filing-not-allowed", Title: "Your organisation or duty may not do this", Status: fiber.StatusForbidden}
 	problemFilingWrongState = &Problem{Type: "/problems/filing-wrong-state", Title: "Not allowed in the record's present state", Status: fiber.StatusConflict}

@@ -94,6 +94,7 @@ var problemDocs = map[string]problemDoc{
 	"/problems/datasets-unavailable":     {fiber.StatusServiceUnavailable, [2]string{"此处未配置研究数据集", "Research datasets are not configured here"}, ""},
 	"/problems/log-unavailable":          {fiber.StatusServiceUnavailable, [2]string{"此处不提供透明日志", "The transparency log is not served here"}, ""},
 	"/problems/audit-search-unavailable": {fiber.StatusServiceUnavailable, [2]string{"此处无法检索审计记录", "The audit trail cannot be searched here"}, ""},
+	"/problems/filing-busy":              {fiber.StatusServiceUnavailable, [2]string{"正在读取的批次过多", "Too many batches are being read"}, ""},
 	"/problems/filing-unavailable":       {fiber.StatusServiceUnavailable, [2]string{"此处未配置学位授予信息报送", "The filing workflow is not configured here"}, ""},
 	"/problems/registry-unavailable":     {fiber.StatusServiceUnavailable, [2]string{"无法连接学位信息库", "The registry cannot be reached"}, ""},
 	"/problems/sheets-busy":              {fiber.StatusServiceUnavailable, [2]string{"正在读取的表格过多", "Too many spreadsheets are being read"}, ""},

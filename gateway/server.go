@@ -132,11 +132,17 @@ type Server struct {
 	// some 40 MiB (gateway/sheet's TestReadBoundsMemory), so the
 	// server's share stays bounded however many uploads arrive.
 	sheetReads chan struct{}
+	// batchReads bounds the filing batches made at once: each reads its
+	// records file (up to filing.MaxRecordsFile) into memory.
+	batchReads chan struct{}
 }
 
 // maxSheetReads is how many XLSX uploads are read at once; the rest
 // wait, within their request's deadline.
 const maxSheetReads = 4
+
+// maxBatchReads is how many filing batches are made at once.
+const maxBatchReads = 2
 
 // New builds the server and registers every route (routes.go). The
 // policy's fixed decisions are taken here once, not per request.
@@ -186,7 +192,8 @@ func New(d Deps) (*Server, error) {
 		return nil, fmt.Errorf("gateway: openapi: %w", err)
 	}
 	_, limitsOff := d.Limiter.(ratelimit.Unlimited)
-	s = &Server{app: app, deps: d, openAPI: doc, limitsOff: limitsOff, sheetReads: make(chan struct{}, maxSheetReads)}
+	s = &Server{app: app, deps: d, openAPI: doc, limitsOff: limitsOff, sheetReads: make(chan struct{}, maxSheetReads),
+		batchReads: make(chan struct{}, maxBatchReads)}
 	if err := s.wire(); err != nil {
 		return nil, err
 	}

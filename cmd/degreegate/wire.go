@@ -137,6 +137,7 @@ func buildGateway(cfg *Config, policy *policies.Policy, a adapters, quietLog boo
 		}
 	}
 	l.Go(func(ctx context.Context) { overdue.run(ctx, time.Minute) })
+	l.Go(func(ctx context.Context) { purgeStaged(ctx, a.store, time.Hour, log) })
 	return gateway.New(gateway.Deps{
 		Logger:      log,
 		Registry:    registry.New(records, a.keys, a.log.leaf, time.Now),
@@ -279,4 +280,25 @@ func (o *overdueCounts) read() map[string]int {
 		return *m
 	}
 	return nil
+}
+
+// purgeStaged removes, once a period, the filing workflow's staged
+// uploads older than filing.StagedLifetime.
+func purgeStaged(ctx context.Context, store filing.Store, every time.Duration, log *slog.Logger) {
+	for {
+		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		n, err := store.PurgeStaged(cctx, time.Now().Add(-filing.StagedLifetime))
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("filing: old staged uploads not purged", "err", err)
+		case n > 0:
+			log.Info("filing: old staged uploads purged", "uploads", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
 }

@@ -806,6 +806,19 @@ func testStagedUploads(t *testing.T, e *env) {
 	if _, err := e.desk.Document(e.ctx, shanghai, b.ID); !errors.Is(err, filing.ErrNotFound) {
 		t.Errorf("another province reads the resolution: %v", err)
 	}
+	// Old uploads go; the batch made of them keeps its own copies.
+	if n, err := e.b.PurgeStaged(e.ctx, start.Add(-time.Second)); err != nil || n != 0 {
+		t.Errorf("a purge of nothing old removed %d (%v)", n, err)
+	}
+	if n, err := e.b.PurgeStaged(e.ctx, start.Add(filing.StagedLifetime)); err != nil || n != 3 {
+		t.Errorf("the purge removed %d uploads (%v), want 3", n, err)
+	}
+	if _, err := e.desk.Upload(e.ctx, collector, doc.ID); !errors.Is(err, filing.ErrNotFound) {
+		t.Errorf("a purged upload: %v", err)
+	}
+	if got, err := e.desk.Document(e.ctx, beijing, b.ID); err != nil || string(got) != string(pdf) {
+		t.Errorf("the batch's resolution after the purge: %v", err)
+	}
 }
 
 // filed takes n records of unit 10001 to filed.

@@ -456,3 +456,20 @@ func (s *Store) DecideRequest(ctx context.Context, r filing.Request, from filing
 	e.DecidedBy, e.DecidedAt, e.Decision = r.DecidedBy, r.DecidedAt.UTC().Truncate(time.Microsecond), r.Decision
 	return nil
 }
+
+// PurgeStaged removes old staged uploads.
+func (s *Store) PurgeStaged(ctx context.Context, before time.Time) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("inmem: purge staged uploads: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for id, u := range s.flow.uploads {
+		if u.Created.Before(before) {
+			delete(s.flow.uploads, id)
+			n++
+		}
+	}
+	return n, nil
+}

@@ -418,3 +418,12 @@ func (s *Store) StagedContent(ctx context.Context, id string) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// PurgeStaged removes old staged uploads; their parts go with them.
+func (s *Store) PurgeStaged(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM filing_uploads WHERE created_at < $1`, dbTime(before))
+	if err != nil {
+		return 0, readErr("purge staged uploads", err)
+	}
+	return tag.RowsAffected(), nil
+}
