@@ -174,7 +174,9 @@ func rulesVersion(d registry.Dataset) string { return d.PolicyVersion }
 
 // selectionFilter is the store filter of a dataset's spec.
 func selectionFilter(s registry.DatasetSpec) (registry.Filter, error) {
-	f := registry.Filter{ConferralYearFrom: s.ConferralYearFrom, ConferralYearTo: s.ConferralYearTo}
+	// Deleted records (Art. 18) are in no dataset.
+	f := registry.Filter{ConferralYearFrom: s.ConferralYearFrom, ConferralYearTo: s.ConferralYearTo,
+		Statuses: []registry.Status{registry.StatusFiled, registry.StatusRevoked}}
 	for _, l := range s.Levels {
 		f.Levels = append(f.Levels, registry.DegreeLevel(l))
 	}

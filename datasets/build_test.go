@@ -604,3 +604,16 @@ func TestBuildReleasesNoRareValueAsIs(t *testing.T) {
 		t.Errorf("a class of %d people, k = 10", got)
 	}
 }
+
+// Deleted records (Art. 18) are in no dataset: the selection asks the
+// store for filed and revoked records only.
+func TestSelectionLeavesDeletedOut(t *testing.T) {
+	f, err := selectionFilter(registry.DatasetSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(f.Statuses, registry.StatusDeleted) || !slices.Contains(f.Statuses, registry.StatusFiled) ||
+		!slices.Contains(f.Statuses, registry.StatusRevoked) {
+		t.Errorf("the selection's statuses: %v", f.Statuses)
+	}
+}

@@ -173,6 +173,7 @@ type Step struct {
 	Action     Action
 	NewVersion bool
 	Revokes    bool
+	Deletes    bool // files a version marked deleted (Art. 18)
 }
 
 // rule is one allowed transition: from a state, by an action, by an
@@ -261,6 +262,8 @@ func Decide(r Record, a Actor, act Action, reason string, now time.Time, regions
 		}
 	case ActConfirmRevoke, ActRevoke:
 		s.Revokes = true
+	case ActApproveDeletion:
+		s.Deletes = true
 	}
 	return s, nil
 }

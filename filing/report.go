@@ -117,7 +117,7 @@ func SummariseOverdue(ctx context.Context, s Store, q Query, now time.Time) ([]O
 	if err != nil {
 		return nil, err
 	}
-	rq.States, rq.Limit = []State{ChangeRequested, AwaitingConsent, RevocationReported}, MaxQueue
+	rq.States, rq.Limit = []State{ChangeRequested, AwaitingConsent, DeletionRequested, RevocationReported}, MaxQueue
 	for {
 		page, err := s.Requests(ctx, rq)
 		if err != nil {

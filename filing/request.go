@@ -20,14 +20,15 @@ type RequestKind string
 
 const (
 	KindChange     RequestKind = "change"     // a corrected record (Art. 18)
+	KindDeletion   RequestKind = "deletion"   // a record filed in error (Art. 18)
 	KindRevocation RequestKind = "revocation" // the unit's report of a revocation (Art. 19)
 )
 
 // Request is a unit's request on a filed record: the record as it would
 // be filed, the evidence, and where the request stands. State is one of
-// the rules' states: ChangeRequested, AwaitingConsent or
-// RevocationReported while it waits; Filed or Revoked once decided, with
-// Outcome the deciding action.
+// the rules' states: ChangeRequested, AwaitingConsent, DeletionRequested
+// or RevocationReported while it waits; Filed, Deleted or Revoked once
+// decided, with Outcome the deciding action.
 type Request struct {
 	ID                string
 	Kind              RequestKind
@@ -122,14 +123,28 @@ func (d *Desk) ReportRevocation(ctx context.Context, a Actor, number string, rev
 	return d.request(ctx, a, KindRevocation, ActReportRevocation, cur, rec, false, changedFields(opened, rec), evidence, reason)
 }
 
-// filedRecord is the newest version of a filed, not revoked, record,
-// and its opened record.
+// RequestDeletion asks to delete a filed record (Art. 18): one filed in
+// error, with a reason and evidence. Once the province approves, the
+// record's next version is marked deleted: it is kept, as every version
+// is, and nobody sees it from then on (registry.Status.Visible).
+func (d *Desk) RequestDeletion(ctx context.Context, a Actor, number string, evidence []byte, reason string) (Request, error) {
+	cur, opened, err := d.filedRecord(ctx, number)
+	if err != nil {
+		return Request{}, err
+	}
+	rec := opened
+	rec.Status = registry.StatusDeleted
+	return d.request(ctx, a, KindDeletion, ActRequestDeletion, cur, rec, false, []string{"status"}, evidence, reason)
+}
+
+// filedRecord is the newest version of a filed (or revoked) record that
+// was not deleted, and its opened record.
 func (d *Desk) filedRecord(ctx context.Context, number string) (registry.Version, registry.Record, error) {
 	vs, err := d.filed.CurrentMany(ctx, []string{number})
 	if err != nil {
 		return registry.Version{}, registry.Record{}, fmt.Errorf("filing: look up the record: %w", err)
 	}
-	if len(vs) != 1 {
+	if len(vs) != 1 || !vs[0].Status.Visible() {
 		return registry.Version{}, registry.Record{}, ErrNotFound
 	}
 	opened, err := d.keys.Open(vs[0].Sealed)
@@ -245,10 +260,13 @@ func (d *Desk) DecideRequest(ctx context.Context, a Actor, id string, act Action
 	}
 	var file *registry.Version
 	var entries []registry.AuditEntry
-	if step.NewVersion || step.Revokes {
+	if step.NewVersion || step.Revokes || step.Deletes {
 		action := "record.amend"
-		if step.Revokes {
+		switch {
+		case step.Revokes:
 			action = "record.revoke"
+		case step.Deletes:
+			action = "record.delete"
 		}
 		file = &registry.Version{Sealed: r.Proposed, Version: r.BaseVersion + 1,
 			Change: registry.Change{Actor: a.ID(), At: now, Reason: "request " + r.ID}.Stored()}

@@ -41,6 +41,7 @@ type FilingDesk interface {
 	UploadContent(ctx context.Context, a filing.Actor, id, kind string) ([]byte, string, error)
 	RequestChange(ctx context.Context, a filing.Actor, number string, row recordfile.Row, evidence []byte, reason string) (filing.Request, error)
 	ReportRevocation(ctx context.Context, a filing.Actor, number string, rev registry.Revocation, evidence []byte, reason string) (filing.Request, error)
+	RequestDeletion(ctx context.Context, a filing.Actor, number string, evidence []byte, reason string) (filing.Request, error)
 	Request(ctx context.Context, a filing.Actor, id string) (filing.Request, error)
 	Requests(ctx context.Context, a filing.Actor, q filing.Query) ([]filing.Request, error)
 	DecideRequest(ctx context.Context, a filing.Actor, id string, act filing.Action, reason string) (filing.Request, error)
@@ -682,13 +683,21 @@ func (s *Server) handleFilingNewRequest() fiber.Handler {
 		if err := decodeJSON(c, &b); err != nil {
 			return err
 		}
-		switch {
-		case b.Kind == string(filing.KindChange) && (len(b.Record) == 0 || b.Revocation != nil):
-			return invalid(map[string]string{"record": "a change gives the record as it should be filed, and no revocation"})
-		case b.Kind == string(filing.KindRevocation) && (b.Revocation == nil || len(b.Record) != 0):
-			return invalid(map[string]string{"revocation": "a revocation gives its date, resolution and reason, and no record"})
-		case b.Kind != string(filing.KindChange) && b.Kind != string(filing.KindRevocation):
-			return invalid(map[string]string{"kind": "change or revocation"})
+		switch filing.RequestKind(b.Kind) {
+		case filing.KindChange:
+			if len(b.Record) == 0 || b.Revocation != nil {
+				return invalid(map[string]string{"record": "a change gives the record as it should be filed, and no revocation"})
+			}
+		case filing.KindRevocation:
+			if b.Revocation == nil || len(b.Record) != 0 {
+				return invalid(map[string]string{"revocation": "a revocation gives its date, resolution and reason, and no record"})
+			}
+		case filing.KindDeletion:
+			if b.Revocation != nil || len(b.Record) != 0 {
+				return invalid(map[string]string{"kind": "a deletion gives no record and no revocation"})
+			}
+		default:
+			return invalid(map[string]string{"kind": "change, deletion or revocation"})
 		}
 		a, desk, err := s.filingActor(c, policies.ScopeFilingCollect)
 		if err != nil {
@@ -701,7 +710,8 @@ func (s *Server) handleFilingNewRequest() fiber.Handler {
 		}
 		number, reason := strings.Clone(b.CertificateNumber), strings.Clone(b.Reason)
 		var r filing.Request
-		if b.Kind == string(filing.KindChange) {
+		switch filing.RequestKind(b.Kind) {
+		case filing.KindChange:
 			row, err := recordRow(b.Record)
 			if err != nil {
 				return err
@@ -710,7 +720,11 @@ func (s *Server) handleFilingNewRequest() fiber.Handler {
 			if err != nil {
 				return filingProblem(err)
 			}
-		} else {
+		case filing.KindDeletion:
+			if r, err = desk.RequestDeletion(ctx, a, number, evidence, reason); err != nil {
+				return filingProblem(err)
+			}
+		default:
 			on, err := registry.ParseDate(b.Revocation.On)
 			if err != nil {
 				return invalid(map[string]string{"revocation.revoked_on": "the day of the revocation, YYYY-MM-DD"})
@@ -761,6 +775,7 @@ func (s *Server) handleFilingRequest() fiber.Handler {
 var decisionScopes = map[filing.Action]policies.Scope{
 	filing.ActApproveChange: policies.ScopeFilingReview, filing.ActRejectChange: policies.ScopeFilingReview,
 	filing.ActConfirmRevoke: policies.ScopeFilingReview, filing.ActRejectRevoke: policies.ScopeFilingReview,
+	filing.ActApproveDeletion: policies.ScopeFilingReview, filing.ActRejectDeletion: policies.ScopeFilingReview,
 	filing.ActConsent: policies.ScopeFilingConsent, filing.ActRefuseConsent: policies.ScopeFilingConsent,
 }
 
@@ -777,7 +792,7 @@ func (s *Server) handleFilingDecideRequest() fiber.Handler {
 		act := filing.Action(b.Action)
 		scope, ok := decisionScopes[act]
 		if !ok {
-			return invalid(map[string]string{"action": "one of approve_change, reject_change, consent, refuse_consent, confirm_revocation, reject_revocation"})
+			return invalid(map[string]string{"action": "one of approve_change, reject_change, consent, refuse_consent, approve_deletion, reject_deletion, confirm_revocation, reject_revocation"})
 		}
 		a, desk, err := s.filingActor(c, scope)
 		if err != nil {

@@ -313,6 +313,33 @@ func TestFilingAPIRequests(t *testing.T) {
 	if b := readBody(t, resp); !strings.Contains(b, `"status":"revoked"`) {
 		t.Errorf("a confirmed revocation does not show: %s", b)
 	}
+	// A deletion, approved: the public and the holder see nothing of it.
+	deleted := filingtest.Records(25, 1, "10001", "R-11")[0]
+	deleted.CertificateNumber = deleted.CertificateNumber[:10] + "777777"
+	f.fileThrough(t, []registry.Record{deleted})
+	resp, body = f.call(t, f.collector, "POST", "/v1/filing/requests", "application/json", fmt.Sprintf(
+		`{"kind":"deletion","certificate_number":%q,"reason":"重复报送","evidence_upload":%q}`, deleted.CertificateNumber, evidence))
+	if resp.StatusCode != 201 || !strings.Contains(body, `"state":"deletion_requested"`) {
+		t.Fatalf("a deletion request: %d %s", resp.StatusCode, body)
+	}
+	json.Unmarshal([]byte(body), &r)
+	if resp, body := decide(f.province, "approve_deletion", ""); resp.StatusCode != 200 || !strings.Contains(body, `"state":"deleted"`) {
+		t.Fatalf("approve the deletion: %d %s", resp.StatusCode, body)
+	}
+	resp = f.do(t, "POST", "/v1/verify", "application/json", verifyBody(deleted.CertificateNumber, deleted.Name))
+	if b := readBody(t, resp); !strings.Contains(b, `"result":"no_match"`) {
+		t.Errorf("a deleted record verifies: %s", b)
+	}
+	hc := f.issuer.Claims(token.AudienceHolder, "holder-deleted")
+	hc.Scope, hc.IDType, hc.IDNumber = "holder.read", string(deleted.IDType), deleted.IDNumber
+	holder, err := f.issuer.Mint(hc, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := f.call(t, holder, "GET", "/v1/holder/degrees", "", ""); resp.StatusCode != 200 || strings.Contains(body, deleted.CertificateNumber) {
+		t.Errorf("the holder's degrees show a deleted record: %d %s", resp.StatusCode, body)
+	}
+
 	resp, body = f.call(t, f.province, "GET", "/v1/filing/requests?state=revoked", "", "")
 	if resp.StatusCode != 200 || strings.Count(body, `"id"`) != 1 {
 		t.Errorf("the province's revoked requests: %d %s", resp.StatusCode, body)

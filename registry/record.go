@@ -70,14 +70,22 @@ const (
 	StudyPartTime StudyMode = "part_time"
 )
 
-// Status is where a filed record stands. The filing workflow (Art. 11–19)
-// will add states before "filed"; verification answers only filed and revoked.
+// Status is where a filed record stands. Verification answers filed and
+// revoked records; a deleted one (Art. 18) is kept, as every version is,
+// but no reader of the Registry sees it (Visible).
 type Status string
 
 const (
 	StatusFiled   Status = "filed"
 	StatusRevoked Status = "revoked"
+	// StatusDeleted is set only by the filing workflow's approved
+	// deletion; no import file may carry it (Validate).
+	StatusDeleted Status = "deleted"
 )
+
+// Visible reports whether a record in status s is shown to anyone:
+// filed and revoked ones are, deleted ones are not.
+func (s Status) Visible() bool { return s != StatusDeleted }
 
 // Record is one degree-conferral record (Art. 9). Field names are the
 // contract of DESIGN.md: import files, API and datasets use the same names.

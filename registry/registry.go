@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -43,31 +44,47 @@ func (r *Registry) open(v Version) (Entry, error) {
 
 // Get returns the newest version of a certificate, opened.
 func (r *Registry) Get(ctx context.Context, certificateNumber string) (Entry, error) {
-	v, err := r.store.Current(ctx, certificateNumber)
+	v, err := r.Current(ctx, certificateNumber)
 	if err != nil {
 		return Entry{}, err
 	}
 	return r.open(v)
 }
 
+// The reads below answer a deleted record (Status.Visible) as one that
+// does not exist: it is read and decoded like any other, so the time of
+// the answer tells nothing either.
+
+// visible keeps the versions whose record is shown.
+func visible(vs []Version, err error) ([]Version, error) {
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(vs, func(v Version) bool { return !v.Status.Visible() }), nil
+}
+
 // Current returns the newest version of a certificate, still sealed: its
 // clear fields are all that verification compares and shows, so the hot
 // path decrypts nothing. Open decrypts it when a caller may see more.
 func (r *Registry) Current(ctx context.Context, certificateNumber string) (Version, error) {
-	return r.store.Current(ctx, certificateNumber)
+	v, err := r.store.Current(ctx, certificateNumber)
+	if err == nil && !v.Status.Visible() {
+		return Version{}, ErrNotFound
+	}
+	return v, err
 }
 
 // CurrentMany returns the newest versions of those certificates that
 // exist, sealed, in one round trip, in no particular order.
 func (r *Registry) CurrentMany(ctx context.Context, certificateNumbers []string) ([]Version, error) {
-	return r.store.CurrentMany(ctx, certificateNumbers)
+	return visible(r.store.CurrentMany(ctx, certificateNumbers))
 }
 
 // ByPersons returns, sealed, the newest version of every certificate of
 // the persons with these indexes (PersonIndex), in one round trip,
 // ordered by certificate number; callers group them by PersonIndex.
 func (r *Registry) ByPersons(ctx context.Context, personIndexes [][]byte) ([]Version, error) {
-	return r.store.ByPersons(ctx, personIndexes)
+	return visible(r.store.ByPersons(ctx, personIndexes))
 }
 
 // PersonIndex is the blind index of an identity document, normalised as
@@ -84,7 +101,7 @@ func (r *Registry) Open(v Version) (Record, error) { return r.keys.Open(v.Sealed
 // ByPerson returns the newest version of every record of one person,
 // found through the blind index of their identity document.
 func (r *Registry) ByPerson(ctx context.Context, t IDType, number string) ([]Entry, error) {
-	return r.openAll(r.store.ByPerson(ctx, r.PersonIndex(t, number)))
+	return r.openAll(visible(r.store.ByPerson(ctx, r.PersonIndex(t, number))))
 }
 
 // History returns every version of a certificate, oldest first.

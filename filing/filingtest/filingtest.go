@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"ChangeWithConsent", testChangeWithConsent},
 		{"ChangeAndRevocation", testChangeAndRevocation},
 		{"RequestOnAMovedRecord", testRequestOnMovedRecord},
+		{"Deletion", testDeletion},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -1029,5 +1030,64 @@ func testRequestOnMovedRecord(t *testing.T, e *env) {
 	e.advance(31 * 24 * time.Hour)
 	if counts, err := filing.CountOverdue(e.ctx, e.b, e.clock()); err != nil || counts[filing.ChangeRequested] != 1 {
 		t.Errorf("CountOverdue of a request waiting 31 days: %v, %v", counts, err)
+	}
+}
+
+// testDeletion: an approved deletion files a version marked deleted;
+// the registry's readers see no such record from then on, the store
+// keeps every version, and the trail still verifies.
+func testDeletion(t *testing.T, e *env) {
+	recs := e.filed(t, 2)
+	gone, kept := recs[0], recs[1]
+	r, err := e.desk.RequestDeletion(e.ctx, collector, gone.CertificateNumber, pdf, "重复报送")
+	if err != nil || r.State != filing.DeletionRequested || strings.Join(r.Changed, ",") != "status" {
+		t.Fatalf("RequestDeletion: %+v, %v", r, err)
+	}
+	reg := registry.New(e.b, e.keys, e.log, e.clock)
+	if _, err := reg.Current(e.ctx, gone.CertificateNumber); err != nil {
+		t.Errorf("a record whose deletion waits is hidden: %v", err)
+	}
+	if r, err = e.desk.DecideRequest(e.ctx, beijing, r.ID, filing.ActApproveDeletion, ""); err != nil || r.State != filing.Deleted {
+		t.Fatalf("approve the deletion: %+v, %v", r, err)
+	}
+	if _, err := reg.Current(e.ctx, gone.CertificateNumber); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("Registry.Current of a deleted record: %v", err)
+	}
+	if _, err := reg.Get(e.ctx, gone.CertificateNumber); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("Registry.Get of a deleted record: %v", err)
+	}
+	many, err := reg.CurrentMany(e.ctx, []string{gone.CertificateNumber, kept.CertificateNumber})
+	if err != nil || len(many) != 1 || many[0].CertificateNumber != kept.CertificateNumber {
+		t.Errorf("Registry.CurrentMany shows %d records (%v)", len(many), err)
+	}
+	byPerson, err := reg.ByPersons(e.ctx, [][]byte{e.keys.PersonIndex(gone.IDType, gone.IDNumber)})
+	if err != nil || slices.ContainsFunc(byPerson, func(v registry.Version) bool { return v.CertificateNumber == gone.CertificateNumber }) {
+		t.Errorf("Registry.ByPersons shows the deleted record (%v)", err)
+	}
+	if entries, err := reg.ByPerson(e.ctx, gone.IDType, gone.IDNumber); err != nil || slices.ContainsFunc(entries, func(en registry.Entry) bool {
+		return en.Record.CertificateNumber == gone.CertificateNumber
+	}) {
+		t.Errorf("Registry.ByPerson shows the deleted record (%v)", err)
+	}
+	v, err := e.b.Current(e.ctx, gone.CertificateNumber)
+	if err != nil || v.Version != 2 || v.Status != registry.StatusDeleted {
+		t.Errorf("the store's newest version: %d %s (%v)", v.Version, v.Status, err)
+	}
+	if _, err := registry.VerifyTrail(e.ctx, e.b, e.b, e.log, nil); err != nil {
+		t.Errorf("the trail after a deletion: %v", err)
+	}
+	if _, err := e.desk.RequestChange(e.ctx, collector, gone.CertificateNumber, recordfile.Row{Line: 1, Record: gone}, pdf, "恢复"); !errors.Is(err, filing.ErrNotFound) {
+		t.Errorf("a change of a deleted record: %v", err)
+	}
+	// A rejected deletion leaves the record as it was.
+	r, err = e.desk.RequestDeletion(e.ctx, collector, kept.CertificateNumber, pdf, "误报")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.desk.DecideRequest(e.ctx, beijing, r.ID, filing.ActRejectDeletion, "材料不足"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := reg.Current(e.ctx, kept.CertificateNumber); err != nil || v.Version != 1 {
+		t.Errorf("after a rejected deletion: version %d (%v)", v.Version, err)
 	}
 }

@@ -95,7 +95,8 @@ func (s *Store) Request(ctx context.Context, id string) (filing.Request, error) 
 func (s *Store) Requests(ctx context.Context, q filing.Query) ([]filing.Request, error) {
 	states := q.States
 	if len(states) == 0 {
-		states = []filing.State{filing.ChangeRequested, filing.AwaitingConsent, filing.RevocationReported, filing.Filed, filing.Revoked}
+		states = []filing.State{filing.ChangeRequested, filing.AwaitingConsent, filing.DeletionRequested, filing.RevocationReported,
+			filing.Filed, filing.Deleted, filing.Revoked}
 	}
 	sql, args := queueSQL("filing_requests", requestCols, "id", q, states)
 	rows, err := s.pool.Query(ctx, sql, args...)
