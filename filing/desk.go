@@ -28,6 +28,9 @@ const (
 	// MaxBatch bounds the records of one batch: a large university
 	// confers about 20,000 degrees in a year, in several resolutions.
 	MaxBatch = 50_000
+	// MaxRecordsFile bounds a staged file of records: MaxBatch records
+	// at about 1 KB each at most.
+	MaxRecordsFile = 64 << 20
 	// maxText bounds a resolution number and a reason.
 	maxText = 500
 )
@@ -122,7 +125,7 @@ func (d *Desk) NewBatch(ctx context.Context, a Actor, up NewBatch) (Batch, error
 	if err != nil {
 		return Batch{}, err
 	}
-	b := Batch{ID: newBatchID(), Unit: a.Code, Province: province, Collector: a.ID(), Created: now,
+	b := Batch{ID: newID("b"), Unit: a.Code, Province: province, Collector: a.ID(), Created: now,
 		Resolution: Resolution{Number: up.ResolutionNumber, Effective: up.ResolutionEffective,
 			SHA256: sha256.Sum256(up.Document), Size: int64(len(up.Document))}}
 	sealed := make([]registry.Sealed, len(recs))
@@ -259,10 +262,12 @@ func isPDF(b []byte) bool {
 	return bytes.Contains(tail, []byte("%%EOF"))
 }
 
-func newBatchID() string {
+// newID is a random id after prefix: b for batches, u for uploads, r
+// for requests.
+func newID(prefix string) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	return "b" + hex.EncodeToString(b[:])
+	return prefix + hex.EncodeToString(b[:])
 }
 
 // detail is an audit entry's detail for a transition. Reasons go here,
@@ -541,7 +546,7 @@ func (d *Desk) ApplyLate(ctx context.Context, a Actor, batchID, reason string) e
 	}
 	now := d.now()
 	late := Late{State: LatePending, Reason: reason, AppliedBy: a.ID(), AppliedAt: now}
-	e := d.entry(a, "apply_late", "", now, detail{Batch: b.ID, Late: string(LatePending), Reason: reason})
+	e := d.entry(a, ActApplyLate, "", now, detail{Batch: b.ID, Late: string(LatePending), Reason: reason})
 	return d.store.SetLate(ctx, b.ID, b.Late.State, late, e)
 }
 
@@ -566,7 +571,7 @@ func (d *Desk) DecideLate(ctx context.Context, a Actor, batchID string, approve 
 	if approve {
 		late.State = LateApproved
 	}
-	e := d.entry(a, "decide_late", "", late.DecidedAt, detail{Batch: b.ID, Late: string(late.State), Reason: reason})
+	e := d.entry(a, ActDecideLate, "", late.DecidedAt, detail{Batch: b.ID, Late: string(late.State), Reason: reason})
 	return d.store.SetLate(ctx, b.ID, LatePending, late, e)
 }
 
@@ -688,10 +693,6 @@ func (d *Desk) Correct(ctx context.Context, a Actor, batchID string, row recordf
 			detail{Batch: b.ID, From: step.From, To: step.To})}})
 }
 
-// Sizes of staged uploads: a resolution is a PDF of at most MaxDocument;
-// a file of MaxBatch records, at about 1 KB a record at most.
-const MaxRecordsFile = 64 << 20
-
 // StartUpload starts a staged upload of a file of records (format csv or
 // jsonl) or of a resolution (pdf) of size bytes, for a unit's collector.
 func (d *Desk) StartUpload(ctx context.Context, a Actor, kind, format string, size int64) (Staged, error) {
@@ -716,7 +717,7 @@ func (d *Desk) StartUpload(ctx context.Context, a Actor, kind, format string, si
 		}
 		return Staged{}, errorf(code, "%s files are at most %d bytes", kind, limit)
 	}
-	u := Staged{ID: "u" + newBatchID()[1:], Owner: a.ID(), Kind: kind, Format: format, Size: size, Created: d.now()}
+	u := Staged{ID: newID("u"), Owner: a.ID(), Kind: kind, Format: format, Size: size, Created: d.now()}
 	if err := d.store.StageUpload(ctx, u); err != nil {
 		return Staged{}, err
 	}
@@ -789,7 +790,7 @@ func (d *Desk) Document(ctx context.Context, a Actor, batchID string) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	e := d.entry(a, "read_resolution", "", d.now(), detail{Batch: b.ID})
+	e := d.entry(a, ActReadResolution, "", d.now(), detail{Batch: b.ID})
 	if err := d.store.AppendAudit(ctx, []registry.AuditEntry{e}); err != nil {
 		return nil, fmt.Errorf("filing: record the read: %w", err)
 	}

@@ -6,12 +6,13 @@
 // are revoked only through requests the province (and, for key fields,
 // the national office) decides.
 //
-// This package holds the rules alone: the states, which actor may take
-// which action from which state, the four-eyes and scope checks, and the
-// deadlines. It stores nothing and knows no HTTP; Decide answers what one
-// action does to one record, or why it is refused, and the caller stores
-// the new state together with its audit entry. Every refusal is an
-// *Error with a stable code.
+// The rules are in this file: the states, which actor may take which
+// action from which state, the four-eyes and scope checks, and the
+// deadlines; Decide answers what one action does to one record, or why
+// it is refused. The Desk (desk.go, request.go) applies them to what a
+// Store keeps, and commits each transition together with its audit
+// entries and any version it files. The package knows no HTTP and no
+// driver. Every refusal is an *Error with a stable code.
 package filing
 
 import (
@@ -84,6 +85,12 @@ const (
 	// ActUpload is a collector's upload of a batch (Desk.NewBatch): it
 	// makes drafts, and is no transition of the table.
 	ActUpload Action = "upload"
+	// ActApplyLate, ActDecideLate and ActReadResolution name, in the
+	// trail, a late application, its decision, and a read of a batch's
+	// resolution; they are no transitions of a record either.
+	ActApplyLate      Action = "apply_late"
+	ActDecideLate     Action = "decide_late"
+	ActReadResolution Action = "read_resolution"
 	// ActRevoke is the national office's direct path (degreegate revoke):
 	// filed → revoked, recorded as such.
 	ActRevoke Action = "revoke"
@@ -145,8 +152,9 @@ type Record struct {
 	LateApproved bool
 	// Since is when the record entered its state (for review deadlines).
 	Since time.Time
-	// ChangesKeyField: the pending change touches name, gender, ID number
-	// or degree category, so it needs the national office's consent.
+	// ChangesKeyField: the pending change touches a key field (name,
+	// gender, ID type or number, degree category: keyFields), so it needs
+	// the national office's consent.
 	ChangesKeyField bool
 }
 

@@ -3,10 +3,8 @@ package filing
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"time"
 
@@ -90,6 +88,8 @@ func (d *Desk) RequestChange(ctx context.Context, a Actor, number string, row re
 			Message: "a change keeps the certificate number"}}
 	}
 	if why == nil {
+		// The unit and the status stay; the resolution may be what the
+		// change corrects.
 		why = belongs(row.Line, &rec, cur.UnitCode, rec.ResolutionNumber)
 	}
 	if why != nil {
@@ -99,9 +99,7 @@ func (d *Desk) RequestChange(ctx context.Context, a Actor, number string, row re
 	if len(changed) == 0 {
 		return Request{}, errorf(CodeNoChange, "the record is as filed")
 	}
-	key := slices.ContainsFunc(changed, func(f string) bool {
-		return f == "name" || f == "gender" || f == "id_type" || f == "id_number" || f == "degree_category"
-	})
+	key := slices.ContainsFunc(changed, func(f string) bool { return slices.Contains(keyFields, f) })
 	return d.request(ctx, a, KindChange, ActRequestChange, cur, rec, key, changed, evidence, reason)
 }
 
@@ -178,7 +176,7 @@ func (d *Desk) request(ctx context.Context, a Actor, kind RequestKind, act Actio
 	if err != nil {
 		return Request{}, fmt.Errorf("filing: seal the request: %w", err)
 	}
-	r := Request{ID: "r" + newBatchID()[1:], Kind: kind, CertificateNumber: cur.CertificateNumber, Unit: cur.UnitCode,
+	r := Request{ID: newID("r"), Kind: kind, CertificateNumber: cur.CertificateNumber, Unit: cur.UnitCode,
 		Province: d.regions.UnitProvince(cur.UnitCode), BaseVersion: cur.Version, Proposed: sealed, KeyField: key, Changed: changed,
 		RequestedBy: a.ID(), RequestedAt: now, Reason: reason, EvidenceSHA256: sha256.Sum256(evidence),
 		EvidenceSize: int64(len(evidence)), State: step.To, Since: now}
@@ -189,26 +187,19 @@ func (d *Desk) request(ctx context.Context, a Actor, kind RequestKind, act Actio
 	return r, nil
 }
 
+// keyFields are the fields whose change also needs the national
+// office's consent (Art. 18).
+var keyFields = []string{"name", "gender", "id_type", "id_number", "degree_category"}
+
 // changedFields are the names of the fields (as in import files) whose
-// values differ between a and b, sorted.
+// values differ between a and b, in registry.Fields order.
 func changedFields(a, b registry.Record) []string {
-	var ma, mb map[string]any
-	ja, _ := json.Marshal(a) // a Record always marshals
-	jb, _ := json.Marshal(b)
-	_ = json.Unmarshal(ja, &ma)
-	_ = json.Unmarshal(jb, &mb)
 	var out []string
-	for k := range ma {
-		if !reflect.DeepEqual(ma[k], mb[k]) {
-			out = append(out, k)
+	for _, f := range registry.Fields() {
+		if !f.Equal(&a, &b) {
+			out = append(out, f.Name)
 		}
 	}
-	for k := range mb {
-		if _, ok := ma[k]; !ok {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
 	return out
 }
 
@@ -261,12 +252,12 @@ func (d *Desk) DecideRequest(ctx context.Context, a Actor, id string, act Action
 	var file *registry.Version
 	var entries []registry.AuditEntry
 	if step.NewVersion || step.Revokes || step.Deletes {
-		action := "record.amend"
+		action := registry.ActionAmend
 		switch {
 		case step.Revokes:
-			action = "record.revoke"
+			action = registry.ActionRevoke
 		case step.Deletes:
-			action = "record.delete"
+			action = registry.ActionDelete
 		}
 		file = &registry.Version{Sealed: r.Proposed, Version: r.BaseVersion + 1,
 			Change: registry.Change{Actor: a.ID(), At: now, Reason: "request " + r.ID}.Stored()}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -518,14 +519,7 @@ func parseQueueQuery(c *fiber.Ctx) (filing.Query, error) {
 	return q, nil
 }
 
-func isState(s filing.State) bool {
-	for _, x := range filing.States() {
-		if s == x {
-			return true
-		}
-	}
-	return false
-}
+func isState(s filing.State) bool { return slices.Contains(filing.States(), s) }
 
 // A queue cursor is the last record's moment and number, opaque to
 // clients.

@@ -1,5 +1,7 @@
 package registry
 
+import "slices"
+
 // FieldKind is the Go shape of a record field: which of Field's accessors
 // reaches it, and so how files write it and stores keep it.
 type FieldKind uint8
@@ -92,6 +94,25 @@ func Fields() []Field {
 		text("revocation_resolution", func(r *Record) *string { return &r.RevocationResolution }),
 		text("revocation_reason", func(r *Record) *string { return &r.RevocationReason }),
 	}
+}
+
+// Equal reports whether a and b hold the same value in the field.
+func (f Field) Equal(a, b *Record) bool {
+	switch f.Kind {
+	case FieldText:
+		return f.Text(a) == f.Text(b)
+	case FieldDate:
+		return *f.Date(a) == *f.Date(b)
+	case FieldMonth:
+		return *f.Month(a) == *f.Month(b)
+	case FieldInt:
+		return *f.Int(a) == *f.Int(b)
+	case FieldBool:
+		return *f.Bool(a) == *f.Bool(b)
+	case FieldList:
+		return slices.Equal(*f.List(a), *f.List(b))
+	}
+	return false
 }
 
 func text[T ~string](name string, p func(*Record) *T) Field {

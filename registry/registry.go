@@ -131,7 +131,7 @@ var ErrNoChange = errors.New("amendment changes nothing")
 // Amend applies edit to the newest version and files the result as a new
 // version, after validating it. The certificate number cannot change.
 func (r *Registry) Amend(ctx context.Context, certificateNumber string, edit func(*Record), change Change) (Entry, error) {
-	return r.change(ctx, certificateNumber, "amend", func(rec *Record) error { edit(rec); return nil }, change)
+	return r.change(ctx, certificateNumber, ActionAmend, func(rec *Record) error { edit(rec); return nil }, change)
 }
 
 // Revoke marks a record revoked (Art. 19) as a new version; the record
@@ -140,7 +140,7 @@ func (r *Registry) Amend(ctx context.Context, certificateNumber string, edit fun
 // ErrNoChange, with others an *AlreadyRevokedError naming the revocation
 // on file; AmendRevocation changes a revocation's details.
 func (r *Registry) Revoke(ctx context.Context, certificateNumber string, rev Revocation, change Change) (Entry, error) {
-	return r.change(ctx, certificateNumber, "revoke", func(rec *Record) error {
+	return r.change(ctx, certificateNumber, ActionRevoke, func(rec *Record) error {
 		if rec.Status == StatusRevoked {
 			if rec.RevokedOn == rev.On && rec.RevocationResolution == rev.Resolution && rec.RevocationReason == rev.Reason {
 				return ErrNoChange
@@ -155,7 +155,7 @@ func (r *Registry) Revoke(ctx context.Context, certificateNumber string, rev Rev
 // AmendRevocation files new details of a revoked degree's revocation as
 // a new version; a degree that is not revoked is ErrNotRevoked.
 func (r *Registry) AmendRevocation(ctx context.Context, certificateNumber string, rev Revocation, change Change) (Entry, error) {
-	return r.change(ctx, certificateNumber, "revocation_amend", func(rec *Record) error {
+	return r.change(ctx, certificateNumber, ActionRevocationAmend, func(rec *Record) error {
 		if rec.Status != StatusRevoked {
 			return ErrNotRevoked
 		}
@@ -220,7 +220,7 @@ func (r *Registry) change(ctx context.Context, certificateNumber, action string,
 	if old, err := r.keys.Digest(cur.Record); err == nil && bytes.Equal(old, sealed.Digest) {
 		return Entry{}, ErrNoChange
 	}
-	v, err := Append(ctx, r.store, r.log, "record."+action, cur.Version, sealed, change)
+	v, err := Append(ctx, r.store, r.log, action, cur.Version, sealed, change)
 	if err != nil {
 		return Entry{}, fmt.Errorf("%s: %w", action, err)
 	}

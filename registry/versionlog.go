@@ -25,10 +25,18 @@ import (
 // nonce and all) and the keyed digest of the clear record, so no one
 // without the data keys can test a guess against it.
 
-// Actions of filing entries beyond Registry's "record."+action.
+// Actions of filing entries: one per way a version is filed.
 const (
 	// ActionFile files version 1 (Insert).
 	ActionFile = "record.file"
+	// ActionAmend, ActionRevoke and ActionRevocationAmend file a changed
+	// record, a revocation, and new details of a revocation (Registry).
+	ActionAmend           = "record.amend"
+	ActionRevoke          = "record.revoke"
+	ActionRevocationAmend = "record.revocation_amend"
+	// ActionDelete files a record's version marked deleted (the filing
+	// workflow's approved deletion, Art. 18).
+	ActionDelete = "record.delete"
 	// ActionLogVersion binds a version filed before versions were
 	// leaves; `degreegate migrate` writes it (LogVersions).
 	ActionLogVersion = "record.log"

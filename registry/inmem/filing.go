@@ -67,7 +67,7 @@ func (s *Store) AddBatch(ctx context.Context, b filing.Batch, document []byte, r
 	if err := s.fileEntries(entries); err != nil {
 		return fmt.Errorf("inmem: add batch: %w", err)
 	}
-	b.Created = b.Created.UTC().Truncate(time.Microsecond)
+	b.Created = dbTime(b.Created)
 	e := &batchEntry{batch: b, document: slices.Clone(document), items: make(map[string]*filing.Item, len(records))}
 	for i := range records {
 		n := records[i].CertificateNumber
@@ -220,7 +220,7 @@ func (s *Store) Move(ctx context.Context, t filing.Transition) error {
 	if err := s.fileEntries(t.Entries); err != nil {
 		return fmt.Errorf("inmem: move: %w", err)
 	}
-	at := t.At.UTC().Truncate(time.Microsecond)
+	at := dbTime(t.At)
 	for i, m := range t.Moves {
 		it := items[i]
 		it.State, it.Since, it.Actor, it.Reason = m.To, at, t.Actor, t.Reason
@@ -262,8 +262,8 @@ func (s *Store) SetLate(ctx context.Context, batchID string, from filing.LateSta
 	if err := s.fileEntries(entries); err != nil {
 		return fmt.Errorf("inmem: set late: %w", err)
 	}
-	late.AppliedAt = late.AppliedAt.UTC().Truncate(time.Microsecond)
-	late.DecidedAt = late.DecidedAt.UTC().Truncate(time.Microsecond)
+	late.AppliedAt = dbTime(late.AppliedAt)
+	late.DecidedAt = dbTime(late.DecidedAt)
 	e.batch.Late = late
 	return nil
 }
@@ -284,7 +284,7 @@ func (s *Store) StageUpload(ctx context.Context, u filing.Staged) error {
 	if _, dup := s.flow.uploads[u.ID]; dup {
 		return fmt.Errorf("inmem: stage upload: the id is taken")
 	}
-	u.Received, u.Created = 0, u.Created.UTC().Truncate(time.Microsecond)
+	u.Received, u.Created = 0, dbTime(u.Created)
 	s.flow.uploads[u.ID] = &stagedEntry{Staged: u}
 	return nil
 }
@@ -365,7 +365,7 @@ func (s *Store) AddRequest(ctx context.Context, r filing.Request, evidence []byt
 		return fmt.Errorf("inmem: add request: %w", err)
 	}
 	r = cloneRequest(&r)
-	r.RequestedAt, r.Since = r.RequestedAt.UTC().Truncate(time.Microsecond), r.Since.UTC().Truncate(time.Microsecond)
+	r.RequestedAt, r.Since = dbTime(r.RequestedAt), dbTime(r.Since)
 	s.flow.requests[r.ID] = &requestEntry{Request: r, evidence: slices.Clone(evidence)}
 	return nil
 }
@@ -452,8 +452,8 @@ func (s *Store) DecideRequest(ctx context.Context, r filing.Request, from filing
 	if slot >= 0 {
 		s.appendLocked(slot, p, file.Change.Stored())
 	}
-	e.State, e.Since, e.Outcome = r.State, r.Since.UTC().Truncate(time.Microsecond), r.Outcome
-	e.DecidedBy, e.DecidedAt, e.Decision = r.DecidedBy, r.DecidedAt.UTC().Truncate(time.Microsecond), r.Decision
+	e.State, e.Since, e.Outcome = r.State, dbTime(r.Since), r.Outcome
+	e.DecidedBy, e.DecidedAt, e.Decision = r.DecidedBy, dbTime(r.DecidedAt), r.Decision
 	return nil
 }
 

@@ -59,12 +59,10 @@ func (s *Store) AddBatch(ctx context.Context, b filing.Batch, document []byte, r
 			return nil, fmt.Errorf("insert batch: %w", err)
 		}
 		rows := make([][]any, len(records))
-		var body []byte
 		for i := range records {
 			r := &records[i]
-			body = recordbin.AppendRecord(nil, &r.Record)
 			rows[i] = []any{b.ID, r.CertificateNumber, b.Unit, b.Province, string(filing.Draft), created, b.Collector, "",
-				r.PersonIndex, r.KeyID, r.Secret, r.Digest, body}
+				r.PersonIndex, r.KeyID, r.Secret, r.Digest, recordbin.AppendRecord(nil, &r.Record)}
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"filing_records"}, filingColumns, pgx.CopyFromRows(rows)); err != nil {
 			if isUniqueViolation(err) {
